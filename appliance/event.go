@@ -1,0 +1,132 @@
+package appliance
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Event field names of the stored document (INTERFACE.md "Stored shapes").
+const (
+	FieldID        = "id"
+	FieldTenant    = "tenant"
+	FieldSource    = "source"
+	FieldTimestamp = "@timestamp"
+	FieldReceived  = "received"
+	FieldOriginal  = "original"
+)
+
+// IndexedFields are the normalised fields that get a secondary index, so a
+// query on them does not scan. The order is part of the storage format only
+// through the names, so adding a field is safe; removing one needs a reindex.
+var IndexedFields = []string{
+	"source",
+	"event.action",
+	"event.outcome",
+	"event.code",
+	"event.category",
+	"source.ip",
+	"source.port",
+	"destination.ip",
+	"destination.port",
+	"user.name",
+	"host.name",
+	"process.executable",
+	"process.command_line",
+}
+
+// IsIndexed reports whether field has a secondary index.
+func IsIndexed(field string) bool {
+	for _, f := range IndexedFields {
+		if f == field {
+			return true
+		}
+	}
+	return false
+}
+
+// MaxIndexedValue is the longest value kept in an index key; longer values are
+// indexed by this prefix and checked against the document.
+const MaxIndexedValue = 200
+
+// Term is one (field, value) pair to index; Value is already normalised
+// (lower-cased, truncated to MaxIndexedValue).
+type Term struct {
+	Field string
+	Value string
+}
+
+// Event is one stored event, ready to be written: Doc is the JSON document
+// returned by the API and Terms the index entries derived from it.
+type Event struct {
+	ID        EventID
+	Timestamp time.Time
+	Doc       json.RawMessage
+	Terms     []Term
+}
+
+// EventID identifies an event within its tenant. Its first 8 bytes are the
+// event time (Unix nanoseconds, big-endian) so that IDs sort by time and the
+// storage key can be derived from the ID alone; the last 8 bytes are a hash of
+// the batch and line, which makes IDs deterministic across retries and replays.
+type EventID [16]byte
+
+func (id EventID) String() string { return hex.EncodeToString(id[:]) }
+
+// ParseEventID parses the hex form produced by String.
+func ParseEventID(s string) (EventID, error) {
+	var id EventID
+	if len(s) != 32 {
+		return id, Errorf(EINVALID, "event id %q: want 32 hex digits", s)
+	}
+	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
+		return id, Errorf(EINVALID, "event id %q: not hex", s)
+	}
+	return id, nil
+}
+
+// Time returns the event time encoded in the ID.
+func (id EventID) Time() time.Time {
+	var ns int64
+	for _, b := range id[:8] {
+		ns = ns<<8 | int64(b)
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+// NewEventID builds an ID from the event time and a discriminating hash.
+func NewEventID(ts time.Time, hash uint64) EventID {
+	var id EventID
+	ns := uint64(ts.UnixNano())
+	for i := 7; i >= 0; i-- {
+		id[i] = byte(ns)
+		ns >>= 8
+	}
+	for i := 15; i >= 8; i-- {
+		id[i] = byte(hash)
+		hash >>= 8
+	}
+	return id
+}
+
+// IndexValue normalises a value as index keys hold it: lower case, no NUL
+// (the key separator), at most MaxIndexedValue bytes. Ingest applies it to
+// Terms and the query planner to looked-up values, so both agree.
+func IndexValue(v string) string {
+	lower := true
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 0x80 || ('A' <= c && c <= 'Z') || c == 0 {
+			lower = false
+			break
+		}
+	}
+	if !lower {
+		v = strings.ReplaceAll(strings.ToLower(v), "\x00", "")
+	}
+	if len(v) > MaxIndexedValue {
+		v = v[:MaxIndexedValue]
+	}
+	return v
+}

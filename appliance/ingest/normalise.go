@@ -1,0 +1,339 @@
+package ingest
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/minixdr/xdr/appliance"
+)
+
+// Parsed is one input line turned into normalised fields. Timestamp is zero
+// when the line carries none (receive time is used then).
+type Parsed struct {
+	Timestamp time.Time
+	Fields    map[string]any // flat ECS dotted names -> string, float64, bool or []any of those
+	Original  []byte         // JSON: the parsed object, or the raw line as a JSON string
+}
+
+// Parser turns one line of a source into a Parsed event. Its error message
+// is shown to the sender with the line number, so it says what is wrong.
+type Parser func(line []byte) (Parsed, error)
+
+// ecsGroups are the top-level ECS field sets lifted out of generic JSON into
+// normalised fields. Other keys stay in the original only.
+var ecsGroups = map[string]bool{
+	"agent": true, "client": true, "cloud": true, "container": true, "destination": true, "dns": true,
+	"error": true, "event": true, "file": true, "group": true, "host": true, "http": true, "log": true,
+	"network": true, "observer": true, "process": true, "registry": true, "related": true, "rule": true,
+	"server": true, "service": true, "source": true, "threat": true, "tls": true, "url": true,
+	"user": true, "user_agent": true, "vulnerability": true, "winlog": true,
+	"message": true, "tags": true, "labels": true,
+}
+
+const maxDepth = 16
+
+// ParseJSON is the parser of the generic "json" source: one JSON object per
+// line; ECS-shaped content (nested or dotted keys) becomes normalised fields,
+// @timestamp (RFC 3339, or epoch seconds/milliseconds) the event time.
+func ParseJSON(line []byte) (Parsed, error) {
+	var obj map[string]any
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil {
+		return Parsed{}, fmt.Errorf("not a JSON object: %s", jsonErrorText(err))
+	}
+	if obj == nil {
+		return Parsed{}, fmt.Errorf("not a JSON object: null")
+	}
+	if dec.More() {
+		return Parsed{}, fmt.Errorf("more than one JSON value on the line")
+	}
+	p := Parsed{Fields: make(map[string]any, 16), Original: bytes.TrimSpace(line)}
+	for k, v := range obj {
+		if k == appliance.FieldTimestamp {
+			ts, err := parseTime(v)
+			if err != nil {
+				return Parsed{}, err
+			}
+			p.Timestamp = ts
+			continue
+		}
+		group, _, _ := strings.Cut(k, ".")
+		if ecsGroups[group] {
+			if err := flatten(p.Fields, k, v, 0); err != nil {
+				return Parsed{}, err
+			}
+		}
+	}
+	normaliseOutcome(p.Fields)
+	return p, nil
+}
+
+func jsonErrorText(err error) string {
+	s := err.Error()
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+// flatten stores v under key, descending into objects with dotted names.
+func flatten(out map[string]any, key string, v any, depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("field %q nests deeper than %d levels", key, maxDepth)
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for k, sub := range v {
+			if err := flatten(out, key+"."+k, sub, depth+1); err != nil {
+				return err
+			}
+		}
+	case []any:
+		vals := make([]any, 0, len(v))
+		for _, e := range v {
+			if s, ok := scalar(e); ok {
+				vals = append(vals, s)
+			}
+		}
+		out[key] = vals
+	default:
+		if s, ok := scalar(v); ok {
+			out[key] = s
+		}
+	}
+	return nil
+}
+
+// scalar converts a decoded JSON scalar to its stored form.
+func scalar(v any) (any, bool) {
+	switch v := v.(type) {
+	case string, bool:
+		return v, true
+	case json.Number:
+		if f, err := v.Float64(); err == nil && !math.IsInf(f, 0) {
+			return f, true
+		}
+		return v.String(), true
+	case float64:
+		return v, true
+	}
+	return nil, false
+}
+
+func normaliseOutcome(f map[string]any) {
+	s, ok := f["event.outcome"].(string)
+	if !ok {
+		return
+	}
+	switch strings.ToLower(s) {
+	case "success", "succeeded", "ok", "accepted", "allowed":
+		f["event.outcome"] = "success"
+	case "failure", "failed", "fail", "denied", "rejected", "error":
+		f["event.outcome"] = "failure"
+	default:
+		f["event.outcome"] = "unknown"
+	}
+}
+
+var (
+	minTime = time.Unix(0, 0)
+	maxTime = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC) // int64 nanoseconds end in 2262
+)
+
+// parseTime accepts RFC 3339 text or a number of epoch seconds (or
+// milliseconds, when the number is too large to be seconds).
+func parseTime(v any) (time.Time, error) {
+	var t time.Time
+	switch v := v.(type) {
+	case string:
+		var err error
+		t, err = time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return t, fmt.Errorf("@timestamp %q is not an RFC 3339 time", truncate(v, 64))
+		}
+	case json.Number:
+		f, err := v.Float64()
+		if err != nil {
+			return t, fmt.Errorf("@timestamp %s is not a number", truncate(v.String(), 64))
+		}
+		if f > 1e11 { // past year 5138 as seconds: it is milliseconds
+			f /= 1000
+		}
+		sec, frac := math.Modf(f)
+		t = time.Unix(int64(sec), int64(frac*1e9))
+	default:
+		return t, fmt.Errorf("@timestamp must be an RFC 3339 string or epoch number")
+	}
+	if t.Before(minTime) || !t.Before(maxTime) {
+		return t, fmt.Errorf("@timestamp %s is outside 1970-2261", t.UTC().Format(time.RFC3339))
+	}
+	return t.UTC(), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// header is what the ingest path knows about a line beyond its content.
+type header struct {
+	tenant, source string
+	received       time.Time
+}
+
+// buildEvent renders the stored document and the index terms of one event.
+func buildEvent(h header, id appliance.EventID, p Parsed, buf *bytes.Buffer) (appliance.Event, error) {
+	ts := p.Timestamp
+	if ts.IsZero() {
+		ts = h.received
+	}
+	keys := make([]string, 0, len(p.Fields))
+	for k := range p.Fields {
+		switch k {
+		case appliance.FieldID, appliance.FieldTenant, appliance.FieldSource, appliance.FieldReceived, appliance.FieldOriginal:
+			continue // reserved: the stored shape owns these names
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+
+	buf.Reset()
+	buf.WriteString(`{"id":"`)
+	buf.WriteString(id.String())
+	buf.WriteString(`","tenant":`)
+	writeString(buf, h.tenant)
+	buf.WriteString(`,"source":`)
+	writeString(buf, h.source)
+	buf.WriteString(`,"@timestamp":"`)
+	buf.WriteString(ts.Format(time.RFC3339Nano))
+	buf.WriteString(`","received":"`)
+	buf.WriteString(h.received.Format(time.RFC3339Nano))
+	buf.WriteByte('"')
+	terms := make([]appliance.Term, 0, 8)
+	terms = append(terms, appliance.Term{Field: appliance.FieldSource, Value: appliance.IndexValue(h.source)})
+	for _, k := range keys {
+		v := p.Fields[k]
+		buf.WriteByte(',')
+		writeString(buf, k)
+		buf.WriteByte(':')
+		if err := writeValue(buf, v); err != nil {
+			return appliance.Event{}, fmt.Errorf("field %q: %w", k, err)
+		}
+		if appliance.IsIndexed(k) {
+			terms = appendTerms(terms, k, v)
+		}
+	}
+	buf.WriteString(`,"original":`)
+	buf.Write(p.Original)
+	buf.WriteByte('}')
+	return appliance.Event{ID: id, Timestamp: ts, Doc: bytes.Clone(buf.Bytes()), Terms: terms}, nil
+}
+
+func appendTerms(terms []appliance.Term, field string, v any) []appliance.Term {
+	if list, ok := v.([]any); ok {
+		for _, e := range list {
+			terms = appendTerms(terms, field, e)
+		}
+		return terms
+	}
+	return append(terms, appliance.Term{Field: field, Value: appliance.IndexValue(valueString(v))})
+}
+
+// valueString is the text form of a stored scalar, as indexes and the query
+// language compare it.
+func valueString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	return fmt.Sprint(v)
+}
+
+func writeValue(buf *bytes.Buffer, v any) error {
+	switch v := v.(type) {
+	case string:
+		writeString(buf, v)
+	case float64:
+		buf.WriteString(strconv.FormatFloat(v, 'f', -1, 64))
+	case bool:
+		buf.WriteString(strconv.FormatBool(v))
+	case []any:
+		buf.WriteByte('[')
+		for i, e := range v {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := writeValue(buf, e); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+	default:
+		return fmt.Errorf("unsupported value type %T", v)
+	}
+	return nil
+}
+
+// writeString writes s as a JSON string, replacing invalid UTF-8.
+func writeString(buf *bytes.Buffer, s string) {
+	const hex = "0123456789abcdef"
+	buf.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			buf.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				buf.WriteByte('\\')
+				buf.WriteByte(c)
+			case '\n':
+				buf.WriteString(`\n`)
+			case '\r':
+				buf.WriteString(`\r`)
+			case '\t':
+				buf.WriteString(`\t`)
+			default:
+				buf.WriteString(`\u00`)
+				buf.WriteByte(hex[c>>4])
+				buf.WriteByte(hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf.WriteString(s[start:i])
+			buf.WriteString(`\ufffd`)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf.WriteString(s[start:])
+	buf.WriteByte('"')
+}

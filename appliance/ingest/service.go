@@ -1,0 +1,265 @@
+// Package ingest turns untrusted input lines into events and commits them:
+// it splits a body into lines, parses each with the source's parser, builds
+// the stored document and index terms, and proposes the batch as one Raft
+// command. A bad line is reported by number and reason and the good lines
+// are kept; a body over the limits is refused whole; when too many batches
+// are in flight the caller is told to come back later.
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/minixdr/xdr/appliance"
+	"github.com/minixdr/xdr/appliance/command"
+)
+
+// Limits bound what one request may carry.
+type Limits struct {
+	MaxBodyBytes int64 // after decompression
+	MaxLineBytes int
+	MaxLines     int
+	MaxInFlight  int // batches being committed at once; more get EBUSY
+	// MaxEntryBytes splits a large batch into several log entries.
+	MaxEntryBytes int
+}
+
+// DefaultLimits suit a 2-core appliance.
+var DefaultLimits = Limits{
+	MaxBodyBytes:  32 << 20,
+	MaxLineBytes:  1 << 20,
+	MaxLines:      100_000,
+	MaxInFlight:   64,
+	MaxEntryBytes: 8 << 20,
+}
+
+// LineError reports one rejected line.
+type LineError struct {
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+}
+
+// Result is the answer to one ingest request.
+type Result struct {
+	Accepted int         `json:"accepted"`
+	Rejected int         `json:"rejected"`
+	Errors   []LineError `json:"errors"`
+}
+
+// maxReportedErrors keeps the answer small when every line is bad.
+const maxReportedErrors = 100
+
+// Service ingests batches.
+type Service struct {
+	proposer command.Proposer
+	parsers  map[string]Parser
+	limits   Limits
+	now      func() time.Time
+	inFlight chan struct{}
+	metrics  *metrics
+}
+
+// New returns a Service that commits through p. reg may be nil.
+func New(p command.Proposer, limits Limits, now func() time.Time, reg prometheus.Registerer) *Service {
+	s := &Service{
+		proposer: p,
+		parsers:  map[string]Parser{"json": ParseJSON},
+		limits:   limits,
+		now:      now,
+		inFlight: make(chan struct{}, limits.MaxInFlight),
+		metrics:  newMetrics(reg),
+	}
+	s.metrics.queueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "xdr_ingest_batches_in_flight", Help: "Ingest batches being committed now.",
+	}, func() float64 { return float64(len(s.inFlight)) })
+	if reg != nil {
+		reg.MustRegister(s.metrics.queueDepth)
+	}
+	return s
+}
+
+// Sources lists the sources this build can parse.
+func (s *Service) Sources() []string {
+	out := make([]string, 0, len(s.parsers))
+	for k := range s.parsers {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Request is one batch to ingest.
+type Request struct {
+	Tenant string
+	Source string
+	// BatchID makes a retry idempotent: the same ID and body store the same
+	// events once. Empty: a random ID.
+	BatchID string
+	Body    io.Reader
+}
+
+// Ingest parses and commits one batch. It returns only after the accepted
+// events are committed; on error nothing of the batch is acknowledged.
+func (s *Service) Ingest(ctx context.Context, req Request) (Result, error) {
+	parse, ok := s.parsers[req.Source]
+	if !ok {
+		return Result{}, appliance.Errorf(appliance.EINVALID, "unknown source %q (known: %v)", req.Source, s.Sources())
+	}
+	if req.BatchID == "" {
+		req.BatchID = randomID()
+	} else if len(req.BatchID) > 128 {
+		return Result{}, appliance.Errorf(appliance.EINVALID, "batch id longer than 128 characters")
+	}
+	select {
+	case s.inFlight <- struct{}{}:
+		defer func() { <-s.inFlight }()
+	default:
+		s.metrics.busy.Inc()
+		return Result{}, appliance.Errorf(appliance.EBUSY, "ingest queue is full (%d batches in flight); retry later", s.limits.MaxInFlight)
+	}
+
+	h := header{tenant: req.Tenant, source: req.Source, received: s.now().UTC()}
+	events, res, err := s.parseBody(h, req.BatchID, req.Body, parse)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.commit(ctx, req, events); err != nil {
+		return Result{}, err
+	}
+	res.Accepted = len(events)
+	s.metrics.accepted.WithLabelValues(req.Source).Add(float64(res.Accepted))
+	s.metrics.rejected.WithLabelValues(req.Source).Add(float64(res.Rejected))
+	s.metrics.batchSize.Observe(float64(res.Accepted))
+	return res, nil
+}
+
+func (s *Service) parseBody(h header, batchID string, body io.Reader, parse Parser) ([]appliance.Event, Result, error) {
+	var res Result
+	limited := &io.LimitedReader{R: body, N: s.limits.MaxBodyBytes + 1}
+	sc := bufio.NewScanner(limited)
+	sc.Buffer(make([]byte, 0, 64<<10), s.limits.MaxLineBytes+1)
+	var events []appliance.Event
+	var buf bytes.Buffer
+	lineNo := 0
+	for sc.Scan() {
+		lineNo++
+		if lineNo > s.limits.MaxLines {
+			return nil, res, appliance.Errorf(appliance.ETOOLARGE, "batch has more than %d lines; split it", s.limits.MaxLines)
+		}
+		line := bytes.TrimRight(sc.Bytes(), "\r")
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if len(line) > s.limits.MaxLineBytes {
+			return nil, res, appliance.Errorf(appliance.ETOOLARGE, "line %d is longer than %d bytes", lineNo, s.limits.MaxLineBytes)
+		}
+		p, err := parse(line)
+		var ev appliance.Event
+		if err == nil {
+			id := appliance.NewEventID(eventTime(p, h), lineHash(batchID, lineNo))
+			ev, err = buildEvent(h, id, p, &buf)
+		}
+		if err != nil {
+			res.Rejected++
+			if len(res.Errors) < maxReportedErrors {
+				res.Errors = append(res.Errors, LineError{Line: lineNo, Reason: err.Error()})
+			}
+			continue
+		}
+		events = append(events, ev)
+	}
+	if limited.N <= 0 {
+		return nil, res, appliance.Errorf(appliance.ETOOLARGE, "body exceeds %d bytes", s.limits.MaxBodyBytes)
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, res, appliance.Errorf(appliance.ETOOLARGE, "line %d is longer than %d bytes", lineNo+1, s.limits.MaxLineBytes)
+		}
+		return nil, res, appliance.Errorf(appliance.EINVALID, "reading body after line %d: %v", lineNo, err)
+	}
+	if res.Errors == nil {
+		res.Errors = []LineError{}
+	}
+	return events, res, nil
+}
+
+func eventTime(p Parsed, h header) time.Time {
+	if p.Timestamp.IsZero() {
+		return h.received
+	}
+	return p.Timestamp
+}
+
+// commit proposes the events, split into entries of bounded size.
+func (s *Service) commit(ctx context.Context, req Request, events []appliance.Event) error {
+	for start := 0; start < len(events); {
+		end, size := start, 0
+		for end < len(events) && (end == start || size+len(events[end].Doc) < s.limits.MaxEntryBytes) {
+			size += len(events[end].Doc) + 64
+			end++
+		}
+		cmd := &command.IngestBatch{Tenant: req.Tenant, Source: req.Source, BatchID: req.BatchID, Events: events[start:end]}
+		if err := s.proposer.Propose(ctx, cmd); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+func lineHash(batchID string, line int) uint64 {
+	var b [160]byte
+	buf := append(b[:0], batchID...)
+	buf = append(buf, '/')
+	buf = strconv.AppendInt(buf, int64(line), 10)
+	return xxhash.Sum64(buf)
+}
+
+func randomID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("ingest: no randomness: %v", err))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+type metrics struct {
+	accepted, rejected *prometheus.CounterVec
+	busy               prometheus.Counter
+	batchSize          prometheus.Histogram
+	queueDepth         prometheus.GaugeFunc
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xdr_events_ingested_total", Help: "Events committed, by source.",
+		}, []string{"source"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xdr_events_rejected_total", Help: "Input lines rejected as malformed, by source.",
+		}, []string{"source"}),
+		busy: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "xdr_ingest_refused_busy_total", Help: "Ingest requests refused because the queue was full.",
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "xdr_ingest_batch_events", Help: "Events per committed ingest request.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 9),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.accepted, m.rejected, m.busy, m.batchSize)
+	}
+	return m
+}

@@ -1,0 +1,295 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftwal "github.com/hashicorp/raft-wal"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/minixdr/xdr/appliance"
+	"github.com/minixdr/xdr/appliance/command"
+)
+
+// StateMachine is what the node applies the log to. Besides raft.FSM it
+// reports how far its durable state goes, so a restart replays only what is
+// missing instead of reloading a snapshot into stores that already hold it.
+type StateMachine interface {
+	raft.FSM
+	// Applied is the last log index the durable stores reflect.
+	Applied() uint64
+	// RestoreFrom replaces the state with a snapshot stream.
+	RestoreFrom(r io.Reader) (uint64, error)
+}
+
+// Config configures a node. Zero timeouts take production defaults.
+type Config struct {
+	DataDir   string // the node keeps raft/ and node-id here
+	Addr      string // host:port for Raft traffic
+	FSM       StateMachine
+	Log       *slog.Logger
+	LogOutput io.Writer             // where Raft's own (hclog) messages go; nil: discarded
+	Metrics   prometheus.Registerer // may be nil
+
+	HeartbeatTimeout time.Duration
+	ElectionTimeout  time.Duration
+	ApplyTimeout     time.Duration // how long Propose waits to enqueue
+	// SnapshotThreshold is how many log entries trigger a snapshot.
+	SnapshotThreshold uint64
+}
+
+// Node is one member of the Raft cluster.
+type Node struct {
+	ID    string
+	raft  *raft.Raft
+	wal   *raftwal.WAL
+	snaps *raft.FileSnapshotStore
+	trans *raft.NetworkTransport
+	cfg   Config
+
+	applyLatency prometheus.Histogram
+}
+
+var _ command.Proposer = (*Node)(nil)
+
+// Open starts the node's Raft machinery on existing or empty state. It does
+// not bootstrap: call Bootstrap on a fresh data dir.
+func Open(cfg Config) (*Node, error) {
+	if cfg.ApplyTimeout == 0 {
+		cfg.ApplyTimeout = 10 * time.Second
+	}
+	raftDir := filepath.Join(cfg.DataDir, "raft")
+	if err := os.MkdirAll(filepath.Join(raftDir, "wal"), 0o700); err != nil {
+		return nil, fmt.Errorf("create raft dir: %w", err)
+	}
+	id, err := nodeID(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: orDiscard(cfg.LogOutput), JSONFormat: true})
+
+	wal, err := raftwal.Open(filepath.Join(raftDir, "wal"), raftwal.WithLogger(hlog.Named("wal")))
+	if err != nil {
+		return nil, fmt.Errorf("open raft log: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(raftDir, 2, hlog.Named("snapshots"))
+	if err != nil {
+		wal.Close()
+		return nil, fmt.Errorf("open snapshot store: %w", err)
+	}
+	if err := recoverFromSnapshot(cfg.FSM, snaps, cfg.Log); err != nil {
+		wal.Close()
+		return nil, err
+	}
+	addr, err := net.ResolveTCPAddr("tcp", cfg.Addr)
+	if err != nil {
+		wal.Close()
+		return nil, fmt.Errorf("cluster address %q: %w", cfg.Addr, err)
+	}
+	trans, err := raft.NewTCPTransportWithLogger(cfg.Addr, addr, 3, 10*time.Second, hlog.Named("transport"))
+	if err != nil {
+		wal.Close()
+		return nil, fmt.Errorf("listen on cluster address %s: %w", cfg.Addr, err)
+	}
+
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(id)
+	rc.Logger = hlog
+	rc.NoSnapshotRestoreOnStart = true // the stores are durable; see recoverFromSnapshot
+	rc.SnapshotThreshold = 2048
+	rc.TrailingLogs = 1024
+	rc.SnapshotInterval = 5 * time.Minute
+	rc.MaxAppendEntries = 256
+	if cfg.SnapshotThreshold > 0 {
+		rc.SnapshotThreshold = cfg.SnapshotThreshold
+		rc.TrailingLogs = cfg.SnapshotThreshold / 2
+		rc.SnapshotInterval = time.Second
+	}
+	if cfg.HeartbeatTimeout > 0 {
+		rc.HeartbeatTimeout, rc.LeaderLeaseTimeout = cfg.HeartbeatTimeout, cfg.HeartbeatTimeout/2
+	}
+	if cfg.ElectionTimeout > 0 {
+		rc.ElectionTimeout = cfg.ElectionTimeout
+	}
+	r, err := raft.NewRaft(rc, cfg.FSM, wal, wal, snaps, trans)
+	if err != nil {
+		trans.Close()
+		wal.Close()
+		return nil, fmt.Errorf("start raft: %w", err)
+	}
+	n := &Node{ID: id, raft: r, wal: wal, snaps: snaps, trans: trans, cfg: cfg,
+		applyLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "xdr_raft_apply_seconds",
+			Help:    "Time from proposing a command to its being committed and applied on this node.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		})}
+	if cfg.Metrics != nil {
+		cfg.Metrics.MustRegister(n.applyLatency)
+	}
+	return n, nil
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+// recoverFromSnapshot loads the newest snapshot into the state machine when
+// the durable stores are behind it (a data dir restored from raft files
+// only, or stores lost their tail): Raft replays only entries after the
+// snapshot, so anything older must come from it.
+func recoverFromSnapshot(fsm StateMachine, snaps *raft.FileSnapshotStore, log *slog.Logger) error {
+	metas, err := snaps.List()
+	if err != nil {
+		return fmt.Errorf("list snapshots: %w", err)
+	}
+	if len(metas) == 0 || fsm.Applied() >= metas[0].Index {
+		return nil
+	}
+	log.Info("stores are behind the latest snapshot; restoring it", "applied", fsm.Applied(), "snapshot", metas[0].Index)
+	_, rc, err := snaps.Open(metas[0].ID)
+	if err != nil {
+		return fmt.Errorf("open snapshot %s: %w", metas[0].ID, err)
+	}
+	defer rc.Close()
+	if _, err := fsm.RestoreFrom(rc); err != nil {
+		return fmt.Errorf("restore snapshot %s: %w", metas[0].ID, err)
+	}
+	return nil
+}
+
+// nodeID returns the node's permanent ID, creating it on first start.
+func nodeID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "node-id")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read node id: %w", err)
+	}
+	var r [6]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", err
+	}
+	id := "node-" + hex.EncodeToString(r[:])
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write node id: %w", err)
+	}
+	return id, nil
+}
+
+// HasState reports whether this node has ever been part of a cluster.
+func (n *Node) HasState() (bool, error) {
+	return raft.HasExistingState(n.wal, n.wal, n.snaps)
+}
+
+// Bootstrap makes this node a one-voter cluster. Only for a node with no
+// state; a restarted node finds its configuration in its log.
+func (n *Node) Bootstrap() error {
+	cfg := raft.Configuration{Servers: []raft.Server{{
+		ID: raft.ServerID(n.ID), Address: n.trans.LocalAddr(), Suffrage: raft.Voter,
+	}}}
+	if err := n.raft.BootstrapCluster(cfg).Error(); err != nil {
+		return fmt.Errorf("bootstrap cluster: %w", err)
+	}
+	return nil
+}
+
+// WaitLeader blocks until the cluster has a leader or ctx ends.
+func (n *Node) WaitLeader(ctx context.Context) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, id := n.raft.LeaderWithID(); id != "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no cluster leader: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Propose commits a command and waits until it is applied here. It returns
+// the command's domain error, if any.
+func (n *Node) Propose(ctx context.Context, c command.Command) error {
+	data, err := command.Encode(c)
+	if err != nil {
+		return err
+	}
+	return n.ProposeEncoded(ctx, data)
+}
+
+// ProposeEncoded is Propose for an already encoded command.
+func (n *Node) ProposeEncoded(ctx context.Context, data []byte) error {
+	if n.raft.State() != raft.Leader {
+		return appliance.ErrNotLeader
+	}
+	timeout := n.cfg.ApplyTimeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = time.Until(dl)
+	}
+	start := time.Now()
+	f := n.raft.Apply(data, timeout)
+	err := f.Error()
+	n.applyLatency.Observe(time.Since(start).Seconds())
+	if err != nil {
+		return mapRaftError(err)
+	}
+	if err, ok := f.Response().(error); ok && err != nil {
+		return err
+	}
+	return nil
+}
+
+func mapRaftError(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost):
+		return appliance.ErrNotLeader
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return appliance.Errorf(appliance.EUNAVAILABLE, "this node is shutting down")
+	case errors.Is(err, raft.ErrEnqueueTimeout):
+		return appliance.Errorf(appliance.EBUSY, "the cluster log is saturated; retry later")
+	}
+	return fmt.Errorf("commit: %w", err)
+}
+
+// IsLeader reports whether this node leads the cluster.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// Ready reports whether the node can serve: it knows a leader and has
+// applied what it knows to be committed.
+func (n *Node) Ready() bool {
+	if _, id := n.raft.LeaderWithID(); id == "" {
+		return false
+	}
+	return n.raft.AppliedIndex()+maxApplyLag >= n.raft.CommitIndex()
+}
+
+const maxApplyLag = 64
+
+// Snapshot asks Raft for a snapshot now (log compaction).
+func (n *Node) Snapshot() error { return n.raft.Snapshot().Error() }
+
+// Close stops Raft (letting in-flight applies finish), then closes the
+// transport and the log.
+func (n *Node) Close() error {
+	err := n.raft.Shutdown().Error()
+	return errors.Join(err, n.trans.Close(), n.wal.Close())
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is every setting of `xdr serve`. Each comes, in rising precedence,
+// from its default, the config file, an XDR_* environment variable, and a
+// command-line flag.
+type Config struct {
+	DataDir     string   `toml:"data_dir"`
+	HTTP        string   `toml:"http"`
+	ClusterAddr string   `toml:"cluster_addr"`
+	GossipAddr  string   `toml:"gossip_addr"`
+	Join        []string `toml:"join"`
+	JoinToken   string   `toml:"join_token"`
+	SyslogUDP   string   `toml:"syslog_udp"`
+	SyslogTCP   string   `toml:"syslog_tcp"`
+	SyslogTLS   string   `toml:"syslog_tls"`
+	TLSCert     string   `toml:"tls_cert"`
+	TLSKey      string   `toml:"tls_key"`
+	LogLevel    string   `toml:"log_level"`
+}
+
+// option describes one setting: its flag (and, derived from it, its
+// environment variable and file key) and where it lives in Config.
+type option struct {
+	flag  string
+	usage string
+	def   string
+	field func(*Config) *string
+}
+
+var serveOptions = []option{
+	{"data-dir", "directory for all state", "./data", func(c *Config) *string { return &c.DataDir }},
+	{"http", "address of the web UI and API (HTTPS unless loopback)", "127.0.0.1:8080", func(c *Config) *string { return &c.HTTP }},
+	{"cluster-addr", "address for Raft and node-to-node traffic", "127.0.0.1:8300", func(c *Config) *string { return &c.ClusterAddr }},
+	{"gossip-addr", "address for membership gossip (default: cluster port + 1)", "", func(c *Config) *string { return &c.GossipAddr }},
+	{"join-token", "token from `xdr cluster token` on a member", "", func(c *Config) *string { return &c.JoinToken }},
+	{"syslog-udp", "syslog over UDP listen address", "", func(c *Config) *string { return &c.SyslogUDP }},
+	{"syslog-tcp", "syslog over TCP listen address", "", func(c *Config) *string { return &c.SyslogTCP }},
+	{"syslog-tls", "syslog over TLS listen address", "", func(c *Config) *string { return &c.SyslogTLS }},
+	{"tls-cert", "PEM certificate for HTTPS (default: self-signed in the data dir)", "", func(c *Config) *string { return &c.TLSCert }},
+	{"tls-key", "PEM key for --tls-cert", "", func(c *Config) *string { return &c.TLSKey }},
+	{"log-level", "debug, info, warn or error", "info", func(c *Config) *string { return &c.LogLevel }},
+}
+
+func envName(flagName string) string {
+	return "XDR_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseArgs parses flags that may stand before or after positional
+// arguments; it returns the positionals.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// loadServeConfig resolves the configuration of `xdr serve` from args, the
+// environment and the config file.
+func loadServeConfig(args []string, getenv func(string) string) (Config, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	configFile := fs.String("config", "", "TOML config file")
+	flagVals := map[string]*string{}
+	for _, o := range serveOptions {
+		flagVals[o.flag] = fs.String(o.flag, "", o.usage+" (default "+strconv.Quote(o.def)+")")
+	}
+	join := fs.String("join", "", "comma-separated cluster addresses of existing members")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return Config{}, err
+	}
+	if len(pos) > 0 {
+		return Config{}, fmt.Errorf("serve takes no arguments, got %q", pos[0])
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	var cfg Config
+	for _, o := range serveOptions {
+		*o.field(&cfg) = o.def
+	}
+	if *configFile == "" {
+		*configFile = getenv("XDR_CONFIG")
+	}
+	if *configFile != "" {
+		if err := readConfigFile(*configFile, &cfg); err != nil {
+			return Config{}, err
+		}
+	}
+	for _, o := range serveOptions {
+		if v := getenv(envName(o.flag)); v != "" {
+			*o.field(&cfg) = v
+		}
+		if set[o.flag] {
+			*o.field(&cfg) = *flagVals[o.flag]
+		}
+	}
+	if v := getenv("XDR_JOIN"); v != "" {
+		cfg.Join = splitList(v)
+	}
+	if set["join"] {
+		cfg.Join = splitList(*join)
+	}
+	return cfg, cfg.validate()
+}
+
+func readConfigFile(path string, cfg *Config) error {
+	md, err := toml.DecodeFile(path, cfg)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return fmt.Errorf("config %s: line %d: %s", path, perr.Position.Line, perr.Message)
+		}
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		return fmt.Errorf("config %s: unknown key %q", path, undecoded[0].String())
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (c *Config) validate() error {
+	if c.DataDir == "" {
+		return errors.New("data-dir must not be empty")
+	}
+	for _, a := range []struct{ name, v string }{{"http", c.HTTP}, {"cluster-addr", c.ClusterAddr}, {"gossip-addr", c.GossipAddr}} {
+		if a.v == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a.v); err != nil {
+			return fmt.Errorf("%s %q: want host:port", a.name, a.v)
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("tls-cert and tls-key go together")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log-level %q: use debug, info, warn or error", c.LogLevel)
+	}
+	if len(c.Join) > 0 || c.JoinToken != "" {
+		return errors.New("joining a cluster (--join) is not available in this version yet; start a single node without --join")
+	}
+	for _, l := range []struct{ name, v string }{{"syslog-udp", c.SyslogUDP}, {"syslog-tcp", c.SyslogTCP}, {"syslog-tls", c.SyslogTLS}} {
+		if l.v != "" {
+			return fmt.Errorf("--%s: syslog listeners are not available in this version yet", l.name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+// Package eventstore keeps events and their secondary indexes in Badger.
+//
+// The state machine is the only writer. Each applied batch records its Raft
+// index under a metadata key after the batch's own keys, so after a restart
+// entries at or below that index are known to be applied; replaying one
+// again is harmless because every key and value derives from the command.
+// Searches run on Badger read transactions and never block writes.
+//
+// It must not import cluster or ui.
+package eventstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/minixdr/xdr/appliance"
+	"github.com/minixdr/xdr/storage/snapfmt"
+)
+
+// RecordKV is the snapshot record kind of one Badger key/value pair.
+const RecordKV = 'K'
+
+// Store is the event store.
+type Store struct {
+	db      *badger.DB
+	applied uint64
+	log     *slog.Logger
+}
+
+// Options tunes the store; zero values take defaults sized for a 2-core,
+// few-GiB appliance.
+type Options struct {
+	// EncryptionKey, when set (16, 24 or 32 bytes), encrypts data at rest.
+	EncryptionKey []byte
+}
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
+	bo := badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{log}).
+		WithSyncWrites(false). // the Raft log is the durable record; see package doc
+		WithNumVersionsToKeep(1).
+		WithCompression(options.Snappy).
+		WithMemTableSize(64 << 20).
+		WithNumMemtables(3).
+		WithBlockCacheSize(64 << 20).
+		WithIndexCacheSize(32 << 20).
+		WithValueThreshold(1 << 20)
+	if len(opts.EncryptionKey) > 0 {
+		bo = bo.WithEncryptionKey(opts.EncryptionKey)
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("open event store %s: %w", dir, err)
+	}
+	s := &Store{db: db, log: log}
+	err = db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(appliedKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("applied index has %d bytes", len(v))
+			}
+			s.applied = binary.BigEndian.Uint64(v)
+			return nil
+		})
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("read applied index: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Applied is the Raft index of the last entry this store applied.
+func (s *Store) Applied() uint64 { return s.applied }
+
+// Sync makes everything written so far durable.
+func (s *Store) Sync() error { return s.db.Sync() }
+
+// ApplyBatch writes a batch's events and index entries, then records index as
+// applied. Entries at or below the applied index are skipped (replays).
+func (s *Store) ApplyBatch(index uint64, tenant string, events []appliance.Event) (bool, error) {
+	if index <= s.applied {
+		return false, nil
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	prefixE := tenantPrefix(prefixEvent, tenant)
+	prefixX := tenantPrefix(prefixIndex, tenant)
+	for i := range events {
+		e := &events[i]
+		k := make([]byte, 0, len(prefixE)+16)
+		k = append(append(k, prefixE...), e.ID[:]...)
+		if err := wb.Set(k, e.Doc); err != nil {
+			return false, fmt.Errorf("write event: %w", err)
+		}
+		for _, t := range e.Terms {
+			code, ok := fieldCodes[t.Field]
+			if !ok {
+				continue
+			}
+			xk := make([]byte, 0, len(prefixX)+1+len(t.Value)+17)
+			xk = append(append(xk, prefixX...), code)
+			xk = append(append(xk, t.Value...), 0)
+			xk = append(xk, e.ID[:]...)
+			if err := wb.Set(xk, nil); err != nil {
+				return false, fmt.Errorf("write index: %w", err)
+			}
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return false, fmt.Errorf("apply batch %d: %w", index, err)
+	}
+	if err := s.setApplied(index); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (s *Store) setApplied(index uint64) error {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], index)
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(appliedKey, v[:]) }); err != nil {
+		return fmt.Errorf("record applied index %d: %w", index, err)
+	}
+	s.applied = index
+	return nil
+}
+
+// Get returns one event document of a tenant; ENOTFOUND if absent.
+func (s *Store) Get(ctx context.Context, tenant string, id appliance.EventID) ([]byte, error) {
+	var doc []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(eventKey(tenant, id))
+		if err != nil {
+			return err
+		}
+		doc, err = item.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, appliance.Errorf(appliance.ENOTFOUND, "event %s not found", id)
+	}
+	return doc, err
+}
+
+// Snapshot is a consistent, point-in-time view of the store for a snapshot.
+type Snapshot struct {
+	txn *badger.Txn
+}
+
+// Snapshot fixes the current state; Dump may then run while applies go on.
+func (s *Store) Snapshot() *Snapshot { return &Snapshot{txn: s.db.NewTransaction(false)} }
+
+// Dump writes every data key (not metadata) in key order as records.
+func (sn *Snapshot) Dump(w snapfmt.RecordWriter) error {
+	it := sn.txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256})
+	defer it.Close()
+	var lenBuf [binary.MaxVarintLen64]byte
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		k := item.Key()
+		if k[0] == prefixMeta {
+			continue
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("read %x: %w", k, err)
+		}
+		n := binary.PutUvarint(lenBuf[:], uint64(len(k)))
+		if err := w.Record(RecordKV, lenBuf[:n], k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Release ends the snapshot's read transaction.
+func (sn *Snapshot) Release() { sn.txn.Discard() }
+
+// Loader replaces the store's content with a snapshot's.
+type Loader struct {
+	s  *Store
+	wb *badger.WriteBatch
+}
+
+// NewLoader empties the store and starts a restore.
+func (s *Store) NewLoader() (*Loader, error) {
+	if err := s.db.DropAll(); err != nil {
+		return nil, fmt.Errorf("empty event store: %w", err)
+	}
+	s.applied = 0
+	return &Loader{s: s, wb: s.db.NewWriteBatch()}, nil
+}
+
+// Record loads one RecordKV payload.
+func (l *Loader) Record(payload []byte) error {
+	n, k := binary.Uvarint(payload)
+	if k <= 0 || n > uint64(len(payload)-k) {
+		return snapfmt.ErrTruncated
+	}
+	key := append([]byte(nil), payload[k:k+int(n)]...)
+	val := append([]byte(nil), payload[k+int(n):]...)
+	if len(key) == 0 || key[0] == prefixMeta {
+		return fmt.Errorf("snapshot holds a metadata key %q", key)
+	}
+	return l.wb.Set(key, val)
+}
+
+// Commit finishes the restore.
+func (l *Loader) Commit(applied uint64) error {
+	if err := l.wb.Flush(); err != nil {
+		return fmt.Errorf("restore events: %w", err)
+	}
+	return l.s.setApplied(applied)
+}
+
+// Abort abandons the restore. The store is left empty, not half-loaded with
+// a stale applied index: the caller must restore again before serving.
+func (l *Loader) Abort() { l.wb.Cancel() }
+
+type badgerLogger struct{ log *slog.Logger }
+
+func (l badgerLogger) Errorf(f string, a ...any)   { l.log.Error(fmt.Sprintf(f, a...)) }
+func (l badgerLogger) Warningf(f string, a ...any) { l.log.Warn(fmt.Sprintf(f, a...)) }
+func (l badgerLogger) Infof(string, ...any)        {}
+func (l badgerLogger) Debugf(string, ...any)       {}
+
+// MarkApplied records index as applied for an entry that had nothing for
+// this store, so its applied index keeps meaning "every entry up to here".
+func (s *Store) MarkApplied(index uint64) error {
+	if index <= s.applied {
+		return nil
+	}
+	return s.setApplied(index)
+}

@@ -1,0 +1,49 @@
+package sqlstore
+
+// migrations is the ordered schema history. Append only: the schema version
+// of a database is the number of migrations applied (PRAGMA user_version),
+// and a database newer than this list is refused.
+//
+// Every table has an explicit primary key; snapshots and digests order rows
+// by it, so the order rows were inserted in never matters.
+var migrations = []string{
+	// 1: identity.
+	`CREATE TABLE tenants (
+		name    TEXT PRIMARY KEY,
+		created INTEGER NOT NULL
+	);
+	CREATE TABLE users (
+		name          TEXT PRIMARY KEY,
+		tenant        TEXT NOT NULL REFERENCES tenants(name),
+		role          TEXT NOT NULL,
+		password_hash TEXT NOT NULL,
+		created       INTEGER NOT NULL
+	);
+	CREATE INDEX users_tenant ON users(tenant, name);
+	CREATE TABLE tokens (
+		hash    BLOB PRIMARY KEY,
+		tenant  TEXT NOT NULL REFERENCES tenants(name),
+		name    TEXT NOT NULL,
+		scope   TEXT NOT NULL,
+		role    TEXT NOT NULL,
+		created INTEGER NOT NULL
+	);
+	CREATE INDEX tokens_tenant ON tokens(tenant, name);
+	CREATE TABLE sessions (
+		hash      BLOB PRIMARY KEY,
+		tenant    TEXT NOT NULL REFERENCES tenants(name),
+		user_name TEXT NOT NULL,
+		created   INTEGER NOT NULL,
+		expires   INTEGER NOT NULL
+	);
+	CREATE INDEX sessions_expires ON sessions(expires);`,
+}
+
+// localTables hold node-local bookkeeping, not replicated state: snapshots
+// and digests leave them out.
+var localTables = map[string]bool{"raft_applied": true}
+
+const localSchema = `CREATE TABLE IF NOT EXISTS raft_applied (
+	id  INTEGER PRIMARY KEY CHECK (id = 1),
+	idx INTEGER NOT NULL
+)`

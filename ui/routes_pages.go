@@ -1,0 +1,7 @@
+package ui
+
+import "net/http"
+
+// pageRoutes registers the analyst pages.
+func (s *Server) pageRoutes(mux *http.ServeMux) {
+}
