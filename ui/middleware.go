@@ -69,7 +69,9 @@ func (s *Server) requireAPI(next http.Handler) http.Handler {
 	}))
 }
 
-func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
 
 // csrfToken derives a session's CSRF token from its secret: only someone who
 // holds the session cookie can compute it, and it needs no storage.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -29,11 +30,19 @@ import (
 // get to finish after SIGTERM.
 const shutdownGrace = 30 * time.Second
 
+// defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT is set.
+const defaultMemoryLimit = 640 << 20
+
 // serve runs a node until ctx ends. Start-up order: stores, Raft, services,
 // listeners; shutdown runs it backwards, so no request is cut off from the
 // stores it needs.
 func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string) string) error {
 	log := newLogger(stderr, cfg.LogLevel)
+	if getenv("GOMEMLIMIT") == "" {
+		// A soft limit makes the collector work harder before the heap
+		// doubles; the stores' own caches are sized to fit under it.
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}

@@ -47,10 +47,14 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		WithSyncWrites(false). // the Raft log is the durable record; see package doc
 		WithNumVersionsToKeep(1).
 		WithCompression(options.Snappy).
-		WithMemTableSize(64 << 20).
+		// Memory is sized so a node stays well under 1 GiB while ingesting
+		// at full speed (docs/performance.md).
+		WithMemTableSize(32 << 20).
 		WithNumMemtables(3).
-		WithBlockCacheSize(64 << 20).
-		WithIndexCacheSize(32 << 20).
+		WithNumLevelZeroTables(4).
+		WithNumCompactors(2).
+		WithBlockCacheSize(32 << 20).
+		WithIndexCacheSize(16 << 20).
 		WithValueThreshold(1 << 20)
 	if len(opts.EncryptionKey) > 0 {
 		bo = bo.WithEncryptionKey(opts.EncryptionKey)

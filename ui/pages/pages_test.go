@@ -1,0 +1,239 @@
+package pages_test
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/a-h/templ"
+
+	"github.com/minixdr/xdr/ui/pages"
+	"github.com/minixdr/xdr/ui/static"
+)
+
+// hostile is put into every user-controlled value; it must come out escaped.
+const hostile = `<script>alert(1)</script>"><img src=x onerror=alert(1)>`
+
+var chrome = pages.Chrome{User: "alice", Tenant: "acme", CSRF: "csrf-token-1", Current: "events"}
+
+func render(t *testing.T, c templ.Component) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := c.Render(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// allPages renders every component in its interesting states.
+func allPages(t *testing.T) map[string]string {
+	hostileChrome := pages.Chrome{User: hostile, Tenant: hostile, CSRF: hostile, Current: "events"}
+	rows := []pages.EventRow{
+		{ID: "e1", Time: "2024-05-01 12:00:00.000 UTC", Source: "sshd", Action: "ssh_login", Outcome: "failure",
+			SourceIP: "203.0.113.9", User: "root", Host: "web-1", Message: "Failed password", DetailURL: "/events/e1"},
+		{ID: "e2", Time: hostile, Source: hostile, Action: hostile, Outcome: hostile, SourceIP: hostile,
+			User: hostile, Host: hostile, Message: hostile, DetailURL: "javascript:alert(1)"},
+	}
+	return map[string]string{
+		"login":         render(t, pages.Login(pages.LoginVM{CSRF: "csrf-token-1", Next: "/events?q=a"})),
+		"login error":   render(t, pages.Login(pages.LoginVM{Error: "Wrong username or password.", Username: "bob", CSRF: "csrf-token-1"})),
+		"login hostile": render(t, pages.Login(pages.LoginVM{Error: hostile, Username: hostile, CSRF: hostile, Next: hostile})),
+		"events rows": render(t, pages.Events(pages.EventsVM{Chrome: chrome, Query: "user.name:root", Rows: rows[:1],
+			NextURL: "/events?q=user.name%3Aroot&cursor=abc", Indexed: true, Scanned: 100})),
+		"events empty": render(t, pages.Events(pages.EventsVM{Chrome: chrome, Empty: pages.EmptyState{
+			Title: "No events yet", Body: "Send some events.", Curl: `curl -H 'Authorization: Bearer TOKEN' --data-binary @events.ndjson https://xdr.local/api/v1/events`}})),
+		"events error": render(t, pages.Events(pages.EventsVM{Chrome: chrome, Query: "user.name:(", Error: "syntax error at 11: unclosed parenthesis",
+			Empty: pages.EmptyState{Title: "No events yet"}})),
+		"events hostile": render(t, pages.Events(pages.EventsVM{Chrome: hostileChrome, Query: hostile, From: hostile, To: hostile,
+			Rows: rows, NextURL: "javascript:alert(1)"})),
+		"events hostile error": render(t, pages.Events(pages.EventsVM{Chrome: chrome, Error: hostile})),
+		"events hostile empty": render(t, pages.Events(pages.EventsVM{Chrome: chrome, Empty: pages.EmptyState{Title: hostile, Body: hostile, Curl: hostile}})),
+		"detail": render(t, pages.EventDetail(pages.EventDetailVM{Chrome: chrome, ID: "e1", BackURL: "/events?q=x",
+			Fields: []pages.Field{{"id", "e1"}, {"source", "sshd"}}, Original: "{\n  \"a\": 1\n}"})),
+		"detail hostile": render(t, pages.EventDetail(pages.EventDetailVM{Chrome: hostileChrome, ID: hostile, BackURL: "javascript:alert(1)",
+			Fields: []pages.Field{{hostile, hostile}}, Original: hostile})),
+		"error signed in": render(t, pages.ErrorPage(pages.ErrorVM{Chrome: chrome, Status: 404, Title: "Not found", Message: "No such event."})),
+		"error anonymous": render(t, pages.ErrorPage(pages.ErrorVM{Status: 500})),
+		"error hostile":   render(t, pages.ErrorPage(pages.ErrorVM{Chrome: hostileChrome, Status: 400, Title: hostile, Message: hostile})),
+	}
+}
+
+var (
+	labelFor = regexp.MustCompile(`<label for="([^"]*)"`)
+	inputTag = regexp.MustCompile(`<input [^>]*>`)
+	attrID   = regexp.MustCompile(` id="([^"]*)"`)
+)
+
+// Every page must satisfy a strict CSP (no inline script or style), carry
+// the document skeleton, and escape hostile values.
+func TestEveryPage(t *testing.T) {
+	for name, html := range allPages(t) {
+		t.Run(name, func(t *testing.T) {
+			lower := strings.ToLower(html)
+			for _, bad := range []string{"<script", " style=", "<style", "<img", `href="javascript:`} {
+				if strings.Contains(lower, bad) {
+					t.Errorf("page contains %q", bad)
+				}
+			}
+			for _, want := range []string{
+				"<!doctype html>",
+				`<html lang="en">`,
+				`<meta name="viewport" content="width=device-width, initial-scale=1">`,
+				` · Mini-XDR</title>`,
+				`<link rel="stylesheet" href="` + static.Path("app.css") + `">`,
+				`<a class="skip-link" href="#main">`,
+				`<main id="main"`,
+				"Mini-XDR",
+			} {
+				if !strings.Contains(html, want) {
+					t.Errorf("page lacks %q", want)
+				}
+			}
+			if strings.Contains(name, "hostile") && !strings.Contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+				t.Error("hostile value not shown escaped")
+			}
+			// Every label points at an element that exists, and every
+			// visible input has a label.
+			ids := map[string]bool{}
+			for _, m := range attrID.FindAllStringSubmatch(html, -1) {
+				ids[m[1]] = true
+			}
+			labelled := map[string]bool{}
+			for _, m := range labelFor.FindAllStringSubmatch(html, -1) {
+				if !ids[m[1]] {
+					t.Errorf("label for=%q has no element with that id", m[1])
+				}
+				labelled[m[1]] = true
+			}
+			for _, in := range inputTag.FindAllString(html, -1) {
+				if strings.Contains(in, `type="hidden"`) {
+					continue
+				}
+				m := attrID.FindStringSubmatch(in)
+				if m == nil || !labelled[m[1]] {
+					t.Errorf("input without a label: %s", in)
+				}
+			}
+		})
+	}
+}
+
+func TestSignedInChrome(t *testing.T) {
+	html := allPages(t)
+	for _, name := range []string{"events rows", "events empty", "detail", "error signed in"} {
+		t.Run(name, func(t *testing.T) {
+			page := html[name]
+			mustContain(t, page,
+				`<a href="/events" aria-current="page">Events</a>`,
+				`<strong>alice</strong>`,
+				`<strong>acme</strong>`,
+				`<form method="post" action="/logout"><input type="hidden" name="csrf" value="csrf-token-1">`,
+			)
+		})
+	}
+	t.Run("anonymous", func(t *testing.T) {
+		for _, name := range []string{"error anonymous", "login"} {
+			page := html[name]
+			mustNotContain(t, page, `action="/logout"`, "aria-current", `class="site-nav"`)
+		}
+	})
+}
+
+func TestLogin(t *testing.T) {
+	html := allPages(t)
+	mustContain(t, html["login"],
+		"<title>Sign in · Mini-XDR</title>",
+		`<form method="post" action="/login">`,
+		`<input type="hidden" name="csrf" value="csrf-token-1">`,
+		`<input type="hidden" name="next" value="/events?q=a">`,
+		`<label for="username">`, `id="username" name="username"`, `autocomplete="username"`,
+		`<label for="password">`, `type="password" id="password" name="password" autocomplete="current-password"`,
+	)
+	mustNotContain(t, html["login"], `role="alert"`)
+	mustContain(t, html["login error"],
+		`<p class="alert" role="alert" id="login-error">Wrong username or password.</p>`,
+		`value="bob"`, `aria-describedby="login-error"`)
+}
+
+func TestEvents(t *testing.T) {
+	html := allPages(t)
+	t.Run("rows", func(t *testing.T) {
+		page := html["events rows"]
+		mustContain(t, page,
+			"<title>Events · Mini-XDR</title>",
+			`<form class="search" method="get" action="/events"`,
+			`<label for="q">Query</label>`, `id="q" name="q" value="user.name:root"`,
+			`<label for="from">`, `id="from" name="from"`, `<label for="to">`, `id="to" name="to"`,
+			`<button type="submit">Search</button>`,
+			`<caption`, `<th scope="col">Time</th>`, `<th scope="col">Message</th>`,
+			`<a href="/events/e1">2024-05-01 12:00:00.000 UTC</a>`,
+			`<td class="outcome-failure">failure</td>`,
+			`<a href="/events?q=user.name%3Aroot&amp;cursor=abc" rel="next">Older events</a>`,
+			"indexed search, 100 candidates read",
+		)
+		mustNotContain(t, page, `role="alert"`, `class="empty"`)
+	})
+	t.Run("empty", func(t *testing.T) {
+		page := html["events empty"]
+		mustContain(t, page,
+			`<h2 id="empty-title">No events yet</h2>`, "<p>Send some events.</p>",
+			`<pre tabindex="0"><code>curl -H &#39;Authorization: Bearer TOKEN&#39; --data-binary @events.ndjson https://xdr.local/api/v1/events</code></pre>`,
+			"full scan, 0 events read",
+		)
+		mustNotContain(t, page, "<table", "Older events", `role="alert"`)
+	})
+	t.Run("error", func(t *testing.T) {
+		page := html["events error"]
+		mustContain(t, page,
+			`<p class="alert" role="alert" id="q-error">syntax error at 11: unclosed parenthesis</p>`,
+			`aria-invalid="true"`, `aria-describedby="q-error q-hint"`, `value="user.name:("`,
+		)
+		mustNotContain(t, page, "<table", `class="empty"`, "No events yet", "read</p>")
+		// The error sits in the search form, next to the query box.
+		form := page[strings.Index(page, `<form class="search"`):]
+		if !strings.Contains(form[:strings.Index(form, "</form>")], `id="q-error"`) {
+			t.Error("error is not inside the search form")
+		}
+	})
+	t.Run("hostile urls sanitised", func(t *testing.T) {
+		mustContain(t, html["events hostile"], `about:invalid#TemplFailedSanitizationURL`)
+	})
+}
+
+func TestEventDetail(t *testing.T) {
+	page := allPages(t)["detail"]
+	mustContain(t, page,
+		"<title>Event e1 · Mini-XDR</title>",
+		`<a class="back" href="/events?q=x">`,
+		`<dl class="fields"><div><dt>id</dt><dd>e1</dd></div><div><dt>source</dt><dd>sshd</dd></div></dl>`,
+		"<pre tabindex=\"0\"><code>{\n  &#34;a&#34;: 1\n}</code></pre>",
+	)
+}
+
+func TestErrorPage(t *testing.T) {
+	html := allPages(t)
+	mustContain(t, html["error signed in"], "<title>Not found · Mini-XDR</title>", "404", "<h1>Not found</h1>",
+		"<p>No such event.</p>", `href="/events"`)
+	mustContain(t, html["error anonymous"], "<title>Internal Server Error · Mini-XDR</title>", "500",
+		`<a href="/login">Sign in</a>`)
+}
+
+func mustContain(t *testing.T, page string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(page, w) {
+			t.Errorf("page lacks %q", w)
+		}
+	}
+}
+
+func mustNotContain(t *testing.T, page string, bads ...string) {
+	t.Helper()
+	for _, b := range bads {
+		if strings.Contains(page, b) {
+			t.Errorf("page contains %q", b)
+		}
+	}
+}
