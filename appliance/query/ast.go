@@ -99,8 +99,9 @@ func writeExpr(b *strings.Builder, e Expr, compact bool) {
 			return
 		}
 	}
-	// nil, a nil pointer or a foreign Expr in a hand-built tree: the empty
-	// phrase, which like nil matches everything.
+	// Only hand-built trees get here (nil, a nil pointer, a foreign Expr). The
+	// empty phrase matches everything, as Match treats nil; a foreign Expr
+	// has no query syntax whatever is written.
 	b.WriteString(`""`)
 }
 

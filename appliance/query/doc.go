@@ -6,12 +6,15 @@
 //
 //	field:value          equality (case-insensitive)
 //	field:"a value"      quoted value; \" and \\ are escapes, any other
-//	                     backslash is kept literally (so "C:\Windows" works)
+//	                     backslash is kept literally (so "C:\Windows" works,
+//	                     but a quoted \\srv needs "\\\\srv"; unquoted, every
+//	                     backslash is literal)
 //	field:prefix*        prefix (case-insensitive); only a trailing, unquoted
 //	                     '*' is a wildcard: field:"a*" and field:a*b are literal
 //	field:*              the field exists (has at least one non-null value)
 //	field>N  field>=N  field<N  field<=N
-//	word  "a phrase"     bare words: case-insensitive substring of the event text
+//	word  "a phrase"     case-insensitive substring of the event text (no
+//	                     wildcards: '*' in a word is literal)
 //	a AND b   a OR b   NOT a   -a   ( ... )
 //
 // Juxtaposition means AND (`user.name:root failed`). Precedence is NOT, then
@@ -32,8 +35,11 @@
 // panics.
 //
 // Expr.String renders a canonical form (explicit AND, NOT instead of '-',
-// minimal parentheses, quotes only where needed) that parses back to an equal
-// tree, so it can serve as a cache key or be shown back to the user.
+// minimal parentheses, quotes and escapes only where needed) that parses back
+// to an equal tree, so it can serve as a cache key or be shown back to the
+// user. When that form would exceed the length limit, a compact one is used
+// instead (juxtaposition, '-', no space beside a parenthesis), which is never
+// longer than the query it came from.
 //
 // # Matching
 //

@@ -20,9 +20,8 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	for _, s := range nearLimit {
-		f.Add(s)
-	}
+	// The near-limit queries of TestCanonicalNearLimit are left out on
+	// purpose: minimising 4 KB inputs stalls the fuzzer for minutes.
 	doc := decode(f, sshEvent, true)
 	fields := query.DocFields(doc, []byte(sshEvent))
 	f.Fuzz(func(t *testing.T, q string) {
