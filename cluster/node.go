@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftwal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/minixdr/xdr/appliance"
@@ -55,6 +56,7 @@ type Node struct {
 	ID    string
 	raft  *raft.Raft
 	wal   *raftwal.WAL
+	meta  *metadb.BoltMetaDB
 	snaps *raft.FileSnapshotStore
 	trans *raft.NetworkTransport
 	cfg   Config
@@ -80,27 +82,36 @@ func Open(cfg Config) (*Node, error) {
 	}
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: orDiscard(cfg.LogOutput), JSONFormat: true})
 
-	wal, err := raftwal.Open(filepath.Join(raftDir, "wal"), raftwal.WithLogger(hlog.Named("wal")))
+	// The WAL's Close leaves its meta store (a bolt file holding a lock)
+	// open, so the node owns it and closes it: otherwise the lock outlives
+	// the node and reopening the data dir in this process blocks forever.
+	meta := &metadb.BoltMetaDB{}
+	wal, err := raftwal.Open(filepath.Join(raftDir, "wal"), raftwal.WithLogger(hlog.Named("wal")), raftwal.WithMetaStore(meta))
 	if err != nil {
+		meta.Close()
 		return nil, fmt.Errorf("open raft log: %w", err)
+	}
+	closeLog := func() {
+		wal.Close()
+		meta.Close()
 	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(raftDir, 2, hlog.Named("snapshots"))
 	if err != nil {
-		wal.Close()
+		closeLog()
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
 	if err := recoverFromSnapshot(cfg.FSM, snaps, cfg.Log); err != nil {
-		wal.Close()
+		closeLog()
 		return nil, err
 	}
 	addr, err := net.ResolveTCPAddr("tcp", cfg.Addr)
 	if err != nil {
-		wal.Close()
+		closeLog()
 		return nil, fmt.Errorf("cluster address %q: %w", cfg.Addr, err)
 	}
 	trans, err := raft.NewTCPTransportWithLogger(cfg.Addr, addr, 3, 10*time.Second, hlog.Named("transport"))
 	if err != nil {
-		wal.Close()
+		closeLog()
 		return nil, fmt.Errorf("listen on cluster address %s: %w", cfg.Addr, err)
 	}
 
@@ -126,10 +137,10 @@ func Open(cfg Config) (*Node, error) {
 	r, err := raft.NewRaft(rc, cfg.FSM, wal, wal, snaps, trans)
 	if err != nil {
 		trans.Close()
-		wal.Close()
+		closeLog()
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
-	n := &Node{ID: id, raft: r, wal: wal, snaps: snaps, trans: trans, cfg: cfg,
+	n := &Node{ID: id, raft: r, wal: wal, meta: meta, snaps: snaps, trans: trans, cfg: cfg,
 		applyLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "xdr_raft_apply_seconds",
 			Help:    "Time from proposing a command to its being committed and applied on this node.",
@@ -241,9 +252,18 @@ func (n *Node) ProposeEncoded(ctx context.Context, data []byte) error {
 	if n.raft.State() != raft.Leader {
 		return appliance.ErrNotLeader
 	}
+	// A deadline already past would give raft.Apply a timeout <= 0, which
+	// it reads as "wait forever" to enqueue.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("propose: %w", err)
+	}
 	timeout := n.cfg.ApplyTimeout
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
-		timeout = time.Until(dl)
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl); left <= 0 {
+			return fmt.Errorf("propose: %w", context.DeadlineExceeded)
+		} else if left < timeout {
+			timeout = left
+		}
 	}
 	start := time.Now()
 	f := n.raft.Apply(data, timeout)
@@ -262,6 +282,8 @@ func mapRaftError(err error) error {
 	switch {
 	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost):
 		return appliance.ErrNotLeader
+	case errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		return appliance.Errorf(appliance.EUNAVAILABLE, "cluster leadership is being transferred; retry shortly")
 	case errors.Is(err, raft.ErrRaftShutdown):
 		return appliance.Errorf(appliance.EUNAVAILABLE, "this node is shutting down")
 	case errors.Is(err, raft.ErrEnqueueTimeout):
@@ -288,8 +310,8 @@ const maxApplyLag = 64
 func (n *Node) Snapshot() error { return n.raft.Snapshot().Error() }
 
 // Close stops Raft (letting in-flight applies finish), then closes the
-// transport and the log.
+// transport and the log. Closing twice is harmless.
 func (n *Node) Close() error {
 	err := n.raft.Shutdown().Error()
-	return errors.Join(err, n.trans.Close(), n.wal.Close())
+	return errors.Join(err, n.trans.Close(), n.wal.Close(), n.meta.Close())
 }

@@ -211,12 +211,17 @@ func (s *Store) RestoreFrom(r io.Reader) (uint64, error) {
 		el.Abort()
 		return 0, fmt.Errorf("restore: %w", err)
 	}
-	if err := el.Commit(hdr.Applied); err != nil {
-		sl.Abort()
-		return 0, err
-	}
+	// SQLite first: its commit can still refuse the snapshot (deferred
+	// foreign keys). Were the events committed first, their applied index
+	// would claim the snapshot's while the relational store kept its old
+	// content. The other way round a failure leaves the event store empty at
+	// applied index 0, as documented above.
 	if err := sl.Commit(hdr.Applied); err != nil {
-		return 0, err
+		el.Abort()
+		return 0, fmt.Errorf("restore: %w", err)
+	}
+	if err := el.Commit(hdr.Applied); err != nil {
+		return 0, fmt.Errorf("restore: %w", err)
 	}
 	return hdr.Applied, nil
 }

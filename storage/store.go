@@ -97,10 +97,16 @@ func (s *Store) Apply(l *raft.Log) any {
 func (s *Store) apply(index uint64, cmd command.Command) (domainErr, err error) {
 	switch c := cmd.(type) {
 	case *command.IngestBatch:
-		if _, err := s.Events.ApplyBatch(index, c.Tenant, c.Events); err != nil {
+		if c.Idempotent {
+			rec := eventstore.BatchRecord{BatchID: c.BatchID, Part: c.Part, Digest: c.Digest}
+			domainErr, err = s.Events.ApplyIdempotentBatch(index, c.Tenant, rec, c.Events)
+		} else {
+			_, err = s.Events.ApplyBatch(index, c.Tenant, c.Events)
+		}
+		if err != nil {
 			return nil, err
 		}
-		return nil, s.sqlApplied(index)
+		return domainErr, s.sqlApplied(index)
 	case *command.CreateTenant:
 		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.CreateTenant(tx, c.Tenant) })
 	case *command.CreateUser:

@@ -57,14 +57,19 @@ type Command interface {
 	Type() Type
 }
 
-// IngestBatch stores a batch of events of one tenant and source. BatchID makes
-// the batch idempotent: a retried batch carries the same ID, and event IDs
-// derive from it.
+// IngestBatch stores a batch of events of one tenant and source. Event IDs
+// derive from BatchID. When Idempotent (the client gave an Idempotency-Key),
+// the state machine remembers (BatchID, Part) with the Digest of the input:
+// a retry with the same input is applied once, a reuse of the key with other
+// input is refused with ECONFLICT.
 type IngestBatch struct {
-	Tenant  string
-	Source  string
-	BatchID string
-	Events  []appliance.Event
+	Tenant     string
+	Source     string
+	BatchID    string
+	Idempotent bool
+	Part       uint32 // which entry of a request split over several
+	Digest     uint64 // hash of the input lines of this part
+	Events     []appliance.Event
 }
 
 // CreateTenant creates a tenant if it does not exist.
@@ -122,7 +127,11 @@ func Decode(data []byte) (Command, error) {
 	var c Command
 	switch t {
 	case TypeIngestBatch:
-		return decodeIngestBatch(version, body)
+		b, err := decodeIngestBatch(version, body)
+		if err != nil {
+			return nil, err // not a typed nil inside a non-nil Command
+		}
+		return b, nil
 	case TypeCreateTenant:
 		c = &CreateTenant{}
 	case TypeCreateUser:

@@ -11,14 +11,17 @@ import (
 
 const ingestBatchVersion = 1
 
+const flagIdempotent = 1 << 0
+
 // encodeIngestBatch writes the compact binary body:
 //
 //	tenant, source, batchID          (uvarint length + bytes each)
+//	flags (1 byte: bit 0 idempotent), part (uvarint), digest (8 bytes big-endian)
 //	event count                      (uvarint)
 //	per event: id (16 bytes), time (varint Unix ns), doc (uvarint length + bytes),
 //	           term count (uvarint), per term: field, value (uvarint length + bytes)
 func encodeIngestBatch(b *IngestBatch) []byte {
-	size := 2 + 3*binary.MaxVarintLen32 + len(b.Tenant) + len(b.Source) + len(b.BatchID) + binary.MaxVarintLen32
+	size := 2 + 1 + binary.MaxVarintLen32 + 8 + 3*binary.MaxVarintLen32 + len(b.Tenant) + len(b.Source) + len(b.BatchID) + binary.MaxVarintLen32
 	for i := range b.Events {
 		e := &b.Events[i]
 		size += 16 + 2*binary.MaxVarintLen64 + len(e.Doc) + binary.MaxVarintLen32
@@ -31,6 +34,13 @@ func encodeIngestBatch(b *IngestBatch) []byte {
 	buf = appendString(buf, b.Tenant)
 	buf = appendString(buf, b.Source)
 	buf = appendString(buf, b.BatchID)
+	var flags byte
+	if b.Idempotent {
+		flags |= flagIdempotent
+	}
+	buf = append(buf, flags)
+	buf = binary.AppendUvarint(buf, uint64(b.Part))
+	buf = binary.BigEndian.AppendUint64(buf, b.Digest)
 	buf = binary.AppendUvarint(buf, uint64(len(b.Events)))
 	for i := range b.Events {
 		e := &b.Events[i]
@@ -53,6 +63,13 @@ func appendString(buf []byte, s string) []byte {
 }
 
 var errTruncated = errors.New("truncated")
+
+// The smallest encodings: an event is its ID, a one-byte time, an empty
+// document and no terms; a term is two empty strings.
+const (
+	minEventBytes = 16 + 1 + 1 + 1
+	minTermBytes  = 1 + 1
+)
 
 type reader struct{ b []byte }
 
@@ -115,11 +132,35 @@ func readIngestBatch(r *reader) (*IngestBatch, error) {
 	if b.BatchID, err = r.string(); err != nil {
 		return nil, err
 	}
+	if len(r.b) < 1 {
+		return nil, errTruncated
+	}
+	flags := r.b[0]
+	r.b = r.b[1:]
+	if flags&^flagIdempotent != 0 {
+		return nil, fmt.Errorf("unknown flags %#x", flags)
+	}
+	b.Idempotent = flags&flagIdempotent != 0
+	part, err := r.uvarint()
+	if err != nil {
+		return nil, err
+	}
+	if part > 1<<31 {
+		return nil, fmt.Errorf("part %d out of range", part)
+	}
+	b.Part = uint32(part)
+	if len(r.b) < 8 {
+		return nil, errTruncated
+	}
+	b.Digest = binary.BigEndian.Uint64(r.b)
+	r.b = r.b[8:]
 	n, err := r.uvarint()
 	if err != nil {
 		return nil, err
 	}
-	if n > uint64(len(r.b)) { // every event takes at least one byte
+	// Bound the count by what the entry can hold before allocating for it,
+	// so a corrupt count cannot make Decode allocate far beyond the entry.
+	if n > uint64(len(r.b))/minEventBytes {
 		return nil, fmt.Errorf("event count %d exceeds entry size", n)
 	}
 	b.Events = make([]appliance.Event, n)
@@ -142,7 +183,7 @@ func readIngestBatch(r *reader) (*IngestBatch, error) {
 		if err != nil {
 			return nil, err
 		}
-		if nt > uint64(len(r.b)) {
+		if nt > uint64(len(r.b))/minTermBytes {
 			return nil, fmt.Errorf("term count %d exceeds entry size", nt)
 		}
 		e.Terms = make([]appliance.Term, nt)

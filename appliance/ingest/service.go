@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -87,6 +88,12 @@ func New(p command.Proposer, limits Limits, now func() time.Time, reg prometheus
 	if reg != nil {
 		reg.MustRegister(s.metrics.queueDepth)
 	}
+	// Create every source's series at zero, so dashboards and rate() alerts
+	// have something to read before the first event.
+	for src := range s.parsers {
+		s.metrics.accepted.WithLabelValues(src)
+		s.metrics.rejected.WithLabelValues(src)
+	}
 	return s
 }
 
@@ -117,7 +124,8 @@ func (s *Service) Ingest(ctx context.Context, req Request) (Result, error) {
 	if !ok {
 		return Result{}, appliance.Errorf(appliance.EINVALID, "unknown source %q (known: %v)", req.Source, s.Sources())
 	}
-	if req.BatchID == "" {
+	idempotent := req.BatchID != ""
+	if !idempotent {
 		req.BatchID = randomID()
 	} else if len(req.BatchID) > 128 {
 		return Result{}, appliance.Errorf(appliance.EINVALID, "batch id longer than 128 characters")
@@ -135,7 +143,7 @@ func (s *Service) Ingest(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.commit(ctx, req, events); err != nil {
+	if err := s.commit(ctx, req, idempotent, events); err != nil {
 		return Result{}, err
 	}
 	res.Accepted = len(events)
@@ -145,12 +153,20 @@ func (s *Service) Ingest(ctx context.Context, req Request) (Result, error) {
 	return res, nil
 }
 
-func (s *Service) parseBody(h header, batchID string, body io.Reader, parse Parser) ([]appliance.Event, Result, error) {
+// parsedEvent is an event with what splitting and deduplication need to
+// know about the input line it came from.
+type parsedEvent struct {
+	appliance.Event
+	lineHash uint64
+	lineSize int
+}
+
+func (s *Service) parseBody(h header, batchID string, body io.Reader, parse Parser) ([]parsedEvent, Result, error) {
 	var res Result
 	limited := &io.LimitedReader{R: body, N: s.limits.MaxBodyBytes + 1}
 	sc := bufio.NewScanner(limited)
 	sc.Buffer(make([]byte, 0, 64<<10), s.limits.MaxLineBytes+1)
-	var events []appliance.Event
+	var events []parsedEvent
 	var buf bytes.Buffer
 	lineNo := 0
 	for sc.Scan() {
@@ -167,9 +183,9 @@ func (s *Service) parseBody(h header, batchID string, body io.Reader, parse Pars
 		}
 		p, err := parse(line)
 		var ev appliance.Event
+		lh := lineHash(batchID, lineNo, line)
 		if err == nil {
-			id := appliance.NewEventID(eventTime(p, h), lineHash(batchID, lineNo))
-			ev, err = buildEvent(h, id, p, &buf)
+			ev, err = buildEvent(h, appliance.NewEventID(eventTime(p, h), lh), p, &buf)
 		}
 		if err != nil {
 			res.Rejected++
@@ -178,7 +194,7 @@ func (s *Service) parseBody(h header, batchID string, body io.Reader, parse Pars
 			}
 			continue
 		}
-		events = append(events, ev)
+		events = append(events, parsedEvent{Event: ev, lineHash: lh, lineSize: len(line)})
 	}
 	if limited.N <= 0 {
 		return nil, res, appliance.Errorf(appliance.ETOOLARGE, "body exceeds %d bytes", s.limits.MaxBodyBytes)
@@ -202,15 +218,29 @@ func eventTime(p Parsed, h header) time.Time {
 	return p.Timestamp
 }
 
-// commit proposes the events, split into entries of bounded size.
-func (s *Service) commit(ctx context.Context, req Request, events []appliance.Event) error {
-	for start := 0; start < len(events); {
+// commit proposes the events, split into entries of bounded size. Split
+// points depend only on the input, so a retry of the same body splits the
+// same way and each part deduplicates against its first application.
+func (s *Service) commit(ctx context.Context, req Request, idempotent bool, events []parsedEvent) error {
+	// A stored event is about twice its input line (normalised fields plus
+	// the original), so the input budget is half the entry budget.
+	budget := s.limits.MaxEntryBytes / 2
+	var part uint32
+	for start := 0; start < len(events); part++ {
 		end, size := start, 0
-		for end < len(events) && (end == start || size+len(events[end].Doc) < s.limits.MaxEntryBytes) {
-			size += len(events[end].Doc) + 64
+		digest := xxhash.New()
+		var hb [8]byte
+		for end < len(events) && (end == start || size+events[end].lineSize < budget) {
+			size += events[end].lineSize
+			binary.BigEndian.PutUint64(hb[:], events[end].lineHash)
+			digest.Write(hb[:])
 			end++
 		}
-		cmd := &command.IngestBatch{Tenant: req.Tenant, Source: req.Source, BatchID: req.BatchID, Events: events[start:end]}
+		cmd := &command.IngestBatch{Tenant: req.Tenant, Source: req.Source, BatchID: req.BatchID,
+			Idempotent: idempotent, Part: part, Digest: digest.Sum64(), Events: make([]appliance.Event, 0, end-start)}
+		for _, e := range events[start:end] {
+			cmd.Events = append(cmd.Events, e.Event)
+		}
 		if err := s.proposer.Propose(ctx, cmd); err != nil {
 			return err
 		}
@@ -219,12 +249,16 @@ func (s *Service) commit(ctx context.Context, req Request, events []appliance.Ev
 	return nil
 }
 
-func lineHash(batchID string, line int) uint64 {
-	var b [160]byte
-	buf := append(b[:0], batchID...)
-	buf = append(buf, '/')
-	buf = strconv.AppendInt(buf, int64(line), 10)
-	return xxhash.Sum64(buf)
+// lineHash identifies a line within a batch: its number and its content, so
+// the same key with other content never yields the same event ID.
+func lineHash(batchID string, lineNo int, line []byte) uint64 {
+	d := xxhash.New()
+	d.WriteString(batchID)
+	var b [24]byte
+	d.Write(strconv.AppendInt(append(b[:0], '/'), int64(lineNo), 10))
+	d.Write([]byte{'/'})
+	d.Write(line)
+	return d.Sum64()
 }
 
 func randomID() string {

@@ -123,20 +123,22 @@ func run() error {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// genBatch renders n events of about 500 bytes of realistic shape.
+// genBatch renders n events of about 500 bytes of realistic shape. As from a
+// real shipper, a batch covers a short stretch of time (one second here),
+// and batch i is i seconds later than batch 0.
 func genBatch(seed, n, hosts int) []byte {
 	r := rand.New(rand.NewPCG(uint64(seed), 42))
 	var b bytes.Buffer
 	actions := []string{"ssh_login", "process_start", "network_connection", "file_create", "dns_query"}
 	users := []string{"root", "alice", "bob", "svc-backup", "www-data", "carol"}
-	base := time.Now().Add(-time.Hour)
+	base := time.Now().Add(-time.Hour).Add(time.Duration(seed) * time.Second)
 	for i := 0; i < n; i++ {
 		h := r.IntN(hosts)
 		fmt.Fprintf(&b, `{"@timestamp":%q,"event":{"action":%q,"outcome":%q,"code":"%d","category":"authentication"},`+
 			`"source":{"ip":"10.%d.%d.%d","port":%d},"destination":{"ip":"192.168.1.%d","port":22},`+
 			`"user":{"name":%q},"host":{"name":"web-%02d.corp.example"},"process":{"executable":"/usr/sbin/sshd"},`+
-			`"message":"Failed password for %s from 10.%d.%d.%d port %d ssh2 (attempt %d)","labels":{"site":"plant-7","rack":"r%d"}}`+"\n",
-			base.Add(time.Duration(r.IntN(3600_000))*time.Millisecond).UTC().Format(time.RFC3339Nano),
+			`"message":"Failed password for %s from 10.%d.%d.%d port %d ssh2 (attempt %d)","labels":{"site":"plant-7","rack":"r%d","zone":"ot-dmz"}}`+"\n",
+			base.Add(time.Duration(r.IntN(1000))*time.Millisecond).UTC().Format(time.RFC3339Nano),
 			actions[r.IntN(len(actions))], []string{"success", "failure"}[r.IntN(2)], 4624+r.IntN(3),
 			h/65536, (h/256)%256, h%256, 1024+r.IntN(60000), r.IntN(254),
 			users[r.IntN(len(users))], r.IntN(40),

@@ -46,7 +46,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		WithLogger(badgerLogger{log}).
 		WithSyncWrites(false). // the Raft log is the durable record; see package doc
 		WithNumVersionsToKeep(1).
-		WithCompression(options.Snappy).
+		WithCompression(options.None).
 		// Memory is sized so a node stays well under 1 GiB while ingesting
 		// at full speed (docs/performance.md).
 		WithMemTableSize(32 << 20).
@@ -55,7 +55,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		WithNumCompactors(2).
 		WithBlockCacheSize(32 << 20).
 		WithIndexCacheSize(16 << 20).
-		WithValueThreshold(1 << 20)
+		WithValueThreshold(256)
 	if len(opts.EncryptionKey) > 0 {
 		bo = bo.WithEncryptionKey(opts.EncryptionKey)
 	}
@@ -99,13 +99,61 @@ func (s *Store) Sync() error { return s.db.Sync() }
 // ApplyBatch writes a batch's events and index entries, then records index as
 // applied. Entries at or below the applied index are skipped (replays).
 func (s *Store) ApplyBatch(index uint64, tenant string, events []appliance.Event) (bool, error) {
+	return s.applyBatch(index, tenant, events, nil)
+}
+
+// BatchRecord identifies one part of an idempotent batch and its input.
+type BatchRecord struct {
+	BatchID string
+	Part    uint32
+	Digest  uint64
+}
+
+// ApplyIdempotentBatch is ApplyBatch for a batch the client may retry: the
+// first application remembers rec; applying the same batch part again
+// stores nothing, and the same batch ID and part with a different digest is
+// refused with ECONFLICT (the returned domain error), storing nothing.
+func (s *Store) ApplyIdempotentBatch(index uint64, tenant string, rec BatchRecord, events []appliance.Event) (domainErr, err error) {
+	if index <= s.applied {
+		return nil, nil
+	}
+	key := batchKey(tenant, rec.BatchID, rec.Part)
+	var seen []byte
+	err = s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		seen, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look up batch %q: %w", rec.BatchID, err)
+	}
+	if seen != nil {
+		if len(seen) != 8 || binary.BigEndian.Uint64(seen) != rec.Digest {
+			domainErr = appliance.Errorf(appliance.ECONFLICT, "Idempotency-Key %q was already used for a different body", rec.BatchID)
+		}
+		return domainErr, s.setApplied(index)
+	}
+	// The record goes last in the write batch, so it is committed after the
+	// events it vouches for.
+	_, err = s.applyBatch(index, tenant, events, func(wb *badger.WriteBatch) error {
+		return wb.Set(key, binary.BigEndian.AppendUint64(nil, rec.Digest))
+	})
+	return nil, err
+}
+
+func (s *Store) applyBatch(index uint64, tenant string, events []appliance.Event, last func(*badger.WriteBatch) error) (bool, error) {
 	if index <= s.applied {
 		return false, nil
 	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	prefixE := tenantPrefix(prefixEvent, tenant)
-	prefixX := tenantPrefix(prefixIndex, tenant)
 	for i := range events {
 		e := &events[i]
 		k := make([]byte, 0, len(prefixE)+16)
@@ -113,18 +161,15 @@ func (s *Store) ApplyBatch(index uint64, tenant string, events []appliance.Event
 		if err := wb.Set(k, e.Doc); err != nil {
 			return false, fmt.Errorf("write event: %w", err)
 		}
-		for _, t := range e.Terms {
-			code, ok := fieldCodes[t.Field]
-			if !ok {
-				continue
-			}
-			xk := make([]byte, 0, len(prefixX)+1+len(t.Value)+17)
-			xk = append(append(xk, prefixX...), code)
-			xk = append(append(xk, t.Value...), 0)
-			xk = append(xk, e.ID[:]...)
-			if err := wb.Set(xk, nil); err != nil {
-				return false, fmt.Errorf("write index: %w", err)
-			}
+	}
+	for group, ids := range postingGroups(tenantPrefix(prefixIndex, tenant), events) {
+		if err := wb.Set(encodePosting(group, ids)); err != nil {
+			return false, fmt.Errorf("write index: %w", err)
+		}
+	}
+	if last != nil {
+		if err := last(wb); err != nil {
+			return false, fmt.Errorf("write batch record: %w", err)
 		}
 	}
 	if err := wb.Flush(); err != nil {

@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"bytes"
+	"encoding/binary"
 
 	"github.com/minixdr/xdr/appliance"
 )
@@ -11,6 +12,7 @@ import (
 //
 //	'e' tenant 0x00 id(16)                        -> event document (JSON)
 //	'x' tenant 0x00 field(1) value 0x00 id(16)    -> empty (secondary index)
+//	'b' tenant 0x00 batchID 0x00 part(4)          -> input digest (8), for idempotent batches
 //	'm' name                                      -> node-local metadata
 //
 // Event IDs start with the event time, so both kinds of key sort by time
@@ -19,6 +21,7 @@ import (
 const (
 	prefixEvent = 'e'
 	prefixIndex = 'x'
+	prefixBatch = 'b'
 	prefixMeta  = 'm'
 )
 
@@ -87,4 +90,10 @@ func prefixEnd(p []byte) []byte {
 		}
 	}
 	return nil
+}
+
+func batchKey(tenant, batchID string, part uint32) []byte {
+	k := append(tenantPrefix(prefixBatch, tenant), batchID...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint32(k, part)
 }

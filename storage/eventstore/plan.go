@@ -89,63 +89,37 @@ func (p *planner) term(t *query.Term) idIter {
 
 func (p *planner) exact(code byte, value string) idIter {
 	prefix := indexValuePrefix(p.tenant, code, value, true)
-	it := p.txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
-	return &indexIter{it: it, prefix: prefix, lower: p.lower}
+	it := p.txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix, PrefetchValues: true, PrefetchSize: 16})
+	return &postingIter{it: it, prefix: prefix, lower: p.lower}
 }
 
 // prefixIDs collects the IDs of every value with a prefix: index keys sort by
 // value before ID, so only a sorted copy gives time order.
 func (p *planner) prefixIDs(prefix []byte) idIter {
-	it := p.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := p.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 	defer it.Close()
 	var ids []appliance.EventID
 	for it.Rewind(); it.Valid(); it.Next() {
-		id := idFromKey(it.Item().Key())
-		if bytes.Compare(id[:], p.lower[:]) < 0 {
-			continue
-		}
-		if len(ids) == maxPrefixIDs {
+		start := len(ids)
+		if err := it.Item().Value(func(v []byte) error { ids = decodeIDs(ids, v); return nil }); err != nil {
 			return nil
 		}
-		ids = append(ids, id)
+		// Drop what is below the time range (the upper end is the seek's).
+		kept := ids[:start]
+		for _, id := range ids[start:] {
+			if bytes.Compare(id[:], p.lower[:]) >= 0 {
+				kept = append(kept, id)
+			}
+		}
+		ids = kept
+		if len(ids) > maxPrefixIDs {
+			return nil
+		}
 	}
 	slices.SortFunc(ids, func(a, b appliance.EventID) int { return bytes.Compare(b[:], a[:]) })
 	ids = slices.Compact(ids)
 	return &sliceIter{ids: ids}
 }
-
-// indexIter walks one exact index value.
-type indexIter struct {
-	it     *badger.Iterator
-	prefix []byte
-	lower  appliance.EventID
-	cur    appliance.EventID
-}
-
-func (x *indexIter) seek(upper appliance.EventID) bool {
-	x.it.Seek(append(bytes.Clone(x.prefix), upper[:]...))
-	return x.load()
-}
-
-func (x *indexIter) next() bool {
-	x.it.Next()
-	return x.load()
-}
-
-func (x *indexIter) load() bool {
-	if !x.it.Valid() {
-		return false
-	}
-	k := x.it.Item().Key()
-	if len(k) != len(x.prefix)+16 { // a longer value sharing the prefix cannot happen: the prefix ends in NUL
-		return false
-	}
-	x.cur = idFromKey(k)
-	return bytes.Compare(x.cur[:], x.lower[:]) >= 0
-}
-
-func (x *indexIter) id() appliance.EventID { return x.cur }
-func (x *indexIter) close()                { x.it.Close() }
 
 // sliceIter walks IDs collected in descending order.
 type sliceIter struct {

@@ -44,13 +44,19 @@ func CreateToken(tx *sql.Tx, t appliance.Token) error {
 	return wrap(err, "create token %q", t.Name)
 }
 
-// CreateSession stores a session hash.
+// CreateSession stores a session hash; ECONFLICT if it exists, ENOTFOUND if
+// the tenant does not.
 func CreateSession(tx *sql.Tx, s appliance.Session) error {
 	if err := requireTenant(tx, s.Tenant); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`INSERT INTO sessions (hash, tenant, user_name, created, expires) VALUES (?, ?, ?, ?, ?)`,
 		s.Hash[:], s.Tenant, s.User, s.Created.UnixNano(), s.Expires.UnixNano())
+	if isUniqueViolation(err) {
+		// A domain error, not an infrastructure one: the same command
+		// committed twice must not stop the state machine on every node.
+		return appliance.Errorf(appliance.ECONFLICT, "session already exists")
+	}
 	return wrap(err, "create session")
 }
 
