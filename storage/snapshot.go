@@ -57,7 +57,7 @@ func (s *Store) openView(ctx context.Context) (*view, error) {
 		return nil, fmt.Errorf("open sqlite read view: %w", err)
 	}
 	return &view{
-		applied: s.Applied(),
+		applied: s.applied(),
 		sqlTx:   tx,
 		events:  s.Events.Snapshot(),
 	}, nil

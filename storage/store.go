@@ -54,7 +54,16 @@ func (s *Store) Close() error {
 }
 
 // Applied is the highest log index both stores have applied.
+// It takes the apply lock, since the state machine updates both indexes
+// while others (health checks, recovery) read them.
 func (s *Store) Applied() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.applied()
+}
+
+// applied is Applied for callers holding s.mu.
+func (s *Store) applied() uint64 {
 	return min(s.SQL.Applied(), s.Events.Applied())
 }
 
@@ -97,6 +106,11 @@ func (s *Store) Apply(l *raft.Log) any {
 func (s *Store) apply(index uint64, cmd command.Command) (domainErr, err error) {
 	switch c := cmd.(type) {
 	case *command.IngestBatch:
+		// The tenant is the first part of every event and index key: a name
+		// no tenant can have (a NUL in it) could reach into another's keys.
+		if err := appliance.ValidName("tenant", c.Tenant); err != nil {
+			return s.applySQL(index, func(*sql.Tx) error { return err })
+		}
 		if c.Idempotent {
 			rec := eventstore.BatchRecord{BatchID: c.BatchID, Part: c.Part, Digest: c.Digest}
 			domainErr, err = s.Events.ApplyIdempotentBatch(index, c.Tenant, rec, c.Events)

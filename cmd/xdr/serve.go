@@ -54,7 +54,12 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close stores", "err", err)
+		}
+		log.Info("stopped")
+	}()
 
 	// 2. Raft.
 	node, err := cluster.Open(cluster.Config{
@@ -64,7 +69,12 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 	if err != nil {
 		return err
 	}
-	defer node.Close()
+	defer func() {
+		if err := node.Close(); err != nil {
+			log.Error("stop raft", "err", err)
+		}
+		log.Info("raft stopped")
+	}()
 	hasState, err := node.HasState()
 	if err != nil {
 		return err
@@ -143,8 +153,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 	defer cancel()
 	err = errors.Join(httpSrv.Shutdown(shutCtx), adminSrv.Shutdown(shutCtx))
 	os.Remove(adminSocket(cfg.DataDir))
-	// Deferred: node.Close (Raft finishes applying), then store.Close.
-	log.Info("stopped")
+	log.Info("listeners stopped; stopping raft and closing the stores")
+	// Deferred, in this order: node.Close (Raft finishes applying), then
+	// store.Close; each logs when done so a slow shutdown shows where.
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}

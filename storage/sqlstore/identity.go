@@ -11,8 +11,14 @@ import (
 	"github.com/minixdr/xdr/appliance"
 )
 
-// CreateTenant inserts a tenant unless it exists (idempotent).
+// CreateTenant inserts a tenant unless it exists (idempotent); EINVALID for
+// a name appliance.ValidName refuses. Tenant names are part of every storage
+// key, followed by a NUL: a name with a NUL in it would have keys under
+// another tenant's prefix.
 func CreateTenant(tx *sql.Tx, t appliance.Tenant) error {
+	if err := appliance.ValidName("tenant", t.Name); err != nil {
+		return err
+	}
 	_, err := tx.Exec(`INSERT INTO tenants (name, created) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, t.Name, t.Created.UnixNano())
 	return wrap(err, "create tenant %q", t.Name)
 }
