@@ -122,7 +122,7 @@ func Open(cfg Config) (*Node, error) {
 	rc.SnapshotThreshold = 2048
 	rc.TrailingLogs = 1024
 	rc.SnapshotInterval = 5 * time.Minute
-	rc.MaxAppendEntries = 256
+	rc.MaxAppendEntries = 32
 	if cfg.SnapshotThreshold > 0 {
 		rc.SnapshotThreshold = cfg.SnapshotThreshold
 		rc.TrailingLogs = cfg.SnapshotThreshold / 2

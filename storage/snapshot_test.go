@@ -268,12 +268,21 @@ func TestFSMSnapshotUnderConcurrentApplies(t *testing.T) {
 	l.MustApply(&command.DeleteSession{Before: t0.Add(100 * 24 * 3600 * 1e9).UnixNano()})
 
 	// ...and while it is being persisted.
+	var during []*raft.Log
+	for i := range 20 {
+		l.Index++
+		during = append(during, &raft.Log{Index: l.Index, Type: raft.LogCommand,
+			Data: storetest.Encode(t, storetest.Batch("acme", fmt.Sprint("during-", i), 2000+i*10, 10))})
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for i := range 20 {
-			l.MustApply(storetest.Batch("acme", fmt.Sprint("during-", i), 2000+i*10, 10))
+		for _, e := range during {
+			if res := s.Apply(e); res != nil {
+				t.Errorf("apply %d: %v", e.Index, res)
+				return
+			}
 		}
 	}()
 	sink := &bufferSink{}

@@ -36,7 +36,9 @@ func Open(path string) (*DB, error) {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Add("_pragma", "foreign_keys(ON)")
-		return "file:" + path + "?" + q.Encode() + extra
+		// The path is a URI path: escaped, so a data dir may hold spaces,
+		// "%", "?" or "#".
+		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode() + extra
 	}
 	write, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
 	if err != nil {

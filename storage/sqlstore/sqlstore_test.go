@@ -478,3 +478,29 @@ func TestLoadAllValueKinds(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenPathsNeedingEscapes(t *testing.T) {
+	// The path goes into a file: URI; a data dir with a space, '%', '?' or
+	// '#' in its name must still work and put the file exactly there.
+	for _, dir := range []string{"with space", "pct%20", "q?mark", "hash#tag", "ünï"} {
+		path := filepath.Join(t.TempDir(), dir, "state.db")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		db, err := sqlstore.Open(path)
+		if err != nil {
+			t.Fatalf("Open in %q: %v", dir, err)
+		}
+		if err := apply(t, db, 1, func(tx *sql.Tx) error { return sqlstore.CreateTenant(tx, appliance.Tenant{Name: "acme", Created: t0}) }); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("database not at %s: %v", path, err)
+		}
+		db = mustOpen(t, path)
+		if ok, err := db.TenantExists(context.Background(), "acme"); !ok || db.Applied() != 1 {
+			t.Fatalf("reopened %q: tenant %v (%v), Applied() %d", dir, ok, err, db.Applied())
+		}
+	}
+}
