@@ -48,19 +48,38 @@ func run() error {
 
 	// Pre-generate bodies so the load generator's own work stays out of the
 	// measurement.
-	nBatches := (*total + *batch - 1) / *batch
+	if *total > 0 {
+		if err := ingest(c, *total, *batch, *conns, *hosts); err != nil {
+			return err
+		}
+	}
+	if *queries > 0 {
+		if err := queryLatency(c, *queries, *hosts); err != nil {
+			return err
+		}
+	}
+	if rss, err := c.metric("process_resident_memory_bytes"); err == nil {
+		fmt.Printf("node RSS now: %.0f MiB\n", rss/(1<<20))
+	}
+	return nil
+}
+
+// ingest sends total events in batches from conns connections and reports
+// the rate.
+func ingest(c *client, total, batch, conns, hosts int) error {
+	nBatches := (total + batch - 1) / batch
 	bodies := make([][]byte, min(nBatches, 64))
 	for i := range bodies {
-		bodies[i] = genBatch(i, *batch, *hosts)
+		bodies[i] = genBatch(i, batch, hosts)
 	}
-	fmt.Printf("event size: %d bytes on average\n", len(bodies[0]) / *batch)
+	fmt.Printf("event size: %d bytes on average\n", len(bodies[0])/batch)
 
 	var next, sent, rejected atomic.Int64
 	var retries atomic.Int64
 	var wg sync.WaitGroup
-	errc := make(chan error, *conns)
+	errc := make(chan error, conns)
 	start := time.Now()
-	for w := 0; w < *conns; w++ {
+	for w := 0; w < conns; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -95,12 +114,16 @@ func run() error {
 	default:
 	}
 	fmt.Printf("ingest: %d events in %.2fs = %.0f events/s (batch %d, %d connections, %d retries after 429/503, %d rejected)\n",
-		sent.Load(), elapsed.Seconds(), float64(sent.Load())/elapsed.Seconds(), *batch, *conns, retries.Load(), rejected.Load())
+		sent.Load(), elapsed.Seconds(), float64(sent.Load())/elapsed.Seconds(), batch, conns, retries.Load(), rejected.Load())
+	return nil
+}
 
-	if *queries > 0 {
+// queryLatency times n indexed queries, each for one source IP.
+func queryLatency(c *client, n, hosts int) error {
+	{
 		var lat []time.Duration
-		for i := 0; i < *queries; i++ {
-			ip := fmt.Sprintf("10.%d.%d.%d", (i%*hosts)/65536, ((i%*hosts)/256)%256, (i%*hosts)%256)
+		for i := 0; i < n; i++ {
+			ip := fmt.Sprintf("10.%d.%d.%d", (i%hosts)/65536, ((i%hosts)/256)%256, (i%hosts)%256)
 			t0 := time.Now()
 			n, err := c.query("source.ip:"+ip, 100)
 			if err != nil {
@@ -114,9 +137,6 @@ func run() error {
 		slices.Sort(lat)
 		fmt.Printf("indexed query (limit 100), %d runs: p50 %.1f ms, p95 %.1f ms, max %.1f ms\n",
 			len(lat), ms(lat[len(lat)/2]), ms(lat[len(lat)*95/100]), ms(lat[len(lat)-1]))
-	}
-	if rss, err := c.metric("process_resident_memory_bytes"); err == nil {
-		fmt.Printf("node RSS now: %.0f MiB\n", rss/(1<<20))
 	}
 	return nil
 }
