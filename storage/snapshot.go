@@ -176,9 +176,10 @@ func (s *Store) Restore(rc io.ReadCloser) error {
 
 // RestoreFrom replaces all state with the snapshot read from r and returns
 // the log index it reflects. A snapshot that is truncated, of an unknown
-// format or of a newer schema is refused; the relational store then keeps its
-// old content, and the event store is left empty with applied index 0, so
-// the node cannot serve stale state as current.
+// format or of another schema version is refused (an older schema would
+// need its rows migrated, which no version needs yet); the relational store
+// then keeps its old content, and the event store is left empty with applied
+// index 0, so the node cannot serve stale state as current.
 func (s *Store) RestoreFrom(r io.Reader) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -120,6 +120,9 @@ func scalar(v any) (any, bool) {
 		return v, true
 	case json.Number:
 		if f, err := v.Float64(); err == nil && !math.IsInf(f, 0) {
+			if f == 0 {
+				f = 0 // -0 is stored, indexed and matched as 0
+			}
 			return f, true
 		}
 		return v.String(), true

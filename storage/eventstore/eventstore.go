@@ -46,6 +46,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		WithLogger(badgerLogger{log}).
 		WithSyncWrites(false). // the Raft log is the durable record; see package doc
 		WithNumVersionsToKeep(1).
+		WithDetectConflicts(false). // the state machine is the only writer
 		WithCompression(options.None).
 		// Memory is sized so a node stays well under 1 GiB while ingesting
 		// at full speed (docs/performance.md).
@@ -177,12 +178,15 @@ func (s *Store) applyBatch(index uint64, tenant string, events []appliance.Event
 			return false, fmt.Errorf("write batch record: %w", err)
 		}
 	}
+	// The applied index goes last: Badger commits a write batch's
+	// transactions in order, so if it survives a crash, so did the batch.
+	if err := wb.Set(appliedKey, binary.BigEndian.AppendUint64(nil, index)); err != nil {
+		return false, fmt.Errorf("write applied index: %w", err)
+	}
 	if err := wb.Flush(); err != nil {
 		return false, fmt.Errorf("apply batch %d: %w", index, err)
 	}
-	if err := s.setApplied(index); err != nil {
-		return false, err
-	}
+	s.applied = index
 	return true, nil
 }
 
