@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Event field names of the stored document (INTERFACE.md "Stored shapes").
@@ -126,7 +127,11 @@ func IndexValue(v string) string {
 		v = strings.ReplaceAll(strings.ToLower(v), "\x00", "")
 	}
 	if len(v) > MaxIndexedValue {
-		v = v[:MaxIndexedValue]
+		n := MaxIndexedValue
+		for n > 0 && !utf8.RuneStart(v[n]) { // never cut a character in two
+			n--
+		}
+		v = v[:n]
 	}
 	return v
 }

@@ -51,7 +51,7 @@ func VerifyPassword(phc, password string) (bool, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &iters, &threads); err != nil {
 		return false, fmt.Errorf("bad argon2 parameters %q", parts[3])
 	}
-	if mem > 1<<20 || iters > 16 || threads == 0 { // refuse hashes that would exhaust the machine
+	if mem > 1<<20 || iters == 0 || iters > 16 || threads == 0 { // refuse hashes that would exhaust the machine
 		return false, fmt.Errorf("argon2 parameters %q out of range", parts[3])
 	}
 	b64 := base64.RawStdEncoding

@@ -104,8 +104,12 @@ func (s *Service) CreateToken(ctx context.Context, tenant, name, scope, role str
 	case appliance.ScopeIngest:
 		role = ""
 	case appliance.ScopeAPI:
-		if role == "" {
+		switch role {
+		case "":
 			role = appliance.RoleSOCAnalyst
+		case appliance.RoleSuperAdmin, appliance.RoleSecurityAdmin, appliance.RoleSOCAnalyst, appliance.RoleIncidentResponder, appliance.RoleReadOnlyAnalyst:
+		default:
+			return "", appliance.Errorf(appliance.EINVALID, "role %q is not a built-in role", role)
 		}
 	default:
 		return "", appliance.Errorf(appliance.EINVALID, "scope %q: use %q or %q", scope, appliance.ScopeIngest, appliance.ScopeAPI)

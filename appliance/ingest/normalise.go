@@ -44,20 +44,19 @@ const maxDepth = 16
 // line; ECS-shaped content (nested or dotted keys) becomes normalised fields,
 // @timestamp (RFC 3339, or epoch seconds/milliseconds) the event time.
 func ParseJSON(line []byte) (Parsed, error) {
-	var obj map[string]any
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	if err := dec.Decode(&obj); err != nil {
-		return Parsed{}, fmt.Errorf("not a JSON object: %s", jsonErrorText(err))
-	}
-	if obj == nil {
-		return Parsed{}, fmt.Errorf("not a JSON object: null")
-	}
-	if dec.More() {
-		return Parsed{}, fmt.Errorf("more than one JSON value on the line")
+	obj, err := decodeObject(line)
+	if err != nil {
+		return Parsed{}, err
 	}
 	p := Parsed{Fields: make(map[string]any, 16), Original: bytes.TrimSpace(line)}
-	for k, v := range obj {
+	if !utf8.Valid(p.Original) {
+		// Stored documents are valid UTF-8, as JSON requires.
+		p.Original = bytes.ToValidUTF8(p.Original, []byte("\uFFFD"))
+	}
+	// Sorted, so that when a nested and a dotted key name the same field
+	// the same one wins every time.
+	for _, k := range sortedKeys(obj) {
+		v := obj[k]
 		if k == appliance.FieldTimestamp {
 			ts, err := parseTime(v)
 			if err != nil {
@@ -77,6 +76,49 @@ func ParseJSON(line []byte) (Parsed, error) {
 	return p, nil
 }
 
+// decodeObject decodes a line holding exactly one JSON object. The line is
+// stored verbatim as the event's original, so anything after the object
+// (a stray bracket could otherwise splice JSON into the stored document) is
+// refused. The fast path is a plain Unmarshal of a line that is valid JSON;
+// anything else takes the streaming decoder, which says what is wrong.
+func decodeObject(line []byte) (map[string]any, error) {
+	var obj map[string]any
+	valid := json.Valid(line)
+	if valid {
+		if err := json.Unmarshal(line, &obj); err == nil {
+			if obj == nil {
+				return nil, fmt.Errorf("not a JSON object: null")
+			}
+			return obj, nil
+		}
+		obj = nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %s", jsonErrorText(err))
+	}
+	if obj == nil {
+		return nil, fmt.Errorf("not a JSON object: null")
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("more than one JSON value on the line")
+	}
+	if !valid {
+		return nil, fmt.Errorf("unexpected characters after the JSON object")
+	}
+	return obj, nil
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 func jsonErrorText(err error) string {
 	s := err.Error()
 	if len(s) > 200 {
@@ -92,8 +134,8 @@ func flatten(out map[string]any, key string, v any, depth int) error {
 	}
 	switch v := v.(type) {
 	case map[string]any:
-		for k, sub := range v {
-			if err := flatten(out, key+"."+k, sub, depth+1); err != nil {
+		for _, k := range sortedKeys(v) {
+			if err := flatten(out, key+"."+k, v[k], depth+1); err != nil {
 				return err
 			}
 		}
@@ -168,11 +210,21 @@ func parseTime(v any) (time.Time, error) {
 		if err != nil {
 			return t, fmt.Errorf("@timestamp %s is not a number", truncate(v.String(), 64))
 		}
-		if f > 1e11 { // past year 5138 as seconds: it is milliseconds
-			f /= 1000
+		return parseTime(f)
+	case float64:
+		millis := v > 1e11 // past year 5138 as seconds: it is milliseconds
+		switch {
+		case v == math.Trunc(v) && math.Abs(v) < 1<<53 && millis:
+			t = time.UnixMilli(int64(v)) // integers exactly, without float rounding
+		case v == math.Trunc(v) && math.Abs(v) < 1<<53:
+			t = time.Unix(int64(v), 0)
+		default:
+			if millis {
+				v /= 1000
+			}
+			sec, frac := math.Modf(v)
+			t = time.Unix(int64(sec), int64(frac*1e9))
 		}
-		sec, frac := math.Modf(f)
-		t = time.Unix(int64(sec), int64(frac*1e9))
 	default:
 		return t, fmt.Errorf("@timestamp must be an RFC 3339 string or epoch number")
 	}

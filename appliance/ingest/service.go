@@ -165,7 +165,7 @@ func (s *Service) parseBody(h header, batchID string, body io.Reader, parse Pars
 	var res Result
 	limited := &io.LimitedReader{R: body, N: s.limits.MaxBodyBytes + 1}
 	sc := bufio.NewScanner(limited)
-	sc.Buffer(make([]byte, 0, 64<<10), s.limits.MaxLineBytes+1)
+	sc.Buffer(make([]byte, 0, 64<<10), s.limits.MaxLineBytes+2) // room for CR LF
 	var events []parsedEvent
 	var buf bytes.Buffer
 	lineNo := 0
@@ -225,19 +225,24 @@ func (s *Service) commit(ctx context.Context, req Request, idempotent bool, even
 	// A stored event is about twice its input line (normalised fields plus
 	// the original), so the input budget is half the entry budget.
 	budget := s.limits.MaxEntryBytes / 2
+	// Every part carries the digest of the whole request, so reusing a key
+	// with a body that merely extends or cuts the first one is a conflict.
+	whole := xxhash.New()
+	var hb [8]byte
+	for _, e := range events {
+		binary.BigEndian.PutUint64(hb[:], e.lineHash)
+		whole.Write(hb[:])
+	}
+	digest := whole.Sum64()
 	var part uint32
 	for start := 0; start < len(events); part++ {
 		end, size := start, 0
-		digest := xxhash.New()
-		var hb [8]byte
 		for end < len(events) && (end == start || size+events[end].lineSize < budget) {
 			size += events[end].lineSize
-			binary.BigEndian.PutUint64(hb[:], events[end].lineHash)
-			digest.Write(hb[:])
 			end++
 		}
 		cmd := &command.IngestBatch{Tenant: req.Tenant, Source: req.Source, BatchID: req.BatchID,
-			Idempotent: idempotent, Part: part, Digest: digest.Sum64(), Events: make([]appliance.Event, 0, end-start)}
+			Idempotent: idempotent, Part: part, Digest: digest, Events: make([]appliance.Event, 0, end-start)}
 		for _, e := range events[start:end] {
 			cmd.Events = append(cmd.Events, e.Event)
 		}
