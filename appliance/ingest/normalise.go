@@ -53,22 +53,27 @@ func ParseJSON(line []byte) (Parsed, error) {
 		// Stored documents are valid UTF-8, as JSON requires.
 		p.Original = bytes.ToValidUTF8(p.Original, []byte("\uFFFD"))
 	}
-	// Sorted, so that when a nested and a dotted key name the same field
-	// the same one wins every time.
-	for _, k := range sortedKeys(obj) {
-		v := obj[k]
-		if k == appliance.FieldTimestamp {
-			ts, err := parseTime(v)
-			if err != nil {
-				return Parsed{}, err
+	// Plain keys first, dotted keys second (at every level), so that when a
+	// nested and a dotted key name the same field the dotted one wins, every
+	// time, whatever the map's order.
+	for _, dotted := range [2]bool{false, true} {
+		for k, v := range obj {
+			if strings.Contains(k, ".") != dotted {
+				continue
 			}
-			p.Timestamp = ts
-			continue
-		}
-		group, _, _ := strings.Cut(k, ".")
-		if ecsGroups[group] {
-			if err := flatten(p.Fields, k, v, 0); err != nil {
-				return Parsed{}, err
+			if k == appliance.FieldTimestamp {
+				ts, err := parseTime(v)
+				if err != nil {
+					return Parsed{}, err
+				}
+				p.Timestamp = ts
+				continue
+			}
+			group, _, _ := strings.Cut(k, ".")
+			if ecsGroups[group] {
+				if err := flatten(p.Fields, k, v, 0); err != nil {
+					return Parsed{}, err
+				}
 			}
 		}
 	}
@@ -110,15 +115,6 @@ func decodeObject(line []byte) (map[string]any, error) {
 	return obj, nil
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func jsonErrorText(err error) string {
 	s := err.Error()
 	if len(s) > 200 {
@@ -134,9 +130,14 @@ func flatten(out map[string]any, key string, v any, depth int) error {
 	}
 	switch v := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(v) {
-			if err := flatten(out, key+"."+k, v[k], depth+1); err != nil {
-				return err
+		for _, dotted := range [2]bool{false, true} { // as in ParseJSON
+			for k, sub := range v {
+				if strings.Contains(k, ".") != dotted {
+					continue
+				}
+				if err := flatten(out, key+"."+k, sub, depth+1); err != nil {
+					return err
+				}
 			}
 		}
 	case []any:
