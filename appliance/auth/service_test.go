@@ -9,11 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/raft"
 
 	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/appliance/auth"
@@ -21,62 +18,6 @@ import (
 	"github.com/minixdr/xdr/storage"
 	"github.com/minixdr/xdr/storage/storetest"
 )
-
-// storeProposer applies each command to a real store as the next entry of
-// a one-node log, through the same encoding Raft carries, and returns the
-// command's domain error.
-type storeProposer struct {
-	store *storage.Store
-
-	mu    sync.Mutex
-	index uint64
-	count map[command.Type]int
-}
-
-func (p *storeProposer) Propose(_ context.Context, c command.Command) error {
-	data, err := command.Encode(c)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.index++
-	if p.count == nil {
-		p.count = map[command.Type]int{}
-	}
-	p.count[c.Type()]++
-	switch r := p.store.Apply(&raft.Log{Index: p.index, Term: 1, Type: raft.LogCommand, Data: data}).(type) {
-	case nil:
-		return nil
-	case error:
-		return r
-	default:
-		return fmt.Errorf("Apply returned %T", r)
-	}
-}
-
-func (p *storeProposer) proposed() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return int(p.index)
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 var t0 = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -86,16 +27,16 @@ type env struct {
 	svc   *auth.Service
 	store *storage.Store
 	dir   string
-	prop  *storeProposer
-	clock *clock
+	prop  *storetest.Proposer
+	clock *storetest.Clock
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "state")
 	st := storetest.MustOpenStoreAt(t, dir)
-	p := &storeProposer{store: st}
-	c := &clock{t: t0}
+	p := &storetest.Proposer{Store: st}
+	c := storetest.NewClock(t0)
 	svc, err := auth.New(p, st.SQL, c.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -155,13 +96,13 @@ func TestBootstrapCreatesTenantAndAdminOnce(t *testing.T) {
 		t.Fatalf("stored hash does not verify: %v, %v", ok, err)
 	}
 
-	before := e.prop.proposed()
+	before := len(e.prop.Proposed())
 	e.clock.Advance(time.Hour)
 	created, err = e.svc.Bootstrap(ctx, "another password")
 	if err != nil || created {
 		t.Fatalf("second Bootstrap = %v, %v; want false, nil", created, err)
 	}
-	if n := e.prop.proposed() - before; n != 0 {
+	if n := len(e.prop.Proposed()) - before; n != 0 {
 		t.Fatalf("second Bootstrap proposed %d commands", n)
 	}
 	if _, _, err := e.svc.Login(ctx, "admin", adminPassword); err != nil {
@@ -225,7 +166,7 @@ func TestLoginCarriesTheUsersTenantAndRole(t *testing.T) {
 
 func TestLoginFailuresLookAlike(t *testing.T) {
 	e := bootstrapped(t)
-	before := e.prop.proposed()
+	before := len(e.prop.Proposed())
 	var msgs []string
 	for _, c := range []struct{ user, pw string }{
 		{"admin", "wrong"},
@@ -251,7 +192,7 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 	if strings.Contains(msgs[0], "nobody") || strings.Contains(msgs[0], "not found") {
 		t.Fatalf("message %q tells whether the user exists", msgs[0])
 	}
-	if n := e.prop.proposed() - before; n != 0 {
+	if n := len(e.prop.Proposed()) - before; n != 0 {
 		t.Fatalf("failed logins proposed %d commands", n)
 	}
 }

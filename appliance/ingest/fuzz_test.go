@@ -8,6 +8,7 @@ import (
 
 	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/appliance/ingest"
+	"github.com/minixdr/xdr/storage/storetest"
 )
 
 // fuzzLimits are small, so the fuzzer reaches every limit.
@@ -47,7 +48,7 @@ func FuzzIngestBody(f *testing.F) {
 	}
 	received := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		p := &storeProposer{} // encode and decode each entry, store nothing
+		p := &storetest.Proposer{} // encode and decode each entry, store nothing
 		svc := ingest.New(p, fuzzLimits, func() time.Time { return received }, nil)
 		res, err := svc.Ingest(context.Background(), ingest.Request{Tenant: "acme", Source: "json", BatchID: "fuzz", Body: bytes.NewReader(body)})
 
@@ -71,7 +72,7 @@ func FuzzIngestBody(f *testing.F) {
 			if !mayFail {
 				t.Fatalf("refused a body within the limits: %v", err)
 			}
-			if n := len(p.Batches()); n != 0 {
+			if n := len(batches(p)); n != 0 {
 				t.Fatalf("%d entries proposed for a refused body", n)
 			}
 			return
@@ -100,7 +101,7 @@ func FuzzIngestBody(f *testing.F) {
 		}
 		events := 0
 		ids := map[appliance.EventID]bool{}
-		for i, b := range p.Batches() {
+		for i, b := range batches(p) {
 			if b.Part != uint32(i) || b.BatchID != "fuzz" || !b.Idempotent || len(b.Events) == 0 {
 				t.Fatalf("entry %d: part %d batch %q idempotent %v with %d events", i, b.Part, b.BatchID, b.Idempotent, len(b.Events))
 			}

@@ -2,13 +2,10 @@ package ingest_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/minixdr/xdr/appliance"
@@ -18,51 +15,15 @@ import (
 	"github.com/minixdr/xdr/storage/storetest"
 )
 
-// storeProposer is the state machine behind a one-node log: it encodes each
-// command as Raft would carry it, applies it to a real store at the next
-// index and returns the command's domain error. It records every
-// IngestBatch as the store decoded it, for tests that look at the entries.
-type storeProposer struct {
-	store *storage.Store // nil: decode only, store nothing
-
-	mu      sync.Mutex
-	index   uint64
-	batches []*command.IngestBatch
-}
-
-func (p *storeProposer) Propose(_ context.Context, c command.Command) error {
-	data, err := command.Encode(c)
-	if err != nil {
-		return err
+// batches returns the IngestBatch commands p was given.
+func batches(p *storetest.Proposer) []*command.IngestBatch {
+	var out []*command.IngestBatch
+	for _, c := range p.Proposed() {
+		if b, ok := c.(*command.IngestBatch); ok {
+			out = append(out, b)
+		}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	dec, err := command.Decode(data)
-	if err != nil {
-		return fmt.Errorf("entry does not decode: %w", err)
-	}
-	if b, ok := dec.(*command.IngestBatch); ok {
-		p.batches = append(p.batches, b)
-	}
-	p.index++
-	if p.store == nil {
-		return nil
-	}
-	switch r := p.store.Apply(&raft.Log{Index: p.index, Term: 1, Type: raft.LogCommand, Data: data}).(type) {
-	case nil:
-		return nil
-	case error:
-		return r
-	default:
-		return fmt.Errorf("Apply returned %T", r)
-	}
-}
-
-// Batches returns the IngestBatch commands proposed so far.
-func (p *storeProposer) Batches() []*command.IngestBatch {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]*command.IngestBatch(nil), p.batches...)
+	return out
 }
 
 // gatedProposer blocks every Propose until release is closed, after
@@ -88,42 +49,22 @@ type failingProposer struct{ err error }
 
 func (p failingProposer) Propose(context.Context, command.Command) error { return p.err }
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 var t0 = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // env is an ingest service over a real store.
 type env struct {
 	svc   *ingest.Service
 	store *storage.Store
-	prop  *storeProposer
-	clock *clock
+	prop  *storetest.Proposer
+	clock *storetest.Clock
 	reg   *prometheus.Registry
 }
 
 func newEnv(t testing.TB, limits ingest.Limits) *env {
 	t.Helper()
 	st := storetest.MustOpenStore(t)
-	p := &storeProposer{store: st}
-	c := newClock(t0)
+	p := &storetest.Proposer{Store: st}
+	c := storetest.NewClock(t0)
 	reg := prometheus.NewRegistry()
 	return &env{svc: ingest.New(p, limits, c.Now, reg), store: st, prop: p, clock: c, reg: reg}
 }

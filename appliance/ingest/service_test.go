@@ -21,6 +21,7 @@ import (
 	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/appliance/command"
 	"github.com/minixdr/xdr/appliance/ingest"
+	"github.com/minixdr/xdr/storage/storetest"
 )
 
 // testLimits are small enough to reach in a test.
@@ -59,7 +60,7 @@ func messages(t testing.TB, docs [][]byte) []string {
 }
 
 func TestSources(t *testing.T) {
-	svc := ingest.New(&storeProposer{}, testLimits, time.Now, nil)
+	svc := ingest.New(&storetest.Proposer{}, testLimits, time.Now, nil)
 	if got := svc.Sources(); !reflect.DeepEqual(got, []string{"json"}) {
 		t.Fatalf("Sources() = %v", got)
 	}
@@ -120,7 +121,7 @@ func TestIngestEmptyBody(t *testing.T) {
 			if j, _ := json.Marshal(res); !bytes.Contains(j, []byte(`"errors":[]`)) {
 				t.Fatalf("result encodes as %s", j)
 			}
-			if n := len(e.prop.Batches()); n != 0 {
+			if n := len(batches(e.prop)); n != 0 {
 				t.Fatalf("%d entries proposed for an empty batch", n)
 			}
 		})
@@ -221,7 +222,7 @@ func TestIngestLimits(t *testing.T) {
 				t.Fatalf("result %+v returned with the error", res)
 			}
 			// Refused whole: nothing of the batch was proposed or stored.
-			if n := len(e.prop.Batches()); n != 0 {
+			if n := len(batches(e.prop)); n != 0 {
 				t.Fatalf("%d entries proposed for a refused batch", n)
 			}
 			if n := len(e.docs(t, "acme")); n != 0 {
@@ -240,7 +241,7 @@ func TestIngestUnknownSource(t *testing.T) {
 			t.Fatalf("error %q does not name the source and the known ones", err)
 		}
 	}
-	if n := len(e.prop.Batches()); n != 0 {
+	if n := len(batches(e.prop)); n != 0 {
 		t.Fatalf("%d entries proposed", n)
 	}
 }
@@ -382,7 +383,7 @@ func TestIngestSplitsLargeBatchIntoParts(t *testing.T) {
 			if res.Accepted != 20 {
 				t.Fatalf("accepted %d", res.Accepted)
 			}
-			batches := e.prop.Batches()
+			batches := batches(e.prop)
 			if len(batches) < 2 {
 				t.Fatalf("%d entries, want the batch split", len(batches))
 			}
@@ -440,7 +441,7 @@ func TestIngestLineOverEntryBudgetGetsItsOwnPart(t *testing.T) {
 	if res.Accepted != 3 {
 		t.Fatalf("accepted %d", res.Accepted)
 	}
-	batches := e.prop.Batches()
+	batches := batches(e.prop)
 	if len(batches) != 3 {
 		t.Fatalf("%d entries, want one per line", len(batches))
 	}
@@ -494,7 +495,7 @@ func TestIngestWithoutBatchIDIsNotDeduplicated(t *testing.T) {
 	if n := len(e.docs(t, "acme")); n != 2 {
 		t.Fatalf("%d events stored, want 2 (no key: two batches)", n)
 	}
-	b := e.prop.Batches()
+	b := batches(e.prop)
 	if b[0].BatchID == b[1].BatchID || b[0].Idempotent || b[1].Idempotent {
 		t.Fatalf("random batch ids %q %q, idempotent %v %v", b[0].BatchID, b[1].BatchID, b[0].Idempotent, b[1].Idempotent)
 	}
@@ -553,7 +554,7 @@ func TestIngestEventIDs(t *testing.T) {
 		e := newEnv(t, testLimits)
 		e.mustIngest(t, "acme", batchID, body)
 		var out []appliance.EventID
-		for _, b := range e.prop.Batches() {
+		for _, b := range batches(e.prop) {
 			for _, ev := range b.Events {
 				out = append(out, ev.ID)
 				var m map[string]any
@@ -652,7 +653,7 @@ func TestIngestStoredDocument(t *testing.T) {
 	if err := dec.Decode(&m); err != nil {
 		t.Fatal(err)
 	}
-	batch := e.prop.Batches()[0]
+	batch := batches(e.prop)[0]
 	want := map[string]any{
 		"id":             batch.Events[0].ID.String(),
 		"tenant":         "acme",
@@ -696,7 +697,7 @@ func TestIngestTermsOfNumbersAndLongValues(t *testing.T) {
 	e := newEnv(t, testLimits)
 	long := strings.Repeat("X", 300)
 	e.mustIngest(t, "acme", "", lines(`{"destination":{"port":443.0},"source.port":-1.5,"event":{"code":4625,"outcome":"DENIED"},"process":{"command_line":"`+long+`"},"message":"not indexed"}`))
-	got := e.prop.Batches()[0].Events[0].Terms
+	got := batches(e.prop)[0].Events[0].Terms
 	want := []appliance.Term{
 		{Field: "source", Value: "json"},
 		{Field: "destination.port", Value: "443"},
@@ -761,7 +762,7 @@ func TestIngestReservedNamesCannotBeOverwritten(t *testing.T) {
 	}
 	var m map[string]any
 	json.Unmarshal(docs[0], &m)
-	ev := e.prop.Batches()[0].Events[0]
+	ev := batches(e.prop)[0].Events[0]
 	checks := map[string]any{
 		"id": ev.ID.String(), "tenant": "acme", "source": "json", "received": t0.Format(time.RFC3339Nano),
 		"@timestamp": "2024-03-01T11:00:00Z", "event.id": "E-1", "user.id": "U-1", "source.id": "S-1",
@@ -912,10 +913,10 @@ func TestMetricsCountIngest(t *testing.T) {
 }
 
 func TestNewWithoutRegistry(t *testing.T) {
-	p := &storeProposer{}
+	p := &storetest.Proposer{}
 	svc := ingest.New(p, testLimits, time.Now, nil)
 	res, err := svc.Ingest(context.Background(), ingest.Request{Tenant: "acme", Source: "json", Body: strings.NewReader(lines(msgLine(1)))})
-	if err != nil || res.Accepted != 1 || len(p.Batches()) != 1 {
+	if err != nil || res.Accepted != 1 || len(batches(p)) != 1 {
 		t.Fatalf("result %+v, %v", res, err)
 	}
 	// Two services on one registry would collide; on separate ones they do not.
@@ -923,4 +924,4 @@ func TestNewWithoutRegistry(t *testing.T) {
 	ingest.New(p, testLimits, time.Now, prometheus.NewRegistry())
 }
 
-var _ command.Proposer = (*storeProposer)(nil)
+var _ command.Proposer = (*storetest.Proposer)(nil)

@@ -45,27 +45,52 @@ func (s *Store) Search(ctx context.Context, req appliance.EventSearch) (applianc
 	}
 	var res appliance.EventPage
 	err := s.db.View(func(txn *badger.Txn) error {
+		pg := &page{ctx: ctx, expr: req.Expr, limit: limit, res: &res}
 		p := &planner{txn: txn, tenant: req.Tenant, lower: lower}
 		it := p.plan(req.Expr)
 		if it == nil {
-			return s.scan(ctx, txn, req, lower, upper, limit, &res)
+			return s.scan(txn, req.Tenant, lower, upper, pg)
 		}
 		defer it.close()
 		res.Indexed = true
-		return s.fetch(ctx, txn, req, it, upper, limit, &res)
+		return s.fetch(txn, req.Tenant, it, upper, pg)
 	})
 	return res, err
 }
 
+// page collects the matching candidates of a search into one page.
+type page struct {
+	ctx   context.Context
+	expr  query.Expr
+	limit int
+	res   *appliance.EventPage
+	last  appliance.EventID // of the last event on the page
+}
+
+// offer checks one candidate, newest first; it reports whether the page is
+// complete (the candidate matched and would begin the next page).
+func (p *page) offer(id appliance.EventID, doc []byte) (full bool, err error) {
+	if p.res.Scanned%1024 == 1023 && p.ctx.Err() != nil {
+		return false, p.ctx.Err()
+	}
+	p.res.Scanned++
+	if !matches(p.expr, doc) {
+		return false, nil
+	}
+	if len(p.res.Events) == p.limit {
+		p.res.Next = p.last
+		return true, nil
+	}
+	p.res.Events = append(p.res.Events, doc)
+	p.last = id
+	return false, nil
+}
+
 // fetch walks an index iterator, reading and checking each candidate.
-func (s *Store) fetch(ctx context.Context, txn *badger.Txn, req appliance.EventSearch, it idIter, upper appliance.EventID, limit int, res *appliance.EventPage) error {
+func (s *Store) fetch(txn *badger.Txn, tenant string, it idIter, upper appliance.EventID, pg *page) error {
 	for ok := it.seek(upper); ok; ok = it.next() {
-		if res.Scanned%1024 == 1023 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		res.Scanned++
 		id := it.id()
-		item, err := txn.Get(eventKey(req.Tenant, id))
+		item, err := txn.Get(eventKey(tenant, id))
 		if err != nil {
 			return err // an index entry without its event is corruption
 		}
@@ -73,57 +98,32 @@ func (s *Store) fetch(ctx context.Context, txn *badger.Txn, req appliance.EventS
 		if err != nil {
 			return err
 		}
-		if !matches(req.Expr, doc) {
-			continue
+		if full, err := pg.offer(id, doc); full || err != nil {
+			return err
 		}
-		if len(res.Events) == limit {
-			res.Next = lastID(res)
-			return nil
-		}
-		res.Events = append(res.Events, doc)
 	}
 	return nil
 }
 
 // scan walks the tenant's events newest first and checks each.
-func (s *Store) scan(ctx context.Context, txn *badger.Txn, req appliance.EventSearch, lower, upper appliance.EventID, limit int, res *appliance.EventPage) error {
-	prefix := tenantPrefix(prefixEvent, req.Tenant)
+func (s *Store) scan(txn *badger.Txn, tenant string, lower, upper appliance.EventID, pg *page) error {
+	prefix := tenantPrefix(prefixEvent, tenant)
 	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
 	defer it.Close()
 	for it.Seek(append(bytes.Clone(prefix), upper[:]...)); it.Valid(); it.Next() {
-		if res.Scanned%1024 == 1023 && ctx.Err() != nil {
-			return ctx.Err()
-		}
 		id := idFromKey(it.Item().Key())
 		if bytes.Compare(id[:], lower[:]) < 0 {
 			return nil
 		}
-		res.Scanned++
 		doc, err := it.Item().ValueCopy(nil)
 		if err != nil {
 			return err
 		}
-		if !matches(req.Expr, doc) {
-			continue
+		if full, err := pg.offer(id, doc); full || err != nil {
+			return err
 		}
-		if len(res.Events) == limit {
-			res.Next = lastID(res)
-			return nil
-		}
-		res.Events = append(res.Events, doc)
 	}
 	return nil
-}
-
-func lastID(res *appliance.EventPage) appliance.EventID {
-	var head struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(res.Events[len(res.Events)-1], &head); err != nil {
-		return appliance.EventID{}
-	}
-	id, _ := appliance.ParseEventID(head.ID)
-	return id
 }
 
 func matches(e query.Expr, doc []byte) bool {

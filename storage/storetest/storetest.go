@@ -10,11 +10,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -223,4 +225,73 @@ func Batch(tenant, batchID string, first, n int) *command.IngestBatch {
 		b.Events = append(b.Events, Event(tenant, "json", Base.Add(time.Duration(i)*time.Second), uint64(i), SSHFields(i)))
 	}
 	return b
+}
+
+// Proposer is a command.Proposer over a store for service tests: it encodes
+// each command, decodes it again (so the test covers the log encoding),
+// records it, and applies it at the next index. With a nil Store it only
+// records. Safe for concurrent use.
+type Proposer struct {
+	Store *storage.Store
+
+	mu       sync.Mutex
+	index    uint64
+	proposed []command.Command
+}
+
+// Propose implements command.Proposer.
+func (p *Proposer) Propose(_ context.Context, c command.Command) error {
+	data, err := command.Encode(c)
+	if err != nil {
+		return err
+	}
+	dec, err := command.Decode(data)
+	if err != nil {
+		return fmt.Errorf("entry does not decode: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.proposed = append(p.proposed, dec)
+	p.index++
+	if p.Store == nil {
+		return nil
+	}
+	switch r := p.Store.Apply(&raft.Log{Index: p.index, Term: 1, Type: raft.LogCommand, Data: data}).(type) {
+	case nil:
+		return nil
+	case error:
+		return r
+	default:
+		return fmt.Errorf("Apply returned %T", r)
+	}
+}
+
+// Proposed returns the commands proposed so far, decoded from their entries.
+func (p *Proposer) Proposed() []command.Command {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]command.Command(nil), p.proposed...)
+}
+
+// Clock is a settable time source for services that take a now function.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock standing at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
