@@ -23,9 +23,11 @@ type Parsed struct {
 	Original  []byte         // JSON: the parsed object, or the raw line as a JSON string
 }
 
-// Parser turns one line of a source into a Parsed event. Its error message
-// is shown to the sender with the line number, so it says what is wrong.
-type Parser func(line []byte) (Parsed, error)
+// Parser turns one line of a source into a Parsed event. received is when
+// the line arrived: sources whose timestamps lack a year or a zone (BSD
+// syslog) resolve them against it. The error message is shown to the sender
+// with the line number, so it says what is wrong.
+type Parser func(line []byte, received time.Time) (Parsed, error)
 
 // ecsGroups are the top-level ECS field sets lifted out of generic JSON into
 // normalised fields. Other keys stay in the original only.

@@ -76,7 +76,7 @@ type Service struct {
 func New(p command.Proposer, limits Limits, now func() time.Time, reg prometheus.Registerer) *Service {
 	s := &Service{
 		proposer: p,
-		parsers:  map[string]Parser{"json": ParseJSON},
+		parsers:  sources(),
 		limits:   limits,
 		now:      now,
 		inFlight: make(chan struct{}, limits.MaxInFlight),
@@ -181,7 +181,7 @@ func (s *Service) parseBody(h header, batchID string, body io.Reader, parse Pars
 		if len(line) > s.limits.MaxLineBytes {
 			return nil, res, appliance.Errorf(appliance.ETOOLARGE, "line %d is longer than %d bytes", lineNo, s.limits.MaxLineBytes)
 		}
-		p, err := parse(line)
+		p, err := parse(line, h.received)
 		var ev appliance.Event
 		lh := lineHash(batchID, lineNo, line)
 		if err == nil {

@@ -1,0 +1,11 @@
+package ingest
+
+import "time"
+
+// sources maps each ingest source name of INTERFACE.md that this build
+// parses to its parser.
+func sources() map[string]Parser {
+	return map[string]Parser{
+		"json": func(line []byte, _ time.Time) (Parsed, error) { return ParseJSON(line) },
+	}
+}
