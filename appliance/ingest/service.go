@@ -120,9 +120,9 @@ type Request struct {
 // Ingest parses and commits one batch. It returns only after the accepted
 // events are committed; on error nothing of the batch is acknowledged.
 func (s *Service) Ingest(ctx context.Context, req Request) (Result, error) {
-	parse, ok := s.parsers[req.Source]
-	if !ok {
-		return Result{}, appliance.Errorf(appliance.EINVALID, "unknown source %q (known: %v)", req.Source, s.Sources())
+	parse, err := s.parser(req.Source)
+	if err != nil {
+		return Result{}, err
 	}
 	idempotent := req.BatchID != ""
 	if !idempotent {
@@ -137,20 +137,45 @@ func (s *Service) Ingest(ctx context.Context, req Request) (Result, error) {
 		s.metrics.busy.Inc()
 		return Result{}, appliance.Errorf(appliance.EBUSY, "ingest queue is full (%d batches in flight); retry later", s.limits.MaxInFlight)
 	}
+	b := s.newBatch(req.Tenant, req.Source, req.BatchID, parse)
+	if err := s.readBody(b, req.Body); err != nil {
+		return Result{}, err
+	}
+	return s.commit(ctx, b, idempotent)
+}
 
-	h := header{tenant: req.Tenant, source: req.Source, received: s.now().UTC()}
-	events, res, err := s.parseBody(h, req.BatchID, req.Body, parse)
+// IngestMessages parses and commits messages that arrived outside HTTP
+// (syslog) as one batch; message i is "line" i+1 in errors. Unlike Ingest it
+// waits for room in the in-flight queue, so a full queue slows the sender
+// (TCP) instead of losing its messages.
+func (s *Service) IngestMessages(ctx context.Context, tenant, source string, msgs [][]byte) (Result, error) {
+	parse, err := s.parser(source)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.commit(ctx, req, idempotent, events); err != nil {
-		return Result{}, err
+	select {
+	case s.inFlight <- struct{}{}:
+		defer func() { <-s.inFlight }()
+	case <-ctx.Done():
+		return Result{}, appliance.Errorf(appliance.EUNAVAILABLE, "ingest stopped: %v", ctx.Err())
 	}
-	res.Accepted = len(events)
-	s.metrics.accepted.WithLabelValues(req.Source).Add(float64(res.Accepted))
-	s.metrics.rejected.WithLabelValues(req.Source).Add(float64(res.Rejected))
-	s.metrics.batchSize.Observe(float64(res.Accepted))
-	return res, nil
+	b := s.newBatch(tenant, source, randomID(), parse)
+	for i, m := range msgs {
+		if len(m) > s.limits.MaxLineBytes {
+			b.reject(i+1, fmt.Errorf("message is longer than %d bytes", s.limits.MaxLineBytes))
+			continue
+		}
+		b.add(i+1, m)
+	}
+	return s.commit(ctx, b, false)
+}
+
+func (s *Service) parser(source string) (Parser, error) {
+	parse, ok := s.parsers[source]
+	if !ok {
+		return nil, appliance.Errorf(appliance.EINVALID, "unknown source %q (known: %v)", source, s.Sources())
+	}
+	return parse, nil
 }
 
 // parsedEvent is an event with what splitting and deduplication need to
@@ -161,54 +186,74 @@ type parsedEvent struct {
 	lineSize int
 }
 
-func (s *Service) parseBody(h header, batchID string, body io.Reader, parse Parser) ([]parsedEvent, Result, error) {
-	var res Result
+// batch accumulates the parsed events and the rejections of one request.
+type batch struct {
+	h       header
+	batchID string
+	parse   Parser
+	events  []parsedEvent
+	res     Result
+	buf     bytes.Buffer
+}
+
+func (s *Service) newBatch(tenant, source, batchID string, parse Parser) *batch {
+	return &batch{h: header{tenant: tenant, source: source, received: s.now().UTC()}, batchID: batchID, parse: parse,
+		res: Result{Errors: []LineError{}}}
+}
+
+// add parses one line; a bad line is recorded as rejected.
+func (b *batch) add(lineNo int, line []byte) {
+	p, err := b.parse(line, b.h.received)
+	lh := lineHash(b.batchID, lineNo, line)
+	var ev appliance.Event
+	if err == nil {
+		ev, err = buildEvent(b.h, appliance.NewEventID(eventTime(p, b.h), lh), p, &b.buf)
+	}
+	if err != nil {
+		b.reject(lineNo, err)
+		return
+	}
+	b.events = append(b.events, parsedEvent{Event: ev, lineHash: lh, lineSize: len(line)})
+}
+
+func (b *batch) reject(lineNo int, err error) {
+	b.res.Rejected++
+	if len(b.res.Errors) < maxReportedErrors {
+		b.res.Errors = append(b.res.Errors, LineError{Line: lineNo, Reason: err.Error()})
+	}
+}
+
+// readBody splits an NDJSON body into lines and adds each; a body or line
+// over the limits fails the whole request.
+func (s *Service) readBody(b *batch, body io.Reader) error {
 	limited := &io.LimitedReader{R: body, N: s.limits.MaxBodyBytes + 1}
 	sc := bufio.NewScanner(limited)
 	sc.Buffer(make([]byte, 0, 64<<10), s.limits.MaxLineBytes+2) // room for CR LF
-	var events []parsedEvent
-	var buf bytes.Buffer
 	lineNo := 0
 	for sc.Scan() {
 		lineNo++
 		if lineNo > s.limits.MaxLines {
-			return nil, res, appliance.Errorf(appliance.ETOOLARGE, "batch has more than %d lines; split it", s.limits.MaxLines)
+			return appliance.Errorf(appliance.ETOOLARGE, "batch has more than %d lines; split it", s.limits.MaxLines)
 		}
 		line := bytes.TrimRight(sc.Bytes(), "\r")
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		if len(line) > s.limits.MaxLineBytes {
-			return nil, res, appliance.Errorf(appliance.ETOOLARGE, "line %d is longer than %d bytes", lineNo, s.limits.MaxLineBytes)
+			return appliance.Errorf(appliance.ETOOLARGE, "line %d is longer than %d bytes", lineNo, s.limits.MaxLineBytes)
 		}
-		p, err := parse(line, h.received)
-		var ev appliance.Event
-		lh := lineHash(batchID, lineNo, line)
-		if err == nil {
-			ev, err = buildEvent(h, appliance.NewEventID(eventTime(p, h), lh), p, &buf)
-		}
-		if err != nil {
-			res.Rejected++
-			if len(res.Errors) < maxReportedErrors {
-				res.Errors = append(res.Errors, LineError{Line: lineNo, Reason: err.Error()})
-			}
-			continue
-		}
-		events = append(events, parsedEvent{Event: ev, lineHash: lh, lineSize: len(line)})
+		b.add(lineNo, line)
 	}
 	if limited.N <= 0 {
-		return nil, res, appliance.Errorf(appliance.ETOOLARGE, "body exceeds %d bytes", s.limits.MaxBodyBytes)
+		return appliance.Errorf(appliance.ETOOLARGE, "body exceeds %d bytes", s.limits.MaxBodyBytes)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, res, appliance.Errorf(appliance.ETOOLARGE, "line %d is longer than %d bytes", lineNo+1, s.limits.MaxLineBytes)
+			return appliance.Errorf(appliance.ETOOLARGE, "line %d is longer than %d bytes", lineNo+1, s.limits.MaxLineBytes)
 		}
-		return nil, res, appliance.Errorf(appliance.EINVALID, "reading body after line %d: %v", lineNo, err)
+		return appliance.Errorf(appliance.EINVALID, "reading body after line %d: %v", lineNo, err)
 	}
-	if res.Errors == nil {
-		res.Errors = []LineError{}
-	}
-	return events, res, nil
+	return nil
 }
 
 func eventTime(p Parsed, h header) time.Time {
@@ -218,10 +263,24 @@ func eventTime(p Parsed, h header) time.Time {
 	return p.Timestamp
 }
 
-// commit proposes the events, split into entries of bounded size. Split
-// points depend only on the input, so a retry of the same body splits the
-// same way and each part deduplicates against its first application.
-func (s *Service) commit(ctx context.Context, req Request, idempotent bool, events []parsedEvent) error {
+// commit proposes a batch and accounts for it in the metrics.
+func (s *Service) commit(ctx context.Context, b *batch, idempotent bool) (Result, error) {
+	if err := s.propose(ctx, b, idempotent); err != nil {
+		return Result{}, err
+	}
+	res := b.res
+	res.Accepted = len(b.events)
+	s.metrics.accepted.WithLabelValues(b.h.source).Add(float64(res.Accepted))
+	s.metrics.rejected.WithLabelValues(b.h.source).Add(float64(res.Rejected))
+	s.metrics.batchSize.Observe(float64(res.Accepted))
+	return res, nil
+}
+
+// propose proposes the batch's events, split into entries of bounded size.
+// Split points depend only on the input, so a retry of the same body splits
+// the same way and each part deduplicates against its first application.
+func (s *Service) propose(ctx context.Context, b *batch, idempotent bool) error {
+	events := b.events
 	// A stored event is about twice its input line (normalised fields plus
 	// the original), so the input budget is half the entry budget.
 	budget := s.limits.MaxEntryBytes / 2
@@ -241,7 +300,7 @@ func (s *Service) commit(ctx context.Context, req Request, idempotent bool, even
 			size += events[end].lineSize
 			end++
 		}
-		cmd := &command.IngestBatch{Tenant: req.Tenant, Source: req.Source, BatchID: req.BatchID,
+		cmd := &command.IngestBatch{Tenant: b.h.tenant, Source: b.h.source, BatchID: b.batchID,
 			Idempotent: idempotent, Part: part, Digest: digest, Events: make([]appliance.Event, 0, end-start)}
 		for _, e := range events[start:end] {
 			cmd.Events = append(cmd.Events, e.Event)
