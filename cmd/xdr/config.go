@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/minixdr/xdr/appliance"
 )
 
 // Config is every setting of `xdr serve`. Each comes, in rising precedence,
@@ -25,9 +27,11 @@ type Config struct {
 	SyslogUDP   string   `toml:"syslog_udp"`
 	SyslogTCP   string   `toml:"syslog_tcp"`
 	SyslogTLS   string   `toml:"syslog_tls"`
-	TLSCert     string   `toml:"tls_cert"`
-	TLSKey      string   `toml:"tls_key"`
-	LogLevel    string   `toml:"log_level"`
+	// SyslogTenant owns what the syslog listeners receive.
+	SyslogTenant string `toml:"syslog_tenant"`
+	TLSCert      string `toml:"tls_cert"`
+	TLSKey       string `toml:"tls_key"`
+	LogLevel     string `toml:"log_level"`
 }
 
 // option describes one setting: its flag (and, derived from it, its
@@ -47,7 +51,8 @@ var serveOptions = []option{
 	{"join-token", "token from `xdr cluster token` on a member", "", func(c *Config) *string { return &c.JoinToken }},
 	{"syslog-udp", "syslog over UDP listen address", "", func(c *Config) *string { return &c.SyslogUDP }},
 	{"syslog-tcp", "syslog over TCP listen address", "", func(c *Config) *string { return &c.SyslogTCP }},
-	{"syslog-tls", "syslog over TLS listen address", "", func(c *Config) *string { return &c.SyslogTLS }},
+	{"syslog-tls", "syslog over TLS listen address (the HTTPS certificate)", "", func(c *Config) *string { return &c.SyslogTLS }},
+	{"syslog-tenant", "tenant that owns the messages the syslog listeners receive", "default", func(c *Config) *string { return &c.SyslogTenant }},
 	{"tls-cert", "PEM certificate for HTTPS (default: self-signed in the data dir)", "", func(c *Config) *string { return &c.TLSCert }},
 	{"tls-key", "PEM key for --tls-cert", "", func(c *Config) *string { return &c.TLSKey }},
 	{"log-level", "debug, info, warn or error", "info", func(c *Config) *string { return &c.LogLevel }},
@@ -176,9 +181,15 @@ func (c *Config) validate() error {
 		return errors.New("joining a cluster (--join) is not available in this version yet; start a single node without --join")
 	}
 	for _, l := range []struct{ name, v string }{{"syslog-udp", c.SyslogUDP}, {"syslog-tcp", c.SyslogTCP}, {"syslog-tls", c.SyslogTLS}} {
-		if l.v != "" {
-			return fmt.Errorf("--%s: syslog listeners are not available in this version yet", l.name)
+		if l.v == "" {
+			continue
 		}
+		if _, _, err := net.SplitHostPort(l.v); err != nil {
+			return fmt.Errorf("%s %q: want host:port", l.name, l.v)
+		}
+	}
+	if err := appliance.ValidName("syslog-tenant", c.SyslogTenant); err != nil {
+		return err
 	}
 	return nil
 }

@@ -131,6 +131,12 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 		httpLn.Close()
 		return err
 	}
+	stopSyslog, err := startSyslog(cfg, ingestSvc, log.With("component", "syslog"), reg)
+	if err != nil {
+		httpLn.Close()
+		adminLn.Close()
+		return err
+	}
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	adminSrv := &http.Server{Handler: srv.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
@@ -149,6 +155,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 	case serveErr = <-errc:
 		log.Error("listener failed", "err", serveErr)
 	}
+	stopSyslog() // closes its listeners and commits what it received
 	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	err = errors.Join(httpSrv.Shutdown(shutCtx), adminSrv.Shutdown(shutCtx))
