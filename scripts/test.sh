@@ -7,6 +7,19 @@ export CGO_ENABLED=${CGO_ENABLED:-0}
 
 step() { printf '\n== %s\n' "$*"; }
 
+step "test dependencies (Debian packages)"
+# Real clients the tests drive: util-linux logger and rsyslog (with TLS).
+need=()
+command -v logger >/dev/null || need+=(bsdutils)
+command -v rsyslogd >/dev/null || need+=(rsyslog)
+[ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || [ -n "$(find /usr/lib -name lmnsd_gtls.so 2>/dev/null | head -1)" ] || need+=(rsyslog-gnutls)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
 step "format"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1; fi

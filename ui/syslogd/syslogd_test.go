@@ -54,7 +54,12 @@ func (r *recorder) IngestMessages(_ context.Context, tenant, source string, msgs
 
 func (r *recorder) waitFor(t *testing.T, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	return r.waitForWithin(t, n, 10*time.Second)
+}
+
+func (r *recorder) waitForWithin(t *testing.T, n int, within time.Duration) []string {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for {
 		r.mu.Lock()
 		got := append([]string(nil), r.msgs...)
