@@ -96,6 +96,7 @@ type proc struct {
 	dir     string // data dir
 	logDir  string
 	env     []string
+	args    []string // extra flags for xdr serve
 	http    string // host:port of the HTTP listener
 	cluster string
 	gossip  string
@@ -113,7 +114,13 @@ type proc struct {
 // is ready. env entries ("K=V") are added to the environment.
 func startNode(t testing.TB, env ...string) *node {
 	t.Helper()
-	n := &node{t: t, proc: &proc{dir: filepath.Join(t.TempDir(), "data"), logDir: t.TempDir(), env: baseEnv(env...)}}
+	return startNodeWith(t, nil, env...)
+}
+
+// startNodeWith is startNode with extra flags for xdr serve.
+func startNodeWith(t testing.TB, args []string, env ...string) *node {
+	t.Helper()
+	n := &node{t: t, proc: &proc{dir: filepath.Join(t.TempDir(), "data"), logDir: t.TempDir(), env: baseEnv(env...), args: args}}
 	n.client = &http.Client{Timeout: 90 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	t.Cleanup(n.cleanup)
 	n.start(false)
@@ -163,8 +170,8 @@ func (n *node) spawn() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(xdrBin, "serve", "--data-dir", n.dir, "--http", n.http,
-		"--cluster-addr", n.cluster, "--gossip-addr", n.gossip)
+	cmd := exec.Command(xdrBin, append([]string{"serve", "--data-dir", n.dir, "--http", n.http,
+		"--cluster-addr", n.cluster, "--gossip-addr", n.gossip}, n.args...)...)
 	cmd.Env = n.env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
