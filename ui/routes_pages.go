@@ -69,6 +69,11 @@ func (s *Server) requirePageSession(next http.Handler) http.Handler {
 			secret = c.Value
 		}
 		p, err := s.d.Auth.Authenticate(r.Context(), secret)
+		if err == nil && p.Via != "session" {
+			// Only a login session opens the pages: an API token planted
+			// in the cookie (an ingest token, say) must not.
+			err = appliance.Errorf(appliance.EUNAUTHORIZED, "sign in to use the pages")
+		}
 		if err != nil {
 			if appliance.ErrorCode(err) != appliance.EUNAUTHORIZED {
 				s.renderError(w, r, pages.Chrome{}, statusOf(appliance.ErrorCode(err)), appliance.ErrorMessage(err))
@@ -95,9 +100,12 @@ func chromeOf(r *http.Request, current string) pages.Chrome {
 	return c
 }
 
-// safeNext keeps post-login redirects on this site.
+// safeNext keeps post-login redirects on this site: a path, never "//host"
+// and never anything a browser could turn into it (backslashes, or control
+// characters, which browsers strip: "/\t/evil" becomes "//evil").
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') ||
+		strings.IndexFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
 		return "/events"
 	}
 	return next
