@@ -61,7 +61,8 @@ func messages(t testing.TB, docs [][]byte) []string {
 
 func TestSources(t *testing.T) {
 	svc := ingest.New(&storetest.Proposer{}, testLimits, time.Now, nil)
-	if got := svc.Sources(); !reflect.DeepEqual(got, []string{"json"}) {
+	want := []string{"auth", "cef", "json", "syslog"}
+	if got := svc.Sources(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Sources() = %v", got)
 	}
 }
@@ -234,7 +235,7 @@ func TestIngestLimits(t *testing.T) {
 
 func TestIngestUnknownSource(t *testing.T) {
 	e := newEnv(t, testLimits)
-	for _, src := range []string{"syslog", "", "JSON", "json "} {
+	for _, src := range []string{"evtx", "", "JSON", "json "} {
 		_, err := e.svc.Ingest(context.Background(), ingest.Request{Tenant: "acme", Source: src, Body: strings.NewReader(msgLine(1))})
 		wantCode(t, err, appliance.EINVALID)
 		if !strings.Contains(err.Error(), fmt.Sprintf("unknown source %q", src)) || !strings.Contains(err.Error(), "json") {

@@ -6,6 +6,9 @@ import "time"
 // parses to its parser.
 func sources() map[string]Parser {
 	return map[string]Parser{
-		"json": func(line []byte, _ time.Time) (Parsed, error) { return ParseJSON(line) },
+		"json":   func(line []byte, _ time.Time) (Parsed, error) { return ParseJSON(line) },
+		"syslog": ParseSyslog,
+		"auth":   ParseAuth,
+		"cef":    ParseCEF,
 	}
 }
