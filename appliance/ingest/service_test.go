@@ -61,7 +61,7 @@ func messages(t testing.TB, docs [][]byte) []string {
 
 func TestSources(t *testing.T) {
 	svc := ingest.New(&storetest.Proposer{}, testLimits, time.Now, nil)
-	want := []string{"auth", "cef", "json", "syslog"}
+	want := []string{"auth", "cef", "cowrie", "json", "osquery", "suricata", "syslog", "zeek"}
 	if got := svc.Sources(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Sources() = %v", got)
 	}

@@ -10,5 +10,10 @@ func sources() map[string]Parser {
 		"syslog": ParseSyslog,
 		"auth":   ParseAuth,
 		"cef":    ParseCEF,
+
+		"cowrie":   ParseCowrie,
+		"suricata": ParseSuricata,
+		"zeek":     ParseZeek,
+		"osquery":  ParseOsquery,
 	}
 }
