@@ -97,7 +97,7 @@ type proc struct {
 	logDir  string
 	env     []string
 	args    []string // extra flags for xdr serve
-	http    string // host:port of the HTTP listener
+	http    string   // host:port of the HTTP listener
 	cluster string
 	gossip  string
 	client  *http.Client
