@@ -40,6 +40,9 @@ type Config struct {
 	BatchSize     int    // messages per ingest call
 	FlushInterval time.Duration
 	QueueSize     int // messages waiting for the batcher
+	// Commits is how many batches may be committing at once: Raft groups
+	// concurrent entries into one fsync, so a few in flight keep it busy.
+	Commits int
 }
 
 func (c *Config) defaults() {
@@ -57,6 +60,9 @@ func (c *Config) defaults() {
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = 20_000
+	}
+	if c.Commits == 0 {
+		c.Commits = 4
 	}
 }
 
@@ -272,16 +278,27 @@ func trimFrame(b []byte) []byte {
 }
 
 // Run batches queued messages into the ingest service until ctx ends, then
-// flushes what is queued.
+// flushes what is queued. Up to Config.Commits batches commit at once; when
+// all are busy, Run waits, the queue fills, and back-pressure begins.
 func (s *Server) Run(ctx context.Context) {
 	tick := time.NewTicker(s.cfg.FlushInterval)
 	defer tick.Stop()
+	slots := make(chan struct{}, s.cfg.Commits)
+	var commits sync.WaitGroup
+	defer commits.Wait()
 	batch := make([][]byte, 0, s.cfg.BatchSize)
 	flush := func(ctx context.Context) {
-		if len(batch) > 0 {
-			s.commit(ctx, batch)
-			batch = make([][]byte, 0, s.cfg.BatchSize)
+		if len(batch) == 0 {
+			return
 		}
+		slots <- struct{}{}
+		commits.Add(1)
+		go func(msgs [][]byte) {
+			defer commits.Done()
+			defer func() { <-slots }()
+			s.commit(ctx, msgs)
+		}(batch)
+		batch = make([][]byte, 0, s.cfg.BatchSize)
 	}
 	for {
 		select {
@@ -303,6 +320,7 @@ func (s *Server) Run(ctx context.Context) {
 				}
 			}
 			flush(drain)
+			commits.Wait()
 			cancel()
 			return
 		}

@@ -209,7 +209,7 @@ func TestStreamFraming(t *testing.T) {
 func TestUDPDropsAreCounted(t *testing.T) {
 	rec := &recorder{}
 	rec.mu.Lock() // stall the ingest side
-	srv, reg := start(t, syslogd.Config{QueueSize: 5, BatchSize: 1}, rec)
+	srv, reg := start(t, syslogd.Config{QueueSize: 5, BatchSize: 1, Commits: 1}, rec)
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

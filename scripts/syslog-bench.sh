@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Syslog over TCP, end to end: the same generated stream (RFC 5424, octet
+# counting) into a fresh node (received -> committed through Raft -> indexed)
+# and into rsyslog writing a file, one after the other on this machine; the
+# time is until the last message is committed / written.
+# Usage: scripts/syslog-bench.sh [MESSAGES]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-500000}
+work=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+CGO_ENABLED=0 go build -o "$work/xdr" ./cmd/xdr
+CGO_ENABLED=0 go build -o "$work/syslogload" ./bench/syslogload
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+
+# 1. rsyslog into a file.
+rport=$(port)
+mkdir -p "$work/rs"
+cat >"$work/rsyslog.conf" <<CONF
+global(workDirectory="$work/rs")
+module(load="imtcp")
+input(type="imtcp" port="$rport" address="127.0.0.1" ruleset="file")
+ruleset(name="file") { action(type="omfile" file="$work/rsyslog.out" template="RSYSLOG_FileFormat") }
+CONF
+rsyslogd -n -f "$work/rsyslog.conf" -i "$work/rsyslogd.pid" &
+pids+=($!)
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$rport) 2>/dev/null && break; sleep 0.1; done
+t0=$(now)
+"$work/syslogload" -addr "127.0.0.1:$rport" -n "$n"
+while [ "$(wc -l <"$work/rsyslog.out" 2>/dev/null || echo 0)" -lt "$n" ]; do sleep 0.05; done
+t1=$(now)
+rs_rate=$(python3 -c "print(round($n/($t1-$t0)))")
+echo "rsyslog -> file: $n messages in $(python3 -c "print(round($t1-$t0,2))")s = $rs_rate msg/s"
+kill "${pids[0]}"
+
+# 2. the node.
+http=127.0.0.1:$(port); raft=127.0.0.1:$(port); sport=$(port)
+XDR_ADMIN_PASSWORD=bench "$work/xdr" serve --data-dir "$work/data" --http "$http" --cluster-addr "$raft" \
+  --syslog-tcp "127.0.0.1:$sport" --log-level warn 2>"$work/node.log" &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://$http/healthz/ready" >/dev/null && break; sleep 0.1; done
+token=$("$work/xdr" token create --tenant default --name bench --scope api --data-dir "$work/data")
+committed() { curl -s -H "Authorization: Bearer $token" "http://$http/metrics" | awk '/^xdr_events_ingested_total\{source="syslog"\}/{print int($2)}'; }
+t0=$(now)
+"$work/syslogload" -addr "127.0.0.1:$sport" -n "$n"
+while [ "$(committed)" -lt "$n" ]; do sleep 0.05; done
+t1=$(now)
+xdr_rate=$(python3 -c "print(round($n/($t1-$t0)))")
+echo "xdr (committed and indexed): $n messages in $(python3 -c "print(round($t1-$t0,2))")s = $xdr_rate msg/s"
+echo "ratio xdr/rsyslog: $(python3 -c "print(round($xdr_rate/$rs_rate,3))")"
