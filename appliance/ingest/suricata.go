@@ -155,32 +155,8 @@ var suricataTop = [...]string{"event_type", "timestamp", "flow", "dns", "http", 
 var suricataSections = [...]func(sensorMap){suricataFlow, suricataDNS, suricataHTTP, suricataTLS, suricataSSH, suricataFile}
 
 func suricataFlow(m sensorMap) {
-	var bytesTotal, pktsTotal float64
-	var haveBytes, havePkts bool
-	for _, c := range [...]struct{ ecs, key string }{
-		{"source.bytes", "suricata.flow.bytes_toserver"}, {"destination.bytes", "suricata.flow.bytes_toclient"},
-	} {
-		if n, ok := m.count(c.key); ok {
-			m.set(c.ecs, n)
-			bytesTotal += n
-			haveBytes = true
-		}
-	}
-	for _, c := range [...]struct{ ecs, key string }{
-		{"source.packets", "suricata.flow.pkts_toserver"}, {"destination.packets", "suricata.flow.pkts_toclient"},
-	} {
-		if n, ok := m.count(c.key); ok {
-			m.set(c.ecs, n)
-			pktsTotal += n
-			havePkts = true
-		}
-	}
-	if haveBytes {
-		m.set("network.bytes", bytesTotal)
-	}
-	if havePkts {
-		m.set("network.packets", pktsTotal)
-	}
+	m.traffic("suricata.flow.bytes_toserver", "suricata.flow.bytes_toclient",
+		"suricata.flow.pkts_toserver", "suricata.flow.pkts_toclient")
 	start, okStart := m.time("suricata.flow.start")
 	end, okEnd := m.time("suricata.flow.end")
 	if okStart {
@@ -1237,6 +1213,25 @@ func (m sensorMap) time(k string) (time.Time, bool) {
 }
 
 func (m sensorMap) set(ecs string, v any) { m.f[ecs] = v }
+
+// traffic maps a flow's byte and packet counters, each direction's source
+// key given, to source.*/destination.* and their network.* sums.
+func (m sensorMap) traffic(srcBytes, dstBytes, srcPkts, dstPkts string) {
+	for _, counter := range [...]struct{ src, dst, unit string }{{srcBytes, dstBytes, "bytes"}, {srcPkts, dstPkts, "packets"}} {
+		var total float64
+		var have bool
+		for _, c := range [...]struct{ ecs, key string }{{"source." + counter.unit, counter.src}, {"destination." + counter.unit, counter.dst}} {
+			if n, ok := m.count(c.key); ok {
+				m.set(c.ecs, n)
+				total += n
+				have = true
+			}
+		}
+		if have {
+			m.set("network."+counter.unit, total)
+		}
+	}
+}
 
 // setStr sets ecs to s unless s is empty.
 func (m sensorMap) setStr(ecs, s string) {

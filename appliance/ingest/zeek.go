@@ -197,28 +197,7 @@ func zeekConn(m sensorMap) {
 			m.set("network.protocol", l)
 		}
 	}
-	var bytesTotal, pktsTotal float64
-	var haveBytes, havePkts bool
-	for _, c := range [...]struct{ ecs, key string }{{"source.bytes", "orig_bytes"}, {"destination.bytes", "resp_bytes"}} {
-		if n, ok := m.count(c.key); ok {
-			m.set(c.ecs, n)
-			bytesTotal += n
-			haveBytes = true
-		}
-	}
-	for _, c := range [...]struct{ ecs, key string }{{"source.packets", "orig_pkts"}, {"destination.packets", "resp_pkts"}} {
-		if n, ok := m.count(c.key); ok {
-			m.set(c.ecs, n)
-			pktsTotal += n
-			havePkts = true
-		}
-	}
-	if haveBytes {
-		m.set("network.bytes", bytesTotal)
-	}
-	if havePkts {
-		m.set("network.packets", pktsTotal)
-	}
+	m.traffic("orig_bytes", "resp_bytes", "orig_pkts", "resp_pkts")
 	lo, okO := m.get("local_orig").(bool)
 	lr, okR := m.get("local_resp").(bool)
 	if okO && okR {
