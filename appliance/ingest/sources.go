@@ -11,6 +11,9 @@ func sources() map[string]Parser {
 		"auth":   ParseAuth,
 		"cef":    ParseCEF,
 
+		"windows": ParseWindows,
+		"sysmon":  ParseSysmon,
+
 		"cowrie":   ParseCowrie,
 		"suricata": ParseSuricata,
 		"zeek":     ParseZeek,
