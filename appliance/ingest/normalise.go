@@ -50,6 +50,10 @@ func ParseJSON(line []byte) (Parsed, error) {
 	if err != nil {
 		return Parsed{}, err
 	}
+	var fields int
+	if err := checkNames(0, obj, 0, &fields); err != nil {
+		return Parsed{}, err
+	}
 	p := Parsed{Fields: make(map[string]any, 16), Original: bytes.TrimSpace(line)}
 	if !utf8.Valid(p.Original) {
 		// Stored documents are valid UTF-8, as JSON requires.
@@ -125,10 +129,44 @@ func jsonErrorText(err error) string {
 	return s
 }
 
+// Bounds on what one line may become: objects nested under long keys
+// repeat those keys in every field name, so without them a 1 MiB line could
+// turn into gigabytes of names.
+const (
+	maxFieldName = 1024
+	maxFields    = 10_000
+)
+
+// checkNames refuses an object whose flattened field names would be too
+// long or too many, before anything is built from it.
+func checkNames(prefix int, v any, depth int, fields *int) error {
+	m, ok := v.(map[string]any)
+	if !ok || depth > maxDepth {
+		*fields++
+		if *fields > maxFields {
+			return fmt.Errorf("more than %d fields", maxFields)
+		}
+		return nil
+	}
+	for k, sub := range m {
+		n := prefix + len(k)
+		if prefix > 0 {
+			n++ // the dot
+		}
+		if n > maxFieldName {
+			return fmt.Errorf("field name of %d bytes (under %q) is longer than %d bytes", n, truncate(k, 32), maxFieldName)
+		}
+		if err := checkNames(n, sub, depth+1, fields); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // flatten stores v under key, descending into objects with dotted names.
 func flatten(out map[string]any, key string, v any, depth int) error {
 	if depth > maxDepth {
-		return fmt.Errorf("field %q nests deeper than %d levels", key, maxDepth)
+		return fmt.Errorf("field %q nests deeper than %d levels", truncate(key, 64), maxDepth)
 	}
 	switch v := v.(type) {
 	case map[string]any:

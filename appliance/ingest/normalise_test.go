@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -293,5 +294,24 @@ func TestParseJSONDeterministic(t *testing.T) {
 				t.Fatalf("%s parsed to %v, then to %v", line, first.Fields, p.Fields)
 			}
 		}
+	}
+}
+
+func TestParseJSONBoundsFieldNames(t *testing.T) {
+	long := strings.Repeat("k", 2000)
+	if _, err := ingest.ParseJSON([]byte(`{"event":{"` + long + `":{"a":1,"b":2}}}`)); err == nil || !strings.Contains(err.Error(), "longer than 1024 bytes") {
+		t.Fatalf("a 2000-byte field name: %v", err)
+	}
+	var b strings.Builder
+	b.WriteString(`{"labels":{`)
+	for i := 0; i < 10_001; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"f%d":1`, i)
+	}
+	b.WriteString(`}}`)
+	if _, err := ingest.ParseJSON([]byte(b.String())); err == nil || !strings.Contains(err.Error(), "more than 10000 fields") {
+		t.Fatalf("10,001 fields: %v", err)
 	}
 }
