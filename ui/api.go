@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,6 +35,13 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
+	// A cross-site form can post text/plain but not JSON without a CORS
+	// preflight (which this server never grants), so insisting on JSON stops
+	// another site from logging a browser in (login CSRF).
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeError(w, r, s.d.Log, appliance.Errorf(appliance.EINVALID, "login needs Content-Type: application/json"))
+		return
+	}
 	var body struct {
 		Username string `json:"username"`
 		Password string `json:"password"`

@@ -110,6 +110,9 @@ func (f *faultEnv) serve(ctx context.Context, method, path, body string, headers
 		r = strings.NewReader(body)
 	}
 	req := httptest.NewRequestWithContext(ctx, method, path, r)
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}

@@ -175,6 +175,9 @@ func (e *env) newRequest(method, path string, body io.Reader, headers ...string)
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json") // as API clients send; headers may override
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
