@@ -228,8 +228,8 @@ func TestAPI(t *testing.T) {
 			status: 403, wantBody: []string{"CSRF"}},
 		{name: "ingest/cookie with CSRF", method: "POST", path: "/api/v1/ingest/json", auth: "cookie+csrf", body: line,
 			status: 200, wantJSON: map[string]any{"accepted": 1}},
-		{name: "ingest/GET is not an endpoint", method: "GET", path: "/api/v1/ingest/json", auth: "ingest",
-			status: 404, wantBody: []string{"no API endpoint GET /api/v1/ingest/json"}},
+		{name: "ingest/GET is the wrong method", method: "GET", path: "/api/v1/ingest/json", auth: "ingest",
+			status: 405, wantBody: []string{"GET is not allowed on /api/v1/ingest/json; use POST"}},
 
 		// Unknown API paths answer JSON, not the HTML 404 page.
 		{name: "unknown/api path", method: "GET", path: "/api/v1/nothing", auth: "api",

@@ -66,14 +66,13 @@ func (s *Server) Handler() http.Handler {
 
 	// JSON API.
 	mux.HandleFunc("POST /api/v1/login", s.apiLogin)
-	mux.HandleFunc("POST /api/v1/logout", s.apiLogout)
+	// Logging out needs the credentials to end: without them, 401.
+	mux.Handle("POST /api/v1/logout", s.requireAuth(http.HandlerFunc(s.apiLogout)))
 	mux.Handle("POST /api/v1/tokens", s.requireAPI(http.HandlerFunc(s.apiCreateToken)))
 	mux.Handle("POST /api/v1/ingest/{source}", s.requireAuth(http.HandlerFunc(s.apiIngest)))
 	mux.Handle("GET /api/v1/events", s.requireAPI(http.HandlerFunc(s.apiEvents)))
 	mux.Handle("GET /api/v1/events/{id}", s.requireAPI(http.HandlerFunc(s.apiEvent)))
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.d.Log, appliance.Errorf(appliance.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
-	})
+	mux.HandleFunc("/api/", s.apiFallback(mux))
 
 	s.pageRoutes(mux)
 	return s.securityHeaders(mux)
