@@ -38,6 +38,10 @@ const defaultMemoryLimit = 640 << 20
 // stores it needs.
 func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string) string) error {
 	log := newLogger(stderr, cfg.LogLevel)
+	sd, err := newNotifier(getenv, log.With("component", "systemd"))
+	if err != nil {
+		return err
+	}
 	if getenv("GOMEMLIMIT") == "" {
 		// A soft limit makes the collector work harder before the heap
 		// doubles; the stores' own caches are sized to fit under it.
@@ -147,6 +151,15 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 	url := fmt.Sprintf("%s://%s/", scheme, httpLn.Addr())
 	log.Info("serving", "url", url, "cluster_addr", cfg.ClusterAddr, "node", node.ID)
 	fmt.Fprintf(stderr, "\nMini-XDR is running: open %s and log in as admin.\n\n", url)
+	sdCtx, stopNotify := context.WithCancel(ctx)
+	defer stopNotify()
+	go func() {
+		if err := sd.ready(sdCtx, node.Ready); err != nil {
+			log.Warn("not ready; systemd not told", "err", err)
+			return
+		}
+		sd.runWatchdog(sdCtx, liveProbe(httpSrv.Handler))
+	}()
 
 	var serveErr error
 	select {
@@ -155,6 +168,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 	case serveErr = <-errc:
 		log.Error("listener failed", "err", serveErr)
 	}
+	stopNotify()
+	sd.send("STOPPING=1\nSTATUS=stopping")
 	stopSyslog() // closes its listeners and commits what it received
 	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// listenNotify is the systemd side of sd_notify: a unixgram socket whose
+// datagrams arrive on the returned channel.
+func listenNotify(t *testing.T) (string, <-chan string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sd") // short: socket paths are limited to 108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(); os.RemoveAll(dir) })
+	msgs := make(chan string, 1024)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				close(msgs)
+				return
+			}
+			msgs <- string(buf[:n])
+		}
+	}()
+	return path, msgs
+}
+
+// The real binary under a fake systemd: READY=1 only once /healthz/ready
+// answers 200, WATCHDOG=1 pings at half of WATCHDOG_USEC, STOPPING=1 on
+// SIGTERM, then a clean exit.
+func TestSystemdNotify(t *testing.T) {
+	t.Parallel()
+	sock, msgs := listenNotify(t)
+	httpAddr := freeAddr(t)
+	logPath := filepath.Join(t.TempDir(), "stderr.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(xdrBin, "serve", "--data-dir", filepath.Join(t.TempDir(), "data"),
+		"--http", httpAddr, "--cluster-addr", freeAddr(t), "--gossip-addr", freeAddr(t))
+	cmd.Env = baseEnv("NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=200000")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill() //nolint:errcheck
+			<-exited
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("xdr serve output:\n%s", b)
+		}
+	})
+
+	readyStatus := func() int {
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + httpAddr + "/healthz/ready")
+		if err != nil {
+			t.Fatalf("GET /healthz/ready right after READY=1: %v", err)
+		}
+		io.Copy(io.Discard, resp.Body) //nolint:errcheck
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	next := func(what string) string {
+		t.Helper()
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				t.Fatalf("notify socket closed while waiting for %s", what)
+			}
+			return m
+		case err := <-exited:
+			t.Fatalf("xdr serve exited (%v) while waiting for %s", err, what)
+		case <-time.After(readyTimeout):
+			t.Fatalf("no %s within %v", what, readyTimeout)
+		}
+		return ""
+	}
+
+	// Nothing but status lines before READY=1; at READY=1 the node serves.
+	for {
+		m := next("READY=1")
+		if strings.Contains(m, "WATCHDOG=1") {
+			t.Fatalf("watchdog ping %q before READY=1", m)
+		}
+		if strings.Contains(m, "READY=1") {
+			if code := readyStatus(); code != http.StatusOK {
+				t.Fatalf("READY=1 sent while /healthz/ready answers %d", code)
+			}
+			break
+		}
+	}
+
+	// Pings every 100 ms: three within a few seconds even on a loaded machine.
+	start := time.Now()
+	for pings := 0; pings < 3; {
+		if m := next("WATCHDOG=1"); m == "WATCHDOG=1" {
+			pings++
+		} else {
+			t.Fatalf("unexpected message %q while waiting for watchdog pings", m)
+		}
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("3 pings in %v: faster than half of WATCHDOG_USEC=200ms", d)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m := next("STOPPING=1")
+		if strings.HasPrefix(m, "STOPPING=1") {
+			break
+		}
+		if m != "WATCHDOG=1" {
+			t.Fatalf("unexpected message %q while waiting for STOPPING=1", m)
+		}
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(exitTimeout):
+		t.Fatalf("no exit within %v of SIGTERM", exitTimeout)
+	}
+}
+
+func TestNewNotifier(t *testing.T) {
+	t.Parallel()
+	pid := strconv.Itoa(os.Getpid())
+	for _, c := range []struct {
+		name     string
+		env      map[string]string
+		wantErr  string
+		active   bool
+		watchdog time.Duration
+	}{
+		{"not under systemd", nil, "", false, 0},
+		{"socket path", map[string]string{"NOTIFY_SOCKET": "/run/systemd/notify"}, "", true, 0},
+		{"abstract socket", map[string]string{"NOTIFY_SOCKET": "@sd"}, "", true, 0},
+		{"relative socket", map[string]string{"NOTIFY_SOCKET": "notify"}, "NOTIFY_SOCKET", false, 0},
+		{"watchdog", map[string]string{"NOTIFY_SOCKET": "/s", "WATCHDOG_USEC": "3000000"}, "", true, 3 * time.Second},
+		{"watchdog for this pid", map[string]string{"NOTIFY_SOCKET": "/s", "WATCHDOG_USEC": "10", "WATCHDOG_PID": pid}, "", true, 10 * time.Microsecond},
+		{"watchdog for another pid", map[string]string{"NOTIFY_SOCKET": "/s", "WATCHDOG_USEC": "10", "WATCHDOG_PID": "1"}, "", true, 0},
+		{"bad watchdog", map[string]string{"NOTIFY_SOCKET": "/s", "WATCHDOG_USEC": "10s"}, "WATCHDOG_USEC", false, 0},
+		{"zero watchdog", map[string]string{"NOTIFY_SOCKET": "/s", "WATCHDOG_USEC": "0"}, "WATCHDOG_USEC", false, 0},
+	} {
+		n, err := newNotifier(envOf(c.env), slog.New(slog.DiscardHandler))
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%s: error %v, want one naming %s", c.name, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if (n.addr != nil) != c.active || n.watchdog != c.watchdog {
+			t.Errorf("%s: active %v watchdog %v, want %v %v", c.name, n.addr != nil, n.watchdog, c.active, c.watchdog)
+		}
+	}
+}
+
+// An abstract-namespace socket ("@name"), as systemd may hand out.
+func TestNotifyAbstractSocket(t *testing.T) {
+	t.Parallel()
+	name := "@xdr-test-" + strconv.Itoa(os.Getpid())
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	n, err := newNotifier(envOf(map[string]string{"NOTIFY_SOCKET": name}), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.notify("READY=1"); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second)) //nolint:errcheck
+	buf := make([]byte, 64)
+	k, err := conn.Read(buf)
+	if err != nil || string(buf[:k]) != "READY=1" {
+		t.Fatalf("got %q, %v; want READY=1", buf[:k], err)
+	}
+	// systemd gone: the error names the socket.
+	conn.Close()
+	if err := n.notify("WATCHDOG=1"); err == nil || !strings.Contains(err.Error(), name) {
+		t.Errorf("notify to a closed socket: %v, want an error naming %s", err, name)
+	}
+}
