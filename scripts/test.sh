@@ -8,10 +8,12 @@ export CGO_ENABLED=${CGO_ENABLED:-0}
 step() { printf '\n== %s\n' "$*"; }
 
 step "test dependencies (Debian packages)"
-# Real clients the tests drive: util-linux logger and rsyslog (with TLS).
+# Real clients the tests drive: util-linux logger, rsyslog (with TLS) and
+# Chromium for the browser tests of the web UI.
 need=()
 command -v logger >/dev/null || need+=(bsdutils)
 command -v rsyslogd >/dev/null || need+=(rsyslog)
+command -v chromium >/dev/null || need+=(chromium)
 [ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || [ -n "$(find /usr/lib -name lmnsd_gtls.so 2>/dev/null | head -1)" ] || need+=(rsyslog-gnutls)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
