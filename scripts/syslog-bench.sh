@@ -42,7 +42,7 @@ XDR_ADMIN_PASSWORD=bench "$work/xdr" serve --data-dir "$work/data" --http "$http
 pids+=($!)
 for _ in $(seq 100); do curl -sf "http://$http/healthz/ready" >/dev/null && break; sleep 0.1; done
 token=$("$work/xdr" token create --tenant default --name bench --scope api --data-dir "$work/data")
-committed() { curl -s -H "Authorization: Bearer $token" "http://$http/metrics" | awk '/^xdr_events_ingested_total\{source="syslog"\}/{print int($2)}'; }
+committed() { curl -s -H "Authorization: Bearer $token" "http://$http/metrics" | awk '/^xdr_events_accepted_total\{source="syslog"\}/{print int($2)}'; }
 t0=$(now)
 "$work/syslogload" -addr "127.0.0.1:$sport" -n "$n"
 while [ "$(committed)" -lt "$n" ]; do sleep 0.05; done

@@ -250,14 +250,14 @@ func TestAPI(t *testing.T) {
 	// After the ingests above, the metrics show them and Raft's latency.
 	runScenarios(t, e, c, []apiScenario{
 		{name: "metrics/api token", method: "GET", path: "/metrics", auth: "api", status: 200,
-			wantBody: []string{`xdr_events_ingested_total{source="json"}`, "xdr_raft_apply_seconds_bucket", "xdr_raft_apply_seconds_count",
+			wantBody: []string{`xdr_events_accepted_total{source="json"}`, "xdr_raft_apply_seconds_bucket", "xdr_raft_apply_seconds_count",
 				"xdr_ingest_batches_in_flight"}},
 		{name: "metrics/session", method: "GET", path: "/metrics", auth: "session", status: 200,
-			wantBody: []string{"xdr_events_ingested_total"}},
+			wantBody: []string{"xdr_events_accepted_total"}},
 	})
 	r := e.do("GET", "/metrics", "", bearer(c.api)...)
-	if !strings.Contains(r.body, `xdr_events_ingested_total{source="json"} 8`) {
-		t.Errorf("metrics do not count the 8 events ingested:\n%s", grepLines(r.body, "xdr_events_ingested_total"))
+	if !strings.Contains(r.body, `xdr_events_accepted_total{source="json"} 8`) {
+		t.Errorf("metrics do not count the 8 events ingested:\n%s", grepLines(r.body, "xdr_events_accepted_total"))
 	}
 }
 

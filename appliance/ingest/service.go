@@ -70,6 +70,8 @@ type Service struct {
 	now      func() time.Time
 	inFlight chan struct{}
 	metrics  *metrics
+	// counters is fixed at New (one per source), so it is read unlocked.
+	counters map[string]*Counter
 }
 
 // New returns a Service that commits through p. reg may be nil.
@@ -81,18 +83,18 @@ func New(p command.Proposer, limits Limits, now func() time.Time, reg prometheus
 		now:      now,
 		inFlight: make(chan struct{}, limits.MaxInFlight),
 		metrics:  newMetrics(reg),
+		counters: map[string]*Counter{},
+	}
+	for src := range s.parsers {
+		s.counters[src] = &Counter{}
 	}
 	s.metrics.queueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "xdr_ingest_batches_in_flight", Help: "Ingest batches being committed now.",
 	}, func() float64 { return float64(len(s.inFlight)) })
 	if reg != nil {
-		reg.MustRegister(s.metrics.queueDepth)
-	}
-	// Create every source's series at zero, so dashboards and rate() alerts
-	// have something to read before the first event.
-	for src := range s.parsers {
-		s.metrics.accepted.WithLabelValues(src)
-		s.metrics.rejected.WithLabelValues(src)
+		// Every source's series exist from the start, at zero, so
+		// dashboards and rate() alerts have something to read.
+		reg.MustRegister(s.metrics.queueDepth, newSourceCollector(s))
 	}
 	return s
 }
@@ -138,10 +140,17 @@ func (s *Service) Ingest(ctx context.Context, req Request) (Result, error) {
 		return Result{}, appliance.Errorf(appliance.EBUSY, "ingest queue is full (%d batches in flight); retry later", s.limits.MaxInFlight)
 	}
 	b := s.newBatch(req.Tenant, req.Source, req.BatchID, parse)
-	if err := s.readBody(b, req.Body); err != nil {
+	err = s.readBody(b, req.Body)
+	if err == nil {
+		err = s.propose(ctx, b, idempotent)
+	}
+	if err != nil {
+		// The sender is told and may retry: nothing was acknowledged.
+		n := len(b.events) + b.res.Rejected
+		s.counters[b.h.source].Add(n, 0, 0, n, time.Time{})
 		return Result{}, err
 	}
-	return s.commit(ctx, b, idempotent)
+	return s.committed(b), nil
 }
 
 // IngestMessages parses and commits messages that arrived outside HTTP
@@ -167,7 +176,12 @@ func (s *Service) IngestMessages(ctx context.Context, tenant, source string, msg
 		}
 		b.add(i+1, m)
 	}
-	return s.commit(ctx, b, false)
+	// A failed batch is not counted: the listener retries it, and counts
+	// what it gives up on as dropped itself.
+	if err := s.propose(ctx, b, false); err != nil {
+		return Result{}, err
+	}
+	return s.committed(b), nil
 }
 
 func (s *Service) parser(source string) (Parser, error) {
@@ -263,17 +277,17 @@ func eventTime(p Parsed, h header) time.Time {
 	return p.Timestamp
 }
 
-// commit proposes a batch and accounts for it in the metrics.
-func (s *Service) commit(ctx context.Context, b *batch, idempotent bool) (Result, error) {
-	if err := s.propose(ctx, b, idempotent); err != nil {
-		return Result{}, err
-	}
+// committed accounts for a committed batch and returns its result.
+func (s *Service) committed(b *batch) Result {
 	res := b.res
 	res.Accepted = len(b.events)
-	s.metrics.accepted.WithLabelValues(b.h.source).Add(float64(res.Accepted))
-	s.metrics.rejected.WithLabelValues(b.h.source).Add(float64(res.Rejected))
+	var last time.Time
+	if res.Accepted > 0 {
+		last = b.h.received
+	}
+	s.counters[b.h.source].Add(res.Accepted+res.Rejected, res.Accepted, res.Rejected, 0, last)
 	s.metrics.batchSize.Observe(float64(res.Accepted))
-	return res, nil
+	return res
 }
 
 // propose proposes the batch's events, split into entries of bounded size.
@@ -334,20 +348,13 @@ func randomID() string {
 }
 
 type metrics struct {
-	accepted, rejected *prometheus.CounterVec
-	busy               prometheus.Counter
-	batchSize          prometheus.Histogram
-	queueDepth         prometheus.GaugeFunc
+	busy       prometheus.Counter
+	batchSize  prometheus.Histogram
+	queueDepth prometheus.GaugeFunc
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
-		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "xdr_events_ingested_total", Help: "Events committed, by source.",
-		}, []string{"source"}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "xdr_events_rejected_total", Help: "Input lines rejected as malformed, by source.",
-		}, []string{"source"}),
 		busy: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "xdr_ingest_refused_busy_total", Help: "Ingest requests refused because the queue was full.",
 		}),
@@ -357,7 +364,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.accepted, m.rejected, m.busy, m.batchSize)
+		reg.MustRegister(m.busy, m.batchSize)
 	}
 	return m
 }

@@ -342,8 +342,10 @@ func TestIngestProposerErrorAcknowledgesNothing(t *testing.T) {
 			t.Fatalf("result %+v with the error", res)
 		}
 	}
+	// The lines were received, and dropped: the sender was told to retry.
 	wantMetrics(t, reg, map[string]float64{
-		`xdr_events_ingested_total{source="json"}`: 0, `xdr_events_rejected_total{source="json"}`: 0,
+		`xdr_events_received_total{source="json"}`: 6, `xdr_events_dropped_total{source="json"}`: 6,
+		`xdr_events_accepted_total{source="json"}`: 0, `xdr_events_rejected_total{source="json"}`: 0,
 		"xdr_ingest_batch_events_count": 0, "xdr_ingest_refused_busy_total": 0,
 	})
 }
@@ -884,13 +886,16 @@ func wantMetrics(t testing.TB, reg *prometheus.Registry, want map[string]float64
 func TestMetricsExistAtZeroAfterNew(t *testing.T) {
 	e := newEnv(t, testLimits)
 	wantMetrics(t, e.reg, map[string]float64{
-		`xdr_events_ingested_total{source="json"}`: 0,
-		`xdr_events_rejected_total{source="json"}`: 0,
-		"xdr_ingest_batches_in_flight":             0,
-		"xdr_ingest_refused_busy_total":            0,
-		"xdr_ingest_batch_events_count":            0,
-		"xdr_ingest_batch_events_sum":              0,
-		`xdr_ingest_batch_events_bucket{le="1"}`:   0,
+		`xdr_events_received_total{source="json"}`:   0,
+		`xdr_events_accepted_total{source="json"}`:   0,
+		`xdr_events_rejected_total{source="json"}`:   0,
+		`xdr_events_dropped_total{source="json"}`:    0,
+		`xdr_events_received_total{source="syslog"}`: 0,
+		"xdr_ingest_batches_in_flight":               0,
+		"xdr_ingest_refused_busy_total":              0,
+		"xdr_ingest_batch_events_count":              0,
+		"xdr_ingest_batch_events_sum":                0,
+		`xdr_ingest_batch_events_bucket{le="1"}`:     0,
 	})
 }
 
@@ -898,13 +903,16 @@ func TestMetricsCountIngest(t *testing.T) {
 	e := newEnv(t, withLimits(func(l *ingest.Limits) { l.MaxLines = 5 }))
 	e.mustIngest(t, "acme", "", lines(msgLine(1), "bad", msgLine(2)))
 	e.mustIngest(t, "acme", "", lines(msgLine(3)))
-	// A refused batch counts nothing.
+	// A batch refused whole: the 5 lines read before the sixth broke the
+	// limit count as received and dropped, none as rejected.
 	if _, err := e.ingest(t, "acme", "", lines("1", "2", "3", "4", "5", "6")); err == nil {
 		t.Fatal("over-long batch accepted")
 	}
 	wantMetrics(t, e.reg, map[string]float64{
-		`xdr_events_ingested_total{source="json"}`: 3,
+		`xdr_events_received_total{source="json"}`: 9,
+		`xdr_events_accepted_total{source="json"}`: 3,
 		`xdr_events_rejected_total{source="json"}`: 1,
+		`xdr_events_dropped_total{source="json"}`:  5,
 		"xdr_ingest_batches_in_flight":             0,
 		"xdr_ingest_refused_busy_total":            0,
 		"xdr_ingest_batch_events_count":            2,
