@@ -110,17 +110,26 @@ func loadServeConfig(args []string, getenv func(string) string) (Config, error) 
 	if *configFile == "" {
 		*configFile = getenv("XDR_CONFIG")
 	}
+	var fileText string
+	fromFile := map[string]bool{} // options whose value is the file's
 	if *configFile != "" {
-		if err := readConfigFile(*configFile, &cfg); err != nil {
+		md, text, err := readConfigFile(*configFile, &cfg)
+		if err != nil {
 			return Config{}, err
+		}
+		fileText = text
+		for _, f := range optionFlags() {
+			fromFile[f] = md.IsDefined(fileKey(f))
 		}
 	}
 	for _, o := range serveOptions {
 		if v := getenv(envName(o.flag)); v != "" {
 			*o.field(&cfg) = v
+			fromFile[o.flag] = false
 		}
 		if set[o.flag] {
 			*o.field(&cfg) = *flagVals[o.flag]
+			fromFile[o.flag] = false
 		}
 	}
 	if v := getenv("XDR_JOIN"); v != "" {
@@ -129,22 +138,37 @@ func loadServeConfig(args []string, getenv func(string) string) (Config, error) 
 	if set["join"] {
 		cfg.Join = splitList(*join)
 	}
-	return cfg, cfg.validate()
+	return cfg, annotateFileError(cfg.validate(), *configFile, fileText, fromFile)
 }
 
-func readConfigFile(path string, cfg *Config) error {
-	md, err := toml.DecodeFile(path, cfg)
+// readConfigFile decodes the file into cfg and returns its metadata and
+// text; errors name the file and, where known, the line and key.
+func readConfigFile(path string, cfg *Config) (toml.MetaData, string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return toml.MetaData{}, "", fmt.Errorf("config: %w", err)
+	}
+	text := string(b)
+	md, err := toml.Decode(text, cfg)
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
-			return fmt.Errorf("config %s: line %d: %s", path, perr.Position.Line, perr.Message)
+			key := ""
+			if perr.LastKey != "" {
+				key = fmt.Sprintf(" (key %s)", perr.LastKey)
+			}
+			return md, "", fmt.Errorf("config %s: line %d%s: %s", path, perr.Position.Line, key, perr.Message)
 		}
-		return fmt.Errorf("config %s: %w", path, err)
+		return md, "", fmt.Errorf("config %s: %w", path, err)
 	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
-		return fmt.Errorf("config %s: unknown key %q", path, undecoded[0].String())
+		k := undecoded[0]
+		if line := keyLine(text, k); line > 0 {
+			return md, "", fmt.Errorf("config %s: line %d: unknown key %q", path, line, k.String())
+		}
+		return md, "", fmt.Errorf("config %s: unknown key %q", path, k.String())
 	}
-	return nil
+	return md, text, nil
 }
 
 func splitList(s string) []string {
@@ -159,14 +183,14 @@ func splitList(s string) []string {
 
 func (c *Config) validate() error {
 	if c.DataDir == "" {
-		return errors.New("data-dir must not be empty")
+		return optErr("data-dir", "must not be empty")
 	}
 	for _, a := range []struct{ name, v string }{{"http", c.HTTP}, {"cluster-addr", c.ClusterAddr}, {"gossip-addr", c.GossipAddr}} {
 		if a.v == "" {
 			continue
 		}
 		if _, _, err := net.SplitHostPort(a.v); err != nil {
-			return fmt.Errorf("%s %q: want host:port", a.name, a.v)
+			return optErr(a.name, "%q: want host:port", a.v)
 		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
@@ -175,7 +199,7 @@ func (c *Config) validate() error {
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("log-level %q: use debug, info, warn or error", c.LogLevel)
+		return optErr("log-level", "%q: use debug, info, warn or error", c.LogLevel)
 	}
 	if len(c.Join) > 0 || c.JoinToken != "" {
 		return errors.New("joining a cluster (--join) is not available in this version yet; start a single node without --join")
@@ -185,11 +209,11 @@ func (c *Config) validate() error {
 			continue
 		}
 		if _, _, err := net.SplitHostPort(l.v); err != nil {
-			return fmt.Errorf("%s %q: want host:port", l.name, l.v)
+			return optErr(l.name, "%q: want host:port", l.v)
 		}
 	}
 	if err := appliance.ValidName("syslog-tenant", c.SyslogTenant); err != nil {
-		return err
+		return &optionError{flag: "syslog-tenant", err: err}
 	}
 	return nil
 }

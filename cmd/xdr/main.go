@@ -26,6 +26,7 @@ const usage = `usage: xdr COMMAND [FLAGS]
 commands:
   serve          run a node (see xdr serve -h)
   token create   create an API token on the node of --data-dir
+  config example print a config file with every option and its default
   version        print version information
 `
 
@@ -46,6 +47,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	switch args[0] {
 	case "serve":
+		getenv, err := withSecretFiles(getenv)
+		if err != nil {
+			return err
+		}
 		cfg, err := loadServeConfig(args[1:], getenv)
 		if err != nil {
 			return err
@@ -56,6 +61,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return fmt.Errorf("usage: xdr token create --tenant T --name N [--scope ingest|api] [--data-dir DIR]")
 		}
 		return tokenCreate(ctx, args[2:], stdout, getenv)
+	case "config":
+		if len(args) < 2 || args[1] != "example" {
+			return fmt.Errorf("usage: xdr config example [SERVE FLAGS]")
+		}
+		return configExample(args[2:], stdout)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "xdr %s (commit %s, built %s, %s)\n", version, commit, buildDate, runtime.Version())
 		return nil
