@@ -114,6 +114,12 @@ func Open(cfg Config) (*Node, error) {
 		closeLog()
 		return nil, fmt.Errorf("listen on cluster address %s: %w", cfg.Addr, err)
 	}
+	self := raft.Server{ID: raft.ServerID(id), Address: trans.LocalAddr(), Suffrage: raft.Voter}
+	if err := seedRestored(cfg.DataDir, self, cfg.FSM, wal, wal, snaps, trans, cfg.Log); err != nil {
+		trans.Close()
+		closeLog()
+		return nil, err
+	}
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(id)
