@@ -79,7 +79,7 @@ func TestNormalise(t *testing.T) {
 
 func TestImportFormats(t *testing.T) {
 	for _, tc := range []struct {
-		name, data, format string
+		name, data, format  string
 		imported, malformed int
 		err                 string
 	}{
