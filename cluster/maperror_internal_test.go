@@ -23,7 +23,7 @@ func TestMapRaftError(t *testing.T) {
 	}{
 		{raft.ErrNotLeader, appliance.EUNAVAILABLE, true, false},
 		{fmt.Errorf("apply: %w", raft.ErrNotLeader), appliance.EUNAVAILABLE, true, false},
-		{raft.ErrLeadershipLost, appliance.EUNAVAILABLE, true, false},
+		{raft.ErrLeadershipLost, appliance.EUNAVAILABLE, false, false}, // may have committed: not retried blindly
 		{raft.ErrLeadershipTransferInProgress, appliance.EUNAVAILABLE, false, false},
 		{raft.ErrRaftShutdown, appliance.EUNAVAILABLE, false, false},
 		{raft.ErrEnqueueTimeout, appliance.EBUSY, false, false},

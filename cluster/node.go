@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,9 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
@@ -37,29 +40,44 @@ type StateMachine interface {
 
 // Config configures a node. Zero timeouts take production defaults.
 type Config struct {
-	DataDir   string // the node keeps raft/ and node-id here
-	Addr      string // host:port for Raft traffic
-	FSM       StateMachine
-	Log       *slog.Logger
-	LogOutput io.Writer             // where Raft's own (hclog) messages go; nil: discarded
-	Metrics   prometheus.Registerer // may be nil
+	DataDir string // the node keeps raft/ and node-id here
+	Addr    string // host:port the cluster port listens on (Raft and RPC)
+	// Advertise is the address peers reach this node at (default Addr).
+	Advertise string
+	PKI       *PKI // the cluster credentials; see NewPKI, LoadPKI and Join
+	// GossipAddr is where memberlist listens ("" runs no gossip); GossipPeers
+	// are addresses to meet others at besides those known from before.
+	GossipAddr  string
+	GossipPeers []string
+	FSM         StateMachine
+	Log         *slog.Logger
+	LogOutput   io.Writer             // where Raft's own (hclog) messages go; nil: discarded
+	Metrics     prometheus.Registerer // may be nil
 
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
 	ApplyTimeout     time.Duration // how long Propose waits to enqueue
+	Now              func() time.Time
 	// SnapshotThreshold is how many log entries trigger a snapshot.
 	SnapshotThreshold uint64
 }
 
 // Node is one member of the Raft cluster.
 type Node struct {
-	ID    string
-	raft  *raft.Raft
-	wal   *raftwal.WAL
-	meta  *metadb.BoltMetaDB
-	snaps *raft.FileSnapshotStore
-	trans *raft.NetworkTransport
-	cfg   Config
+	ID     string
+	raft   *raft.Raft
+	wal    *raftwal.WAL
+	meta   *metadb.BoltMetaDB
+	snaps  *raft.FileSnapshotStore
+	trans  *raft.NetworkTransport
+	tr     *transport
+	rpc    *rpcClient
+	gossip *memberlist.Memberlist
+	cfg    Config
+
+	stop     chan struct{} // closed by Close: ends background loops
+	loops    sync.WaitGroup
+	stopOnce sync.Once
 
 	applyLatency prometheus.Histogram
 }
@@ -72,11 +90,20 @@ func Open(cfg Config) (*Node, error) {
 	if cfg.ApplyTimeout == 0 {
 		cfg.ApplyTimeout = 10 * time.Second
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Advertise == "" {
+		cfg.Advertise = cfg.Addr
+	}
+	if cfg.PKI == nil {
+		return nil, errors.New("cluster: no credentials (PKI) given")
+	}
 	raftDir := filepath.Join(cfg.DataDir, "raft")
 	if err := os.MkdirAll(filepath.Join(raftDir, "wal"), 0o700); err != nil {
 		return nil, fmt.Errorf("create raft dir: %w", err)
 	}
-	id, err := nodeID(cfg.DataDir)
+	id, err := NodeID(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -104,17 +131,15 @@ func Open(cfg Config) (*Node, error) {
 		closeLog()
 		return nil, err
 	}
-	addr, err := net.ResolveTCPAddr("tcp", cfg.Addr)
+	tr, err := listen(cfg.PKI, cfg.Addr, cfg.Advertise, cfg.Log)
 	if err != nil {
 		closeLog()
-		return nil, fmt.Errorf("cluster address %q: %w", cfg.Addr, err)
+		return nil, err
 	}
-	trans, err := raft.NewTCPTransportWithLogger(cfg.Addr, addr, 3, 10*time.Second, hlog.Named("transport"))
-	if err != nil {
-		closeLog()
-		return nil, fmt.Errorf("listen on cluster address %s: %w", cfg.Addr, err)
-	}
-	self := raft.Server{ID: raft.ServerID(id), Address: trans.LocalAddr(), Suffrage: raft.Voter}
+	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: tr, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog.Named("transport"),
+	})
+	self := raft.Server{ID: raft.ServerID(id), Address: raft.ServerAddress(cfg.Advertise), Suffrage: raft.Voter}
 	if err := seedRestored(cfg.DataDir, self, cfg.FSM, wal, wal, snaps, trans, cfg.Log); err != nil {
 		trans.Close()
 		closeLog()
@@ -146,7 +171,8 @@ func Open(cfg Config) (*Node, error) {
 		closeLog()
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
-	n := &Node{ID: id, raft: r, wal: wal, meta: meta, snaps: snaps, trans: trans, cfg: cfg,
+	n := &Node{ID: id, raft: r, wal: wal, meta: meta, snaps: snaps, trans: trans, tr: tr, cfg: cfg,
+		rpc: newRPCClient(tr), stop: make(chan struct{}),
 		applyLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "xdr_raft_apply_seconds",
 			Help:    "Time from proposing a command to its being committed and applied on this node.",
@@ -155,6 +181,17 @@ func Open(cfg Config) (*Node, error) {
 	if cfg.Metrics != nil {
 		cfg.Metrics.MustRegister(n.applyLatency)
 	}
+	tr.handleRPC = func(c net.Conn) { serveRPC(c, n.handleRPC) }
+	tr.handleJoin = n.serveJoin
+	go tr.serve()
+	if cfg.GossipAddr != "" {
+		if err := n.startGossip(cfg.GossipPeers); err != nil {
+			n.Close()
+			return nil, err
+		}
+	}
+	n.loops.Add(1)
+	go n.promoteWhenCaughtUp()
 	return n, nil
 }
 
@@ -189,8 +226,8 @@ func recoverFromSnapshot(fsm StateMachine, snaps *raft.FileSnapshotStore, log *s
 	return nil
 }
 
-// nodeID returns the node's permanent ID, creating it on first start.
-func nodeID(dataDir string) (string, error) {
+// NodeID returns the node's permanent ID, creating it on first start.
+func NodeID(dataDir string) (string, error) {
 	path := filepath.Join(dataDir, "node-id")
 	b, err := os.ReadFile(path)
 	if err == nil {
@@ -219,7 +256,7 @@ func (n *Node) HasState() (bool, error) {
 // state; a restarted node finds its configuration in its log.
 func (n *Node) Bootstrap() error {
 	cfg := raft.Configuration{Servers: []raft.Server{{
-		ID: raft.ServerID(n.ID), Address: n.trans.LocalAddr(), Suffrage: raft.Voter,
+		ID: raft.ServerID(n.ID), Address: raft.ServerAddress(n.cfg.Advertise), Suffrage: raft.Voter,
 	}}}
 	if err := n.raft.BootstrapCluster(cfg).Error(); err != nil {
 		return fmt.Errorf("bootstrap cluster: %w", err)
@@ -253,20 +290,40 @@ func (n *Node) Propose(ctx context.Context, c command.Command) error {
 	return n.ProposeEncoded(ctx, data)
 }
 
-// ProposeEncoded is Propose for an already encoded command.
+// ProposeEncoded is Propose for an already encoded command. On a follower
+// it forwards the command to the leader and, once the leader has applied
+// it, waits until this node has too, so a read here sees the write.
 func (n *Node) ProposeEncoded(ctx context.Context, data []byte) error {
+	if n.raft.State() == raft.Leader {
+		_, err := n.proposeLocal(ctx, data)
+		return err
+	}
+	out, err := n.leaderCall(ctx, opPropose, data)
+	if err != nil {
+		return err
+	}
+	if len(out) != 8 {
+		return fmt.Errorf("leader answered a proposal with %d bytes", len(out))
+	}
+	n.waitApplied(ctx, binary.BigEndian.Uint64(out))
+	return nil
+}
+
+// proposeLocal commits data on this node, which must lead, and returns the
+// entry's index.
+func (n *Node) proposeLocal(ctx context.Context, data []byte) (uint64, error) {
 	if n.raft.State() != raft.Leader {
-		return appliance.ErrNotLeader
+		return 0, appliance.ErrNotLeader
 	}
 	// A deadline already past would give raft.Apply a timeout <= 0, which
 	// it reads as "wait forever" to enqueue.
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("propose: %w", err)
+		return 0, fmt.Errorf("propose: %w", err)
 	}
 	timeout := n.cfg.ApplyTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		if left := time.Until(dl); left <= 0 {
-			return fmt.Errorf("propose: %w", context.DeadlineExceeded)
+			return 0, fmt.Errorf("propose: %w", context.DeadlineExceeded)
 		} else if left < timeout {
 			timeout = left
 		}
@@ -276,18 +333,40 @@ func (n *Node) ProposeEncoded(ctx context.Context, data []byte) error {
 	err := f.Error()
 	n.applyLatency.Observe(time.Since(start).Seconds())
 	if err != nil {
-		return mapRaftError(err)
+		return 0, mapRaftError(err)
 	}
 	if err, ok := f.Response().(error); ok && err != nil {
-		return err
+		return 0, err
 	}
-	return nil
+	return f.Index(), nil
+}
+
+// waitApplied waits (bounded) until this node has applied index.
+func (n *Node) waitApplied(ctx context.Context, index uint64) {
+	if n.raft.AppliedIndex() >= index {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for n.raft.AppliedIndex() < index {
+		select {
+		case <-ctx.Done():
+			return // committed on a quorum; this node is just slow
+		case <-tick.C:
+		}
+	}
 }
 
 func mapRaftError(err error) error {
 	switch {
-	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost):
+	case errors.Is(err, raft.ErrNotLeader):
 		return appliance.ErrNotLeader
+	case errors.Is(err, raft.ErrLeadershipLost):
+		// The entry may yet commit under the next leader: only a retry
+		// with the same idempotency key is safe.
+		return appliance.Errorf(appliance.EUNAVAILABLE, "cluster leadership changed while committing; the write may or may not have been stored: retry it with the same Idempotency-Key")
 	case errors.Is(err, raft.ErrLeadershipTransferInProgress):
 		return appliance.Errorf(appliance.EUNAVAILABLE, "cluster leadership is being transferred; retry shortly")
 	case errors.Is(err, raft.ErrRaftShutdown):
@@ -318,6 +397,10 @@ func (n *Node) Snapshot() error { return n.raft.Snapshot().Error() }
 // Close stops Raft (letting in-flight applies finish), then closes the
 // transport and the log. Closing twice is harmless.
 func (n *Node) Close() error {
+	n.stopOnce.Do(func() { close(n.stop) })
+	n.loops.Wait()
+	n.stopGossip()
 	err := n.raft.Shutdown().Error()
+	n.rpc.close()
 	return errors.Join(err, n.trans.Close(), n.wal.Close(), n.meta.Close())
 }
