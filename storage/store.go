@@ -131,6 +131,10 @@ func (s *Store) apply(index uint64, cmd command.Command) (domainErr, err error) 
 		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.CreateSession(tx, c.Session) })
 	case *command.DeleteSession:
 		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.DeleteSession(tx, c.Hash, c.Before) })
+	case *command.SetClusterID:
+		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.SetClusterID(tx, c.ID) })
+	case *command.RecordBackup:
+		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.RecordBackup(tx, index, c) })
 	}
 	return nil, fmt.Errorf("no apply function for %s", cmd.Type())
 }

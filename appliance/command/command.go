@@ -48,6 +48,10 @@ func (t Type) String() string {
 		return "CreateSession"
 	case TypeDeleteSession:
 		return "DeleteSession"
+	case TypeSetClusterID:
+		return "SetClusterID"
+	case TypeRecordBackup:
+		return "RecordBackup"
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }
@@ -142,6 +146,10 @@ func Decode(data []byte) (Command, error) {
 		c = &CreateSession{}
 	case TypeDeleteSession:
 		c = &DeleteSession{}
+	case TypeSetClusterID:
+		c = &SetClusterID{}
+	case TypeRecordBackup:
+		c = &RecordBackup{}
 	default:
 		return nil, ErrUnknownType{Type: t}
 	}

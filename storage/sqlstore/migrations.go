@@ -37,6 +37,28 @@ var migrations = []string{
 		expires   INTEGER NOT NULL
 	);
 	CREATE INDEX sessions_expires ON sessions(expires);`,
+	// 2: cluster name and the record of scheduled backups.
+	`CREATE TABLE cluster_meta (
+		key   TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	);
+	CREATE TABLE backup_schedule (
+		id             INTEGER PRIMARY KEY CHECK (id = 1),
+		last_slot      INTEGER NOT NULL DEFAULT 0,
+		success_at     INTEGER NOT NULL DEFAULT 0,
+		success_record INTEGER NOT NULL DEFAULT 0,
+		raft_index     INTEGER NOT NULL DEFAULT 0,
+		file           TEXT NOT NULL DEFAULT '',
+		size           INTEGER NOT NULL DEFAULT 0,
+		duration       INTEGER NOT NULL DEFAULT 0,
+		successes      INTEGER NOT NULL DEFAULT 0,
+		failure_at     INTEGER NOT NULL DEFAULT 0,
+		failure_slot   INTEGER NOT NULL DEFAULT 0,
+		failure_record INTEGER NOT NULL DEFAULT 0,
+		error          TEXT NOT NULL DEFAULT '',
+		failures       INTEGER NOT NULL DEFAULT 0,
+		last_record    INTEGER NOT NULL DEFAULT 0
+	);`,
 }
 
 // localTables hold node-local bookkeeping, not replicated state: snapshots
