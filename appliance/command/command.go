@@ -52,6 +52,18 @@ func (t Type) String() string {
 		return "SetClusterID"
 	case TypeRecordBackup:
 		return "RecordBackup"
+	case TypePutRules:
+		return "PutRules"
+	case TypeSetRuleEnabled:
+		return "SetRuleEnabled"
+	case TypeDeleteRule:
+		return "DeleteRule"
+	case TypePutIndicators:
+		return "PutIndicators"
+	case TypeDeleteIntel:
+		return "DeleteIntel"
+	case TypeUpdateIncident:
+		return "UpdateIncident"
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }
@@ -150,6 +162,18 @@ func Decode(data []byte) (Command, error) {
 		c = &SetClusterID{}
 	case TypeRecordBackup:
 		c = &RecordBackup{}
+	case TypePutRules:
+		c = &PutRules{}
+	case TypeSetRuleEnabled:
+		c = &SetRuleEnabled{}
+	case TypeDeleteRule:
+		c = &DeleteRule{}
+	case TypePutIndicators:
+		c = &PutIndicators{}
+	case TypeDeleteIntel:
+		c = &DeleteIntel{}
+	case TypeUpdateIncident:
+		c = &UpdateIncident{}
 	default:
 		return nil, ErrUnknownType{Type: t}
 	}
