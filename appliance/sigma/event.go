@@ -1,0 +1,504 @@
+package sigma
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Event is one stored event prepared for matching: its fields read once,
+// string values kept with their lower-cased form. It is immutable after
+// NewEvent (the original's fields are read on first need, safely), so one
+// Event may be matched by several goroutines.
+type Event struct {
+	doc    string
+	fields []evField
+
+	// ID, Source and Time are the stored event's id, source and
+	// @timestamp (zero when absent).
+	ID, Source string
+	Time       time.Time
+
+	// Read once for the rule index.
+	windows          bool   // a Windows event (has winlog.channel)
+	channel, dataset string // winlog.channel, event.dataset
+	eventID          int    // winlog.event_id
+
+	origSpan [2]int // the original's JSON in doc; [0,0] if none
+	origOnce sync.Once
+	orig     []evField // the original flattened to "original.<path>" keys
+	origErr  error
+}
+
+type evField struct {
+	key string
+	v   evValue
+}
+
+type valueKind uint8
+
+const (
+	kString valueKind = iota
+	kNumber
+	kBool
+	kNull
+	kList
+)
+
+// evValue is one field value. s is the text form (a number as written in
+// the document, a boolean as true/false); low is s lower-cased.
+type evValue struct {
+	kind   valueKind
+	s, low string
+	list   []evValue
+}
+
+// Limits on a document: events come from the store, which bounds them, but
+// NewEvent must not trust its input.
+const (
+	maxEventDepth  = 64
+	maxEventFields = 100_000
+)
+
+// NewEvent reads a stored event document: flat dotted ECS keys plus
+// "original", the event as received (docs/ingest.md). Nested objects outside
+// "original" are flattened to dotted keys too, so a plain JSON object works.
+func NewEvent(doc []byte) (*Event, error) {
+	e := &Event{doc: string(doc)}
+	sc := scanner{s: e.doc}
+	sc.skipSpace()
+	if sc.peek() != '{' {
+		return nil, fmt.Errorf("event document: want a JSON object at offset %d", sc.i)
+	}
+	if err := sc.object("", 0, &e.fields, func(key string, start int) (bool, error) {
+		if key != "original" {
+			return false, nil
+		}
+		// Kept as raw JSON: flattened only if a rule needs it. A string
+		// original (a text source's line) is a field, for keyword search.
+		if sc.peek() == '"' {
+			return false, nil
+		}
+		if err := sc.skipValue(0); err != nil {
+			return true, err
+		}
+		e.origSpan = [2]int{start, sc.i}
+		return true, nil
+	}); err != nil {
+		return nil, fmt.Errorf("event document: %w", err)
+	}
+	sc.skipSpace()
+	if sc.i != len(sc.s) {
+		return nil, fmt.Errorf("event document: unexpected data after the object at offset %d", sc.i)
+	}
+	for _, f := range e.fields {
+		switch f.key {
+		case "id":
+			e.ID = f.v.s
+		case "source":
+			e.Source = f.v.s
+		case "winlog.channel":
+			e.windows, e.channel = true, f.v.s
+		case "winlog.event_id":
+			e.eventID, _ = strconv.Atoi(f.v.s)
+		case "event.dataset":
+			e.dataset = f.v.s
+		case "@timestamp":
+			if t, err := time.Parse(time.RFC3339Nano, f.v.s); err == nil {
+				e.Time = t
+			}
+		}
+	}
+	return e, nil
+}
+
+// original returns the original's fields as "original.<path>" keys.
+func (e *Event) original() []evField {
+	e.origOnce.Do(func() {
+		if e.origSpan[1] == 0 {
+			return
+		}
+		sc := scanner{s: e.doc[:e.origSpan[1]], i: e.origSpan[0]}
+		switch sc.peek() {
+		case '{':
+			e.origErr = sc.object("original", 1, &e.orig, nil)
+		case '[':
+			e.origErr = sc.value("original", 1, &e.orig)
+		}
+	})
+	return e.orig
+}
+
+// Field returns the text of a field of the stored document (a dotted key,
+// or "original.<path>"), and whether it is present and not null. A list
+// gives its elements joined by commas.
+func (e *Event) Field(name string) (string, bool) {
+	v := e.lookup(name)
+	if v == nil || v.kind == kNull {
+		return "", false
+	}
+	if v.kind == kList {
+		parts := make([]string, 0, len(v.list))
+		for _, x := range v.list {
+			parts = append(parts, x.s)
+		}
+		return strings.Join(parts, ","), true
+	}
+	return v.s, true
+}
+
+func (e *Event) lookup(name string) *evValue {
+	for i := range e.fields {
+		if e.fields[i].key == name {
+			return &e.fields[i].v
+		}
+	}
+	if strings.HasPrefix(name, "original.") {
+		orig := e.original()
+		for i := range orig {
+			if orig[i].key == name {
+				return &orig[i].v
+			}
+		}
+	}
+	return nil
+}
+
+// scanner reads JSON from s, flattening objects into dotted keys.
+type scanner struct {
+	s string
+	i int
+}
+
+func (sc *scanner) peek() byte {
+	if sc.i < len(sc.s) {
+		return sc.s[sc.i]
+	}
+	return 0
+}
+
+func (sc *scanner) skipSpace() {
+	for sc.i < len(sc.s) {
+		switch sc.s[sc.i] {
+		case ' ', '\t', '\n', '\r':
+			sc.i++
+		default:
+			return
+		}
+	}
+}
+
+func (sc *scanner) errorf(format string, args ...any) error {
+	return fmt.Errorf("offset %d: %s", sc.i, fmt.Sprintf(format, args...))
+}
+
+// object reads an object at sc.i into out with keys under prefix. hook, if
+// set, may consume a top-level member's value itself (returning true).
+func (sc *scanner) object(prefix string, depth int, out *[]evField, hook func(key string, start int) (bool, error)) error {
+	if depth > maxEventDepth {
+		return sc.errorf("nested deeper than %d", maxEventDepth)
+	}
+	sc.i++ // {
+	sc.skipSpace()
+	if sc.peek() == '}' {
+		sc.i++
+		return nil
+	}
+	for {
+		sc.skipSpace()
+		if sc.peek() != '"' {
+			return sc.errorf("want a member name")
+		}
+		key, err := sc.str()
+		if err != nil {
+			return err
+		}
+		sc.skipSpace()
+		if sc.peek() != ':' {
+			return sc.errorf("want ':' after member name")
+		}
+		sc.i++
+		sc.skipSpace()
+		if prefix != "" {
+			key = prefix + "." + key
+		}
+		done := false
+		if hook != nil {
+			if done, err = hook(key, sc.i); err != nil {
+				return err
+			}
+		}
+		if !done {
+			if err := sc.value(key, depth+1, out); err != nil {
+				return err
+			}
+		}
+		sc.skipSpace()
+		switch sc.peek() {
+		case ',':
+			sc.i++
+		case '}':
+			sc.i++
+			return nil
+		default:
+			return sc.errorf("want ',' or '}'")
+		}
+	}
+}
+
+// value reads any value; objects flatten into out, others become a field.
+func (sc *scanner) value(key string, depth int, out *[]evField) error {
+	if len(*out) >= maxEventFields {
+		return sc.errorf("more than %d fields", maxEventFields)
+	}
+	if sc.peek() == '{' {
+		return sc.object(key, depth, out, nil)
+	}
+	v, err := sc.scalarOrList(depth)
+	if err != nil {
+		return err
+	}
+	*out = append(*out, evField{key: key, v: v})
+	return nil
+}
+
+func (sc *scanner) scalarOrList(depth int) (evValue, error) {
+	if depth > maxEventDepth {
+		return evValue{}, sc.errorf("nested deeper than %d", maxEventDepth)
+	}
+	switch c := sc.peek(); {
+	case c == '"':
+		s, err := sc.str()
+		if err != nil {
+			return evValue{}, err
+		}
+		return evValue{kind: kString, s: s, low: lower(s)}, nil
+	case c == '[':
+		sc.i++
+		var list []evValue
+		sc.skipSpace()
+		if sc.peek() == ']' {
+			sc.i++
+			return evValue{kind: kList}, nil
+		}
+		for {
+			sc.skipSpace()
+			if sc.peek() == '{' {
+				// Objects in lists carry nothing a field can name: skip.
+				if err := sc.skipValue(depth + 1); err != nil {
+					return evValue{}, err
+				}
+			} else {
+				e, err := sc.scalarOrList(depth + 1)
+				if err != nil {
+					return evValue{}, err
+				}
+				if e.kind == kList {
+					list = append(list, e.list...)
+				} else {
+					list = append(list, e)
+				}
+			}
+			sc.skipSpace()
+			switch sc.peek() {
+			case ',':
+				sc.i++
+			case ']':
+				sc.i++
+				return evValue{kind: kList, list: list}, nil
+			default:
+				return evValue{}, sc.errorf("want ',' or ']'")
+			}
+		}
+	case c == 't' && strings.HasPrefix(sc.s[sc.i:], "true"):
+		sc.i += 4
+		return evValue{kind: kBool, s: "true", low: "true"}, nil
+	case c == 'f' && strings.HasPrefix(sc.s[sc.i:], "false"):
+		sc.i += 5
+		return evValue{kind: kBool, s: "false", low: "false"}, nil
+	case c == 'n' && strings.HasPrefix(sc.s[sc.i:], "null"):
+		sc.i += 4
+		return evValue{kind: kNull}, nil
+	case c == '-' || ('0' <= c && c <= '9'):
+		start := sc.i
+		for sc.i < len(sc.s) && strings.IndexByte("+-0123456789.eE", sc.s[sc.i]) >= 0 {
+			sc.i++
+		}
+		num := sc.s[start:sc.i]
+		if _, err := strconv.ParseFloat(num, 64); err != nil {
+			return evValue{}, sc.errorf("invalid number %q", num)
+		}
+		return evValue{kind: kNumber, s: num, low: strings.ToLower(num)}, nil
+	}
+	return evValue{}, sc.errorf("want a value")
+}
+
+// skipValue moves past one value without keeping it, checking its syntax.
+func (sc *scanner) skipValue(depth int) error {
+	if depth > maxEventDepth {
+		return sc.errorf("nested deeper than %d", maxEventDepth)
+	}
+	switch sc.peek() {
+	case '{':
+		sc.i++
+		sc.skipSpace()
+		if sc.peek() == '}' {
+			sc.i++
+			return nil
+		}
+		for {
+			sc.skipSpace()
+			if sc.peek() != '"' {
+				return sc.errorf("want a member name")
+			}
+			if err := sc.skipString(); err != nil {
+				return err
+			}
+			sc.skipSpace()
+			if sc.peek() != ':' {
+				return sc.errorf("want ':' after member name")
+			}
+			sc.i++
+			sc.skipSpace()
+			if err := sc.skipValue(depth + 1); err != nil {
+				return err
+			}
+			sc.skipSpace()
+			switch sc.peek() {
+			case ',':
+				sc.i++
+			case '}':
+				sc.i++
+				return nil
+			default:
+				return sc.errorf("want ',' or '}'")
+			}
+		}
+	case '"':
+		return sc.skipString()
+	}
+	_, err := sc.scalarOrList(depth)
+	return err
+}
+
+func (sc *scanner) skipString() error {
+	sc.i++
+	for sc.i < len(sc.s) {
+		switch sc.s[sc.i] {
+		case '"':
+			sc.i++
+			return nil
+		case '\\':
+			sc.i += 2
+		default:
+			sc.i++
+		}
+	}
+	return sc.errorf("unterminated string")
+}
+
+// str reads a JSON string at sc.i.
+func (sc *scanner) str() (string, error) {
+	sc.i++
+	start := sc.i
+	for sc.i < len(sc.s) {
+		c := sc.s[sc.i]
+		if c == '"' {
+			s := sc.s[start:sc.i]
+			sc.i++
+			return s, nil
+		}
+		if c == '\\' {
+			return sc.strEscaped(start)
+		}
+		if c < 0x20 {
+			return "", sc.errorf("control character in string")
+		}
+		sc.i++
+	}
+	return "", sc.errorf("unterminated string")
+}
+
+func (sc *scanner) strEscaped(start int) (string, error) {
+	var b strings.Builder
+	b.WriteString(sc.s[start:sc.i])
+	for sc.i < len(sc.s) {
+		c := sc.s[sc.i]
+		switch {
+		case c == '"':
+			sc.i++
+			return b.String(), nil
+		case c < 0x20:
+			return "", sc.errorf("control character in string")
+		case c != '\\':
+			b.WriteByte(c)
+			sc.i++
+			continue
+		}
+		if sc.i+1 >= len(sc.s) {
+			return "", sc.errorf("unterminated string")
+		}
+		esc := sc.s[sc.i+1]
+		sc.i += 2
+		switch esc {
+		case '"', '\\', '/':
+			b.WriteByte(esc)
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'u':
+			r, ok := sc.hex4()
+			if !ok {
+				return "", sc.errorf("invalid \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := utf8.RuneError
+				if strings.HasPrefix(sc.s[sc.i:], `\u`) {
+					sc.i += 2
+					if lo, ok := sc.hex4(); ok {
+						r2 = utf16.DecodeRune(r, lo)
+					}
+				}
+				r = r2
+			}
+			b.WriteRune(r)
+		default:
+			return "", sc.errorf("invalid escape \\%c", esc)
+		}
+	}
+	return "", sc.errorf("unterminated string")
+}
+
+func (sc *scanner) hex4() (rune, bool) {
+	if sc.i+4 > len(sc.s) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(sc.s[sc.i:sc.i+4], 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	sc.i += 4
+	return rune(n), true
+}
+
+// lower is strings.ToLower without allocating for text already lower case.
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}

@@ -1,0 +1,349 @@
+package sigma
+
+import (
+	"strconv"
+	"strings"
+)
+
+// matchState is the per-call working memory of Match: the event's values
+// by slot. Slots are valid when their stamp is the current generation, so
+// nothing is cleared between events.
+type matchState struct {
+	vals       []*evValue
+	stamp      []uint32
+	gen        uint32
+	ev         *Event
+	origLoaded bool
+	seen       map[int]bool
+}
+
+func (rs *RuleSet) newState() *matchState {
+	return &matchState{vals: make([]*evValue, rs.nslots), stamp: make([]uint32, rs.nslots), seen: map[int]bool{}}
+}
+
+func (st *matchState) load(rs *RuleSet, ev *Event) {
+	st.gen++
+	if st.gen == 0 {
+		clear(st.stamp)
+		st.gen = 1
+	}
+	st.ev = ev
+	st.origLoaded = false
+	clear(st.seen)
+	st.set(rs, ev.fields)
+}
+
+func (st *matchState) set(rs *RuleSet, fields []evField) {
+	for i := range fields {
+		if s, ok := rs.slotOf[fields[i].key]; ok && st.stamp[s] != st.gen {
+			st.vals[s] = &fields[i].v
+			st.stamp[s] = st.gen
+		}
+	}
+}
+
+func (st *matchState) loadOriginal(rs *RuleSet) {
+	if !st.origLoaded {
+		st.origLoaded = true
+		st.set(rs, st.ev.original())
+	}
+}
+
+// get returns the value of the first candidate slot the event has.
+func (st *matchState) get(slots []int) *evValue {
+	for _, s := range slots {
+		if st.stamp[s] == st.gen {
+			return st.vals[s]
+		}
+	}
+	return nil
+}
+
+// Match appends to dst the detection rules that match ev, each once, in
+// the order of the rules given to Compile.
+func (rs *RuleSet) Match(ev *Event, dst []*Rule) []*Rule {
+	st := rs.pool.Get().(*matchState)
+	st.load(rs, ev)
+	start := len(dst)
+	rs.candidates(ev, func(e *entry) {
+		if st.seen[e.index] {
+			return
+		}
+		if e.needOrig {
+			st.loadOriginal(rs)
+		}
+		if e.cond.eval(st) {
+			st.seen[e.index] = true
+			dst = append(dst, e.rule)
+		}
+	})
+	st.ev = nil
+	rs.pool.Put(st)
+	sortByIndex(dst[start:], rs)
+	return dst
+}
+
+// sortByIndex orders matches by rule order (insertion sort: few matches).
+func sortByIndex(rules []*Rule, rs *RuleSet) {
+	if len(rules) < 2 {
+		return
+	}
+	pos := make(map[*Rule]int, len(rules))
+	for i, r := range rs.rules {
+		for _, m := range rules {
+			if m == r {
+				pos[r] = i
+			}
+		}
+	}
+	for i := 1; i < len(rules); i++ {
+		for j := i; j > 0 && pos[rules[j]] < pos[rules[j-1]]; j-- {
+			rules[j], rules[j-1] = rules[j-1], rules[j]
+		}
+	}
+}
+
+// candidates calls fn with every entry whose selector takes ev.
+func (rs *RuleSet) candidates(ev *Event, fn func(*entry)) {
+	if ev.windows {
+		ch := strings.ToLower(ev.channel)
+		for _, e := range rs.winByChanID[ch][ev.eventID] {
+			if e.sel.takes(ev) {
+				fn(e)
+			}
+		}
+		for _, e := range rs.winByChan[ch] {
+			if e.sel.takes(ev) {
+				fn(e)
+			}
+		}
+		for _, e := range rs.winAny {
+			if e.sel.takes(ev) {
+				fn(e)
+			}
+		}
+		return
+	}
+	for _, e := range rs.bySource[ev.Source] {
+		if e.sel.takes(ev) {
+			fn(e)
+		}
+	}
+	for _, e := range rs.anySource {
+		if e.sel.takes(ev) {
+			fn(e)
+		}
+	}
+}
+
+// takes reports whether the selector's source and dataset fit ev (the
+// index already chose channel and event ID).
+func (s *selector) takes(ev *Event) bool {
+	if len(s.sources) > 0 && ev.Source != "" && !s.hasSource(ev.Source) {
+		return false
+	}
+	if s.dataset != "" && !strings.EqualFold(ev.dataset, s.dataset) {
+		return false
+	}
+	return true
+}
+
+// node is a compiled condition.
+type node interface {
+	eval(st *matchState) bool
+}
+
+type andNode struct{ kids []node }
+
+func (n *andNode) eval(st *matchState) bool {
+	for _, k := range n.kids {
+		if !k.eval(st) {
+			return false
+		}
+	}
+	return true
+}
+
+type orNode struct{ kids []node }
+
+func (n *orNode) eval(st *matchState) bool {
+	for _, k := range n.kids {
+		if k.eval(st) {
+			return true
+		}
+	}
+	return false
+}
+
+type notNode struct{ kid node }
+
+func (n *notNode) eval(st *matchState) bool { return !n.kid.eval(st) }
+
+// atLeastNode is "N of …" for N > 1.
+type atLeastNode struct {
+	n    int
+	kids []node
+}
+
+func (n *atLeastNode) eval(st *matchState) bool {
+	c := 0
+	for _, k := range n.kids {
+		if k.eval(st) {
+			if c++; c >= n.n {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fieldNode is one "field|modifiers: values".
+type fieldNode struct {
+	slots     []int
+	matchers  []matcher // any matches (all: every one)
+	all       bool
+	matchNull bool // a null value: the field is absent or null
+	never     bool
+}
+
+func (n *fieldNode) eval(st *matchState) bool {
+	v := st.get(n.slots)
+	if v == nil || v.kind == kNull {
+		return n.matchNull
+	}
+	if n.never {
+		return false
+	}
+	if v.kind == kList {
+		return n.evalList(v.list)
+	}
+	if n.all {
+		for _, m := range n.matchers {
+			if !m.match(v) {
+				return false
+			}
+		}
+		return len(n.matchers) > 0
+	}
+	for _, m := range n.matchers {
+		if m.match(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// evalList matches a list value: any element may match a value (with all,
+// every value must match some element).
+func (n *fieldNode) evalList(list []evValue) bool {
+	if n.all {
+		for _, m := range n.matchers {
+			found := false
+			for i := range list {
+				if m.match(&list[i]) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+		return len(n.matchers) > 0
+	}
+	for i := range list {
+		for _, m := range n.matchers {
+			if m.match(&list[i]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// existsNode is "field|exists: true/false".
+type existsNode struct {
+	slots []int
+	want  bool
+}
+
+func (n *existsNode) eval(st *matchState) bool {
+	v := st.get(n.slots)
+	return (v != nil && v.kind != kNull) == n.want
+}
+
+// fieldrefNode compares a field with another field of the same event.
+type fieldrefNode struct {
+	slots, other []int
+	anchor       string // "", contains, startswith, endswith
+	cased        bool
+}
+
+func (n *fieldrefNode) eval(st *matchState) bool {
+	a, b := st.get(n.slots), st.get(n.other)
+	if a == nil || b == nil || a.kind == kNull || b.kind == kNull || a.kind == kList || b.kind == kList {
+		return false
+	}
+	x, y := a.low, b.low
+	if n.cased {
+		x, y = a.s, b.s
+	}
+	switch n.anchor {
+	case "contains":
+		return strings.Contains(x, y)
+	case "startswith":
+		return strings.HasPrefix(x, y)
+	case "endswith":
+		return strings.HasSuffix(x, y)
+	}
+	return x == y
+}
+
+// keywordNode searches every string value of the event.
+type keywordNode struct{ matchers []matcher }
+
+func (n *keywordNode) eval(st *matchState) bool {
+	for i := range st.ev.fields {
+		v := &st.ev.fields[i].v
+		if v.kind != kString && v.kind != kList {
+			continue
+		}
+		vals := []evValue{*v}
+		if v.kind == kList {
+			vals = v.list
+		}
+		for j := range vals {
+			for _, m := range n.matchers {
+				if vals[j].kind == kString && m.match(&vals[j]) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// numMatcher is |lt, |lte, |gt, |gte.
+type numMatcher struct {
+	op string
+	n  float64
+}
+
+func (m numMatcher) match(v *evValue) bool {
+	if v.kind != kNumber && v.kind != kString {
+		return false
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v.s), 64)
+	if err != nil {
+		return false
+	}
+	switch m.op {
+	case "lt":
+		return f < m.n
+	case "lte":
+		return f <= m.n
+	case "gt":
+		return f > m.n
+	}
+	return f >= m.n
+}

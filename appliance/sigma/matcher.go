@@ -1,0 +1,226 @@
+package sigma
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+)
+
+// matcher tests one scalar value of an event.
+type matcher interface {
+	match(v *evValue) bool
+}
+
+// newStringMatcher picks the cheapest test for a pattern: equality, prefix,
+// suffix, substring, or a general wildcard match. Patterns are lower-cased
+// at compile time and compared with the value's lower-cased form, unless
+// cased.
+func newStringMatcher(p pattern, cased bool) matcher {
+	if !cased {
+		p = p.lower()
+	}
+	b := strBase{cased: cased}
+	lits, lead, trail, simple := p.shape()
+	switch {
+	case !simple:
+		return globMatcher{strBase: b, p: p}
+	case len(lits) == 0 && (lead || trail):
+		return anyString{}
+	case len(lits) == 0:
+		return equalMatcher{strBase: b, s: ""}
+	case lead && trail:
+		return containsMatcher{strBase: b, s: lits[0]}
+	case lead:
+		return suffixMatcher{strBase: b, s: lits[0]}
+	case trail:
+		return prefixMatcher{strBase: b, s: lits[0]}
+	}
+	return equalMatcher{strBase: b, s: lits[0]}
+}
+
+// shape describes a pattern that is at most one literal between optional
+// * at either end; simple is false for anything else.
+func (p pattern) shape() (lits []string, lead, trail, simple bool) {
+	parts := p
+	if len(parts) > 0 && parts[0].wild == '*' {
+		lead = true
+		parts = parts[1:]
+	}
+	if len(parts) > 0 && parts[len(parts)-1].wild == '*' {
+		trail = true
+		parts = parts[:len(parts)-1]
+	}
+	for _, part := range parts {
+		if part.wild != 0 {
+			return nil, false, false, false
+		}
+		lits = append(lits, part.lit)
+	}
+	return lits, lead, trail, len(lits) <= 1
+}
+
+// strBase picks the compared form of a value: strings, numbers and
+// booleans compare as text.
+type strBase struct{ cased bool }
+
+func (b strBase) text(v *evValue) (string, bool) {
+	if v.kind == kNull || v.kind == kList {
+		return "", false
+	}
+	if b.cased {
+		return v.s, true
+	}
+	return v.low, true
+}
+
+type anyString struct{}
+
+func (anyString) match(v *evValue) bool { return v.kind != kNull && v.kind != kList }
+
+type equalMatcher struct {
+	strBase
+	s string
+}
+
+func (m equalMatcher) match(v *evValue) bool {
+	t, ok := m.text(v)
+	return ok && t == m.s
+}
+
+type prefixMatcher struct {
+	strBase
+	s string
+}
+
+func (m prefixMatcher) match(v *evValue) bool {
+	t, ok := m.text(v)
+	return ok && strings.HasPrefix(t, m.s)
+}
+
+type suffixMatcher struct {
+	strBase
+	s string
+}
+
+func (m suffixMatcher) match(v *evValue) bool {
+	t, ok := m.text(v)
+	return ok && strings.HasSuffix(t, m.s)
+}
+
+type containsMatcher struct {
+	strBase
+	s string
+}
+
+func (m containsMatcher) match(v *evValue) bool {
+	t, ok := m.text(v)
+	return ok && strings.Contains(t, m.s)
+}
+
+type globMatcher struct {
+	strBase
+	p pattern
+}
+
+func (m globMatcher) match(v *evValue) bool {
+	t, ok := m.text(v)
+	return ok && matchParts(m.p, t)
+}
+
+// setMatcher is many exact values at once.
+type setMatcher struct {
+	strBase
+	set map[string]struct{}
+}
+
+func (m setMatcher) match(v *evValue) bool {
+	t, ok := m.text(v)
+	if !ok {
+		return false
+	}
+	_, hit := m.set[t]
+	return hit
+}
+
+// groupExact merges the equality tests of an any-of list into one set.
+func groupExact(ms []matcher) []matcher {
+	var sets [2]map[string]struct{} // by cased
+	var out []matcher
+	for _, m := range ms {
+		if e, ok := m.(equalMatcher); ok {
+			i := 0
+			if e.cased {
+				i = 1
+			}
+			if sets[i] == nil {
+				sets[i] = map[string]struct{}{}
+			}
+			sets[i][e.s] = struct{}{}
+			continue
+		}
+		out = append(out, m)
+	}
+	for i, s := range sets {
+		switch {
+		case len(s) == 1:
+			for k := range s {
+				out = append(out, equalMatcher{strBase{i == 1}, k})
+			}
+		case len(s) > 1:
+			out = append(out, setMatcher{strBase{i == 1}, s})
+		}
+	}
+	return out
+}
+
+// anyOfMatcher matches when any of its matchers does.
+type anyOfMatcher []matcher
+
+func (m anyOfMatcher) match(v *evValue) bool {
+	for _, x := range m {
+		if x.match(v) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyOf(ms []matcher) matcher {
+	if len(ms) == 1 {
+		return ms[0]
+	}
+	return anyOfMatcher(ms)
+}
+
+// regexMatcher is |re: on the value as written (case matters unless |i).
+type regexMatcher struct{ re *regexp.Regexp }
+
+func (m regexMatcher) match(v *evValue) bool {
+	if v.kind == kNull || v.kind == kList {
+		return false
+	}
+	return m.re.MatchString(v.s)
+}
+
+// cidrMatcher is |cidr: the value is an IP address in the network.
+type cidrMatcher struct{ prefix netip.Prefix }
+
+func newCIDRMatcher(s string) (matcher, error) {
+	p, err := netip.ParsePrefix(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("|cidr: %q is not a CIDR network", s)
+	}
+	return cidrMatcher{p.Masked()}, nil
+}
+
+func (m cidrMatcher) match(v *evValue) bool {
+	if v.kind != kString {
+		return false
+	}
+	a, err := netip.ParseAddr(strings.TrimSpace(v.s))
+	if err != nil {
+		return false
+	}
+	return m.prefix.Contains(a.Unmap())
+}
