@@ -38,7 +38,7 @@ func TestPagesSignIn(t *testing.T) {
 			"/events":                  "/login?next=%2Fevents",
 			"/events?q=user.name:x":    "/login?next=%2Fevents%3Fq%3Duser.name%3Ax",
 			"/events/0123456789abcdef": "/login?next=%2Fevents%2F0123456789abcdef",
-			"/":                        "/events",
+			"/":                        "/dashboard",
 		} {
 			r := e.get(anon, path)
 			if r.status != http.StatusSeeOther || r.header.Get("Location") != want {
@@ -91,8 +91,8 @@ func TestPagesSignIn(t *testing.T) {
 		// An off-site next is not echoed into the form.
 		for _, next := range []string{"//evil.example", "https://evil.example/", "/\\evil.example"} {
 			r := e.get(e.browser(), "/login?next="+url.QueryEscape(next))
-			if got, _ := hiddenField(r.body, "next"); got != "/events" {
-				t.Errorf("GET /login?next=%s: hidden next %q, want /events", next, got)
+			if got, _ := hiddenField(r.body, "next"); got != "/dashboard" {
+				t.Errorf("GET /login?next=%s: hidden next %q, want /dashboard", next, got)
 			}
 		}
 	})
@@ -166,8 +166,8 @@ func TestPagesSignIn(t *testing.T) {
 		for _, next := range []string{"//evil.example", "https://evil.example", "http://evil.example/events", "/\\evil.example",
 			"///evil.example", "evil.example", "", "javascript:alert(1)"} {
 			r := e.signIn(e.browser(), next, adminPassword)
-			if r.status != http.StatusSeeOther || r.header.Get("Location") != "/events" {
-				t.Errorf("next=%q: %d Location %q, want 303 /events", next, r.status, r.header.Get("Location"))
+			if r.status != http.StatusSeeOther || r.header.Get("Location") != "/dashboard" {
+				t.Errorf("next=%q: %d Location %q, want 303 /dashboard", next, r.status, r.header.Get("Location"))
 			}
 		}
 	})

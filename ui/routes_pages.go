@@ -26,11 +26,13 @@ const loginCSRFCookie = "xdr_login_csrf"
 func (s *Server) pageRoutes(mux *http.ServeMux) {
 	mux.Handle(static.Prefix, static.Handler())
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/events", http.StatusSeeOther)
+		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.loginSubmit)
 	mux.Handle("POST /logout", s.requirePageSession(http.HandlerFunc(s.logoutSubmit)))
+	mux.Handle("POST /theme", s.requirePageSession(http.HandlerFunc(s.themeSubmit)))
+	mux.Handle("GET /dashboard", s.requirePageSession(http.HandlerFunc(s.dashboardPage)))
 	mux.Handle("GET /events", s.requirePageSession(http.HandlerFunc(s.eventsPage)))
 	mux.Handle("GET /events/{id}", s.requirePageSession(http.HandlerFunc(s.eventPage)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -82,7 +84,7 @@ func (s *Server) requirePageSession(next http.Handler) http.Handler {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		chrome := pages.Chrome{User: p.User, Tenant: p.Tenant, CSRF: csrfToken(secret)}
+		chrome := pages.Chrome{User: p.User, Tenant: p.Tenant, CSRF: csrfToken(secret), Path: r.URL.RequestURI(), Theme: themeOf(r)}
 		if !safeMethod(r.Method) && !validCSRF(secret, r.PostFormValue("csrf")) {
 			s.renderError(w, r, chrome, http.StatusForbidden, "The form was stale or forged (CSRF check failed). Reload the page and try again.")
 			return
@@ -106,7 +108,7 @@ func chromeOf(r *http.Request, current string) pages.Chrome {
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') ||
 		strings.IndexFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
-		return "/events"
+		return "/dashboard"
 	}
 	return next
 }
@@ -122,7 +124,7 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, u
 	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: token, Path: "/login", MaxAge: 3600,
 		HttpOnly: true, Secure: s.d.TLS, SameSite: http.SameSiteStrictMode})
 	next := r.FormValue("next")
-	s.render(w, r, status, pages.Login(pages.LoginVM{Error: msg, Username: username, CSRF: token, Next: safeNext(next)}))
+	s.render(w, r, status, pages.Login(pages.LoginVM{Error: msg, Username: username, CSRF: token, Next: safeNext(next), Theme: themeOf(r)}))
 }
 
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
@@ -206,6 +208,18 @@ func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) {
 		vm.Rows = append(vm.Rows, row)
 	}
 	vm.Indexed, vm.Scanned = page.Indexed, page.Scanned
+	if err == nil && len(vm.Rows) > 0 {
+		var from, to time.Time
+		if params.Get("from") != "" {
+			from, _ = time.Parse(time.RFC3339Nano, params.Get("from"))
+		}
+		if params.Get("to") != "" {
+			to, _ = time.Parse(time.RFC3339Nano, params.Get("to"))
+		}
+		if ferr := s.searchFacets(r.Context(), principalOf(r.Context()).Tenant, &vm, from, to); ferr != nil {
+			s.d.Log.Error("search facets", "err", ferr)
+		}
+	}
 	if page.Next != (appliance.EventID{}) {
 		next := url.Values{"q": {vm.Query}, "from": {vm.From}, "to": {vm.To}, "cursor": {page.Next.String()}}
 		vm.NextURL = "/events?" + next.Encode()

@@ -10,8 +10,17 @@ type navItem struct{ Key, Label, Href string }
 
 // navItems lists the signed-in pages in nav order; add new pages here.
 var navItems = []navItem{
+	{Key: "dashboard", Label: "Dashboard", Href: "/dashboard"},
 	{Key: "events", Label: "Events", Href: "/events"},
 }
+
+// themeOption is one button of the theme form; Value "" follows the system.
+type themeOption struct{ Value, Label string }
+
+var themes = []themeOption{{"", "Auto"}, {"light", "Light"}, {"dark", "Dark"}}
+
+// Themes are the values the theme form may post.
+var Themes = []string{"", "light", "dark"}
 
 // searchMeta says how a search ran: "indexed search, 100 candidates read" or
 // "full scan, 1,234 events read".

@@ -5,11 +5,13 @@ package pages
 type Chrome struct {
 	User, Tenant, CSRF string
 	Current            string // the nav item of this page: "events"
+	Path               string // this page's path and query, where the theme form returns to
+	Theme              string // "light", "dark", or "" to follow the system
 }
 
 // LoginVM is the sign-in form. Next is where to go after signing in; Error is
 // shown above the form.
-type LoginVM struct{ Error, Username, CSRF, Next string }
+type LoginVM struct{ Error, Username, CSRF, Next, Theme string }
 
 // EventsVM is the event search page.
 type EventsVM struct {
@@ -21,6 +23,15 @@ type EventsVM struct {
 	Indexed         bool   // the query used an index
 	Scanned         int    // documents read to answer it
 	Empty           EmptyState
+	Facets          []Facet // top values of indexed fields
+	FacetScope      string  // what the facets count, e.g. "in the time range"
+}
+
+// Facet is the most frequent values of one field; each links to the search
+// narrowed to it.
+type Facet struct {
+	Field  string
+	Values []TopRow
 }
 
 // EventRow is one line of the results table; build it with EventRowFromDoc.

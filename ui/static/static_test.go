@@ -113,8 +113,8 @@ func TestStylesheetSelfContained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(body) > 12*1024 {
-		t.Errorf("app.css is %d bytes, want <= 12 KiB", len(body))
+	if len(body) > 24*1024 {
+		t.Errorf("app.css is %d bytes, want <= 24 KiB", len(body))
 	}
 	if m := regexp.MustCompile(`(?i)@import|url\(|@font-face`).Find(body); m != nil {
 		t.Errorf("app.css references an external resource: %s", m)

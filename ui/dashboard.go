@@ -1,0 +1,133 @@
+package ui
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/minixdr/xdr/appliance"
+	"github.com/minixdr/xdr/appliance/query"
+	"github.com/minixdr/xdr/ui/pages"
+)
+
+// dashRange is a time range the dashboard offers.
+type dashRange struct {
+	key, label string
+	span       time.Duration
+}
+
+var dashRanges = []dashRange{
+	{"1h", "last hour", time.Hour},
+	{"24h", "last 24 hours", 24 * time.Hour},
+	{"7d", "last 7 days", 7 * 24 * time.Hour},
+	{"30d", "last 30 days", 30 * 24 * time.Hour},
+}
+
+// chartBuckets is the number of bars of a dashboard chart.
+const chartBuckets = 48
+
+// topN is how many values each top-entities table shows.
+const topN = 10
+
+// dashEntities are the fields of the top-entities tables.
+var dashEntities = []struct{ field, title string }{
+	{"source.ip", "Top source addresses"},
+	{"user.name", "Top users"},
+	{"host.name", "Top hosts"},
+}
+
+func pickRange(key string) dashRange {
+	for _, r := range dashRanges {
+		if r.key == key {
+			return r
+		}
+	}
+	return dashRanges[1]
+}
+
+func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	rng := pickRange(r.URL.Query().Get("range"))
+	// Whole buckets ending at the next minute, so a reload within the
+	// minute draws the same bars.
+	step := rng.span / chartBuckets
+	to := s.d.Now().UTC().Truncate(time.Minute).Add(time.Minute)
+	from := to.Add(-rng.span)
+	vm := pages.DashboardVM{Chrome: chromeOf(r, "dashboard"), Range: rng.label}
+	for _, o := range dashRanges {
+		vm.Ranges = append(vm.Ranges, pages.Choice{Label: o.label, Href: "/dashboard?range=" + o.key, Current: o.key == rng.key})
+	}
+	status := http.StatusOK
+	fail := func(err error) {
+		status = statusOf(appliance.ErrorCode(err))
+		s.d.Log.Error("dashboard", "err", err)
+		vm.Error = "Some figures could not be read: " + appliance.ErrorMessage(err)
+	}
+	counts, err := s.stats().Histogram(r.Context(), p.Tenant, from, to.Add(-time.Nanosecond), chartBuckets)
+	if err != nil {
+		fail(err)
+		counts = make([]int, chartBuckets)
+	}
+	for _, c := range counts {
+		vm.Total += c
+	}
+	vm.Events = pages.StackedChart("events-chart", "Events per second, "+rng.label, "events/s", from, step,
+		[]pages.Series{{Label: "events", Counts: counts}}, true)
+	for _, e := range dashEntities {
+		tt := pages.TopTable{ID: "top-" + strings.ReplaceAll(e.field, ".", "-"), Title: e.title, Field: e.field}
+		top, err := s.stats().Top(r.Context(), p.Tenant, e.field, from, to, topN)
+		if err != nil {
+			fail(err)
+		}
+		tt.Partial = top.Partial
+		for _, v := range top.Values {
+			tt.Rows = append(tt.Rows, pages.TopRow{Value: v.Value, Count: strconv.Itoa(v.Count), Href: searchURL(e.field, v.Value, from, to)})
+		}
+		vm.Entities = append(vm.Entities, tt)
+	}
+	if vm.Total == 0 && vm.Error == "" {
+		// Nothing in the range: tell a new appliance how to send events.
+		if all, err := s.stats().Top(r.Context(), p.Tenant, appliance.FieldSource, time.Time{}, time.Time{}, 1); err == nil && len(all.Values) == 0 {
+			e := emptyState(false, r)
+			vm.Empty = &e
+		}
+	}
+	s.render(w, r, status, pages.Dashboard(vm))
+}
+
+// searchURL is the event search for field = value within [from, to].
+func searchURL(field, value string, from, to time.Time) string {
+	q := url.Values{"q": {(&query.Term{Field: field, Op: query.OpEq, Value: value}).String()}}
+	if !from.IsZero() {
+		q.Set("from", from.UTC().Format(time.RFC3339))
+	}
+	if !to.IsZero() {
+		q.Set("to", to.UTC().Format(time.RFC3339))
+	}
+	return "/events?" + q.Encode()
+}
+
+// stats are the event counts of the dashboard and the search facets: the
+// event reader's own, when it keeps them (the real store does).
+func (s *Server) stats() appliance.EventStats {
+	if st, ok := s.d.Events.(appliance.EventStats); ok {
+		return st
+	}
+	return noStats{}
+}
+
+// noStats stands in when the server has no event statistics.
+type noStats struct{}
+
+var errNoStats = appliance.Errorf(appliance.EUNAVAILABLE, "event statistics are not available on this node")
+
+func (noStats) Histogram(context.Context, string, time.Time, time.Time, int) ([]int, error) {
+	return nil, errNoStats
+}
+
+func (noStats) Top(context.Context, string, string, time.Time, time.Time, int) (appliance.TopValues, error) {
+	return appliance.TopValues{}, errNoStats
+}
