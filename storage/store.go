@@ -135,6 +135,8 @@ func (s *Store) apply(index uint64, cmd command.Command) (domainErr, err error) 
 		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.SetClusterID(tx, c.ID) })
 	case *command.RecordBackup:
 		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.RecordBackup(tx, index, c) })
+	case *command.RevokeToken:
+		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.RevokeToken(tx, c.Tenant, c.Hash) })
 	}
 	return nil, fmt.Errorf("no apply function for %s", cmd.Type())
 }

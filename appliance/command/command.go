@@ -64,6 +64,8 @@ func (t Type) String() string {
 		return "DeleteIntel"
 	case TypeUpdateIncident:
 		return "UpdateIncident"
+	case TypeRevokeToken:
+		return "RevokeToken"
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }
@@ -174,6 +176,8 @@ func Decode(data []byte) (Command, error) {
 		c = &DeleteIntel{}
 	case TypeUpdateIncident:
 		c = &UpdateIncident{}
+	case TypeRevokeToken:
+		c = &RevokeToken{}
 	default:
 		return nil, ErrUnknownType{Type: t}
 	}
