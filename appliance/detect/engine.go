@@ -1,0 +1,260 @@
+package detect
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/minixdr/xdr/appliance"
+	"github.com/minixdr/xdr/appliance/intel"
+	"github.com/minixdr/xdr/appliance/sigma"
+)
+
+// State is the replicated detection state of the apply in progress: the
+// state machine implements it over its open SQL transaction, so that what
+// the pipeline reads and writes commits atomically with the log index.
+type State interface {
+	// Rules returns the tenant's rule rows, ordered by ID.
+	Rules(tenant string) ([]StoredRule, error)
+	// Indicators returns the tenant's indicators, ordered by ID.
+	Indicators(tenant string) ([]intel.Indicator, error)
+	// CorrelationState is the saved correlator of a tenant (nil: none).
+	CorrelationState(tenant string) ([]byte, error)
+	SaveCorrelationState(tenant string, state []byte) error
+	// AlertExists reports whether an alert ID is stored already.
+	AlertExists(tenant, id string) (bool, error)
+	PutAlert(a *Alert) error
+	// OpenIncident returns the open incident of key whose alerts lie
+	// within window of t, or nil.
+	OpenIncident(tenant string, key Entity, t time.Time, window time.Duration) (*Incident, error)
+	PutIncident(inc *Incident) error
+}
+
+// IncidentWindow is how close in time an alert must be to an open
+// incident's alerts to join it.
+const IncidentWindow = time.Hour
+
+// Engine runs detection for every tenant. It is used under the state
+// machine's apply lock only, so it needs no locking of its own.
+type Engine struct {
+	builtin []*sigma.Rule
+	tenants map[string]*tenantState
+	log     *slog.Logger
+}
+
+// tenantState caches what the pipeline derives from a tenant's replicated
+// state; nil fields are rebuilt on next use.
+type tenantState struct {
+	rules      *sigma.RuleSet
+	suppressed map[*sigma.Rule]bool // referenced by a correlation that does not generate them
+	corr       correlator
+	intel      *intel.Matcher
+}
+
+// NewEngine returns an engine with the built-in rules.
+func NewEngine(log *slog.Logger) *Engine {
+	return &Engine{builtin: Builtin(), tenants: map[string]*tenantState{}, log: log}
+}
+
+// Reset drops every cache (after a snapshot restore replaced the state).
+func (e *Engine) Reset() { e.tenants = map[string]*tenantState{} }
+
+// RulesChanged drops a tenant's compiled rules and correlator; the
+// correlator's saved state is kept and restored into the new one.
+func (e *Engine) RulesChanged(tenant string) {
+	if ts := e.tenants[tenant]; ts != nil {
+		ts.rules, ts.corr, ts.suppressed = nil, nil, nil
+	}
+}
+
+// IntelChanged drops a tenant's intel matcher.
+func (e *Engine) IntelChanged(tenant string) {
+	if ts := e.tenants[tenant]; ts != nil {
+		ts.intel = nil
+	}
+}
+
+func (e *Engine) tenant(st State, tenant string) (*tenantState, error) {
+	ts := e.tenants[tenant]
+	if ts == nil {
+		ts = &tenantState{}
+		e.tenants[tenant] = ts
+	}
+	if ts.rules == nil {
+		if err := e.compile(st, tenant, ts); err != nil {
+			return nil, err
+		}
+	}
+	if ts.intel == nil {
+		inds, err := st.Indicators(tenant)
+		if err != nil {
+			return nil, fmt.Errorf("load indicators of %q: %w", tenant, err)
+		}
+		ts.intel = intel.NewMatcher(inds)
+	}
+	return ts, nil
+}
+
+// compile builds the tenant's rule set: the built-in rules it has not
+// disabled, then its enabled imported rules by ID.
+func (e *Engine) compile(st State, tenant string, ts *tenantState) error {
+	rows, err := st.Rules(tenant)
+	if err != nil {
+		return fmt.Errorf("load rules of %q: %w", tenant, err)
+	}
+	disabled := map[string]bool{}
+	var imported []*sigma.Rule
+	for _, row := range rows {
+		if row.Builtin {
+			disabled[row.ID] = !row.Enabled
+			continue
+		}
+		if !row.Enabled {
+			continue
+		}
+		r, err := ParseOne(row.Source)
+		if err != nil {
+			// Stored rules were checked when proposed; one this build
+			// cannot parse is left out, on every node alike.
+			e.log.Warn("stored rule does not parse", "tenant", tenant, "rule", row.ID, "err", err)
+			continue
+		}
+		imported = append(imported, r)
+	}
+	var rules []*sigma.Rule
+	for _, r := range e.builtin {
+		if !disabled[r.ID] {
+			rules = append(rules, r)
+		}
+	}
+	rules = append(rules, imported...)
+	rs, errs := sigma.Compile(rules)
+	for _, err := range errs {
+		e.log.Warn("stored rule does not compile", "tenant", tenant, "err", err)
+	}
+	ts.rules = rs
+	ts.suppressed = suppressed(rs)
+	ts.corr = nil
+	if hasCorrelations(rs) {
+		ts.corr = newCorrelator(rs)
+	}
+	if ts.corr != nil {
+		saved, err := st.CorrelationState(tenant)
+		if err != nil {
+			return fmt.Errorf("load correlation state of %q: %w", tenant, err)
+		}
+		if saved != nil {
+			if err := ts.corr.UnmarshalBinary(saved); err != nil {
+				return fmt.Errorf("restore correlation state of %q: %w", tenant, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Process runs detection over one stored batch and records its alerts and
+// incidents through st. Only infrastructure errors are returned.
+func (e *Engine) Process(st State, tenant, source string, events []appliance.Event) error {
+	ts, err := e.tenant(st, tenant)
+	if err != nil {
+		return err
+	}
+	b := batch{e: e, st: st, ts: ts, tenant: tenant, source: source}
+	var matched []*sigma.Rule
+	corrChanged := false
+	for i := range events {
+		ev := &events[i]
+		sev, err := sigma.NewEvent(ev.Doc)
+		if err != nil {
+			continue // not a document the engine reads: nothing to detect, on every node alike
+		}
+		id := ev.ID.String()
+		matched = ts.rules.Match(sev, matched[:0])
+		for _, r := range matched {
+			if !ts.suppressed[r] {
+				b.ruleAlert(r, sev, ev.Timestamp, []string{id}, "")
+			}
+		}
+		if ts.corr != nil && len(matched) > 0 {
+			for _, hit := range ts.corr.Observe(sev, ev.Timestamp, matched) {
+				b.ruleAlert(hit.Rule, sev, hit.Time, hit.EventIDs, hit.GroupKey)
+			}
+			corrChanged = true
+		}
+		if ts.intel.Len() > 0 {
+			for _, hit := range ts.intel.Match(intelLookup(sev), ev.Timestamp) {
+				b.intelAlert(hit, sev, ev.Timestamp, id)
+			}
+		}
+	}
+	if b.err != nil {
+		return b.err
+	}
+	if corrChanged {
+		state, err := ts.corr.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("save correlation state of %q: %w", tenant, err)
+		}
+		return st.SaveCorrelationState(tenant, state)
+	}
+	return nil
+}
+
+// intelLookup reads an event's fields for the intel matcher; list values
+// (dns.resolved_ip) come joined by commas, which no IP or domain holds.
+func intelLookup(ev *sigma.Event) intel.Lookup {
+	return func(field string) []string {
+		v, ok := ev.Field(field)
+		if !ok || v == "" {
+			return nil
+		}
+		if strings.Contains(v, ",") && !strings.HasPrefix(field, "url.") {
+			return strings.Split(v, ",")
+		}
+		return []string{v}
+	}
+}
+
+func hasCorrelations(rs *sigma.RuleSet) bool {
+	for _, r := range rs.Rules() {
+		if r.Correlation != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// suppressed finds the detection rules that only feed correlations: Sigma
+// correlation rules do not let their referenced rules alert on their own
+// unless they say generate: true.
+func suppressed(rs *sigma.RuleSet) map[*sigma.Rule]bool {
+	byRef := map[string]*sigma.Rule{}
+	for _, r := range rs.Rules() {
+		if r.Correlation == nil {
+			byRef[r.ID] = r
+			if r.Name != "" {
+				byRef[r.Name] = r
+			}
+		}
+	}
+	quiet, loud := map[*sigma.Rule]bool{}, map[*sigma.Rule]bool{}
+	for _, c := range rs.Rules() {
+		if c.Correlation == nil {
+			continue
+		}
+		for _, ref := range c.Correlation.Rules {
+			if r := byRef[ref]; r != nil {
+				if c.Correlation.Generate {
+					loud[r] = true
+				} else {
+					quiet[r] = true
+				}
+			}
+		}
+	}
+	for r := range loud {
+		delete(quiet, r)
+	}
+	return quiet
+}
