@@ -35,6 +35,7 @@ type Deps struct {
 	Ingest  Ingester
 	Events  appliance.EventReader
 	Node    NodeHealth
+	Backups Backups // nil: no backup endpoints or page data
 	Metrics http.Handler // the Prometheus handler
 	Log     *slog.Logger
 	// TLS is true when the listener serves HTTPS: cookies get Secure and
@@ -83,6 +84,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /admin/tokens", s.adminCreateToken)
+	mux.HandleFunc("GET /admin/backup", s.adminBackup)
 	// Profiles for support, reachable only by who may read the data dir.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
