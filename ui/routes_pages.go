@@ -33,6 +33,9 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /logout", s.requirePageSession(http.HandlerFunc(s.logoutSubmit)))
 	mux.Handle("POST /theme", s.requirePageSession(http.HandlerFunc(s.themeSubmit)))
 	mux.Handle("GET /dashboard", s.requirePageSession(http.HandlerFunc(s.dashboardPage)))
+	mux.Handle("GET /tokens", s.requirePageSession(http.HandlerFunc(s.tokensPage)))
+	mux.Handle("POST /tokens", s.requirePageSession(http.HandlerFunc(s.tokenCreate)))
+	mux.Handle("POST /tokens/revoke", s.requirePageSession(http.HandlerFunc(s.tokenRevoke)))
 	mux.Handle("GET /events", s.requirePageSession(http.HandlerFunc(s.eventsPage)))
 	mux.Handle("GET /events/{id}", s.requirePageSession(http.HandlerFunc(s.eventPage)))
 	mux.Handle("GET /backups", s.requirePageSession(http.HandlerFunc(s.backupsPage)))
@@ -234,16 +237,22 @@ func emptyState(filtered bool, r *http.Request) pages.EmptyState {
 	if filtered {
 		return pages.EmptyState{Title: "No events match", Body: "Widen the time range, or simplify the query (e.g. a single field:value)."}
 	}
+	return pages.EmptyState{
+		Title: "No events yet",
+		Body:  "Create an ingest token on the Tokens page (or with `xdr token create --tenant default --name first-sensor` on the appliance), then send NDJSON events:",
+		Curl:  ingestCurl(r, "$TOKEN"),
+	}
+}
+
+// ingestCurl is a ready-to-run command that sends NDJSON events to this
+// appliance with token.
+func ingestCurl(r *http.Request, token string) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return pages.EmptyState{
-		Title: "No events yet",
-		Body:  "Create an ingest token on the appliance with `xdr token create --tenant default --name first-sensor`, then send NDJSON events:",
-		Curl: "curl -H \"Authorization: Bearer $TOKEN\" --data-binary @events.ndjson \\\n  " +
-			scheme + "://" + r.Host + "/api/v1/ingest/json",
-	}
+	return "curl -H \"Authorization: Bearer " + token + "\" --data-binary @events.ndjson \\\n  " +
+		scheme + "://" + r.Host + "/api/v1/ingest/json"
 }
 
 func (s *Server) eventPage(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ type navItem struct{ Key, Label, Href string }
 var navItems = []navItem{
 	{Key: "dashboard", Label: "Dashboard", Href: "/dashboard"},
 	{Key: "events", Label: "Events", Href: "/events"},
+	{Key: "tokens", Label: "Tokens", Href: "/tokens"},
 	{Key: "backups", Label: "Backups", Href: "/backups"},
 }
 
