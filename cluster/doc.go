@@ -1,4 +1,4 @@
-// Package cluster runs the Raft node: the durable log (raft-wal), the file
+// Package cluster runs the Raft node: the durable log (bbolt), the file
 // snapshot store, the transport between nodes, bootstrap of a one-voter
 // cluster, and Propose, the one way any state changes. A single node is a
 // one-voter cluster; there is no code path that skips Raft.

@@ -19,8 +19,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
-	raftwal "github.com/hashicorp/raft-wal"
-	"github.com/hashicorp/raft-wal/metadb"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/minixdr/xdr/appliance"
@@ -66,8 +64,7 @@ type Config struct {
 type Node struct {
 	ID     string
 	raft   *raft.Raft
-	wal    *raftwal.WAL
-	meta   *metadb.BoltMetaDB
+	logs   *logStore
 	snaps  *raft.FileSnapshotStore
 	trans  *raft.NetworkTransport
 	tr     *transport
@@ -100,7 +97,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, errors.New("cluster: no credentials (PKI) given")
 	}
 	raftDir := filepath.Join(cfg.DataDir, "raft")
-	if err := os.MkdirAll(filepath.Join(raftDir, "wal"), 0o700); err != nil {
+	if err := os.MkdirAll(raftDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create raft dir: %w", err)
 	}
 	id, err := NodeID(cfg.DataDir)
@@ -109,19 +106,11 @@ func Open(cfg Config) (*Node, error) {
 	}
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: orDiscard(cfg.LogOutput), JSONFormat: true})
 
-	// The WAL's Close leaves its meta store (a bolt file holding a lock)
-	// open, so the node owns it and closes it: otherwise the lock outlives
-	// the node and reopening the data dir in this process blocks forever.
-	meta := &metadb.BoltMetaDB{}
-	wal, err := raftwal.Open(filepath.Join(raftDir, "wal"), raftwal.WithLogger(hlog.Named("wal")), raftwal.WithMetaStore(meta))
+	logs, err := openLogStore(filepath.Join(raftDir, "raft.db"))
 	if err != nil {
-		meta.Close()
-		return nil, fmt.Errorf("open raft log: %w", err)
+		return nil, err
 	}
-	closeLog := func() {
-		wal.Close()
-		meta.Close()
-	}
+	closeLog := func() { logs.Close() }
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(raftDir, 2, hlog.Named("snapshots"))
 	if err != nil {
 		closeLog()
@@ -140,7 +129,7 @@ func Open(cfg Config) (*Node, error) {
 		Stream: tr, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog.Named("transport"),
 	})
 	self := raft.Server{ID: raft.ServerID(id), Address: raft.ServerAddress(cfg.Advertise), Suffrage: raft.Voter}
-	if err := seedRestored(cfg.DataDir, self, cfg.FSM, wal, wal, snaps, trans, cfg.Log); err != nil {
+	if err := seedRestored(cfg.DataDir, self, cfg.FSM, logs, logs, snaps, trans, cfg.Log); err != nil {
 		trans.Close()
 		closeLog()
 		return nil, err
@@ -165,13 +154,13 @@ func Open(cfg Config) (*Node, error) {
 	if cfg.ElectionTimeout > 0 {
 		rc.ElectionTimeout = cfg.ElectionTimeout
 	}
-	r, err := raft.NewRaft(rc, cfg.FSM, wal, wal, snaps, trans)
+	r, err := raft.NewRaft(rc, cfg.FSM, logs, logs, snaps, trans)
 	if err != nil {
 		trans.Close()
 		closeLog()
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
-	n := &Node{ID: id, raft: r, wal: wal, meta: meta, snaps: snaps, trans: trans, tr: tr, cfg: cfg,
+	n := &Node{ID: id, raft: r, logs: logs, snaps: snaps, trans: trans, tr: tr, cfg: cfg,
 		rpc: newRPCClient(tr), stop: make(chan struct{}),
 		applyLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "xdr_raft_apply_seconds",
@@ -249,7 +238,7 @@ func NodeID(dataDir string) (string, error) {
 
 // HasState reports whether this node has ever been part of a cluster.
 func (n *Node) HasState() (bool, error) {
-	return raft.HasExistingState(n.wal, n.wal, n.snaps)
+	return raft.HasExistingState(n.logs, n.logs, n.snaps)
 }
 
 // Bootstrap makes this node a one-voter cluster. Only for a node with no
@@ -402,5 +391,5 @@ func (n *Node) Close() error {
 	n.stopGossip()
 	err := n.raft.Shutdown().Error()
 	n.rpc.close()
-	return errors.Join(err, n.trans.Close(), n.wal.Close(), n.meta.Close())
+	return errors.Join(err, n.trans.Close(), n.logs.Close())
 }

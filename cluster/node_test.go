@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,9 +15,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	raftwal "github.com/hashicorp/raft-wal"
-	"github.com/hashicorp/raft-wal/metadb"
 	"github.com/prometheus/client_golang/prometheus"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/appliance/command"
@@ -287,14 +287,18 @@ func snapshotIndex(t *testing.T, dir string) uint64 {
 
 func firstLogIndex(t *testing.T, dir string) uint64 {
 	t.Helper()
-	meta := &metadb.BoltMetaDB{}
-	defer meta.Close() // WAL.Close leaves it open
-	w, err := raftwal.Open(filepath.Join(dir, "raft", "wal"), raftwal.WithMetaStore(meta))
+	db, err := bolt.Open(filepath.Join(dir, "raft", "raft.db"), 0o600, &bolt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
-	first, err := w.FirstIndex()
+	defer db.Close()
+	var first uint64
+	err = db.View(func(tx *bolt.Tx) error {
+		if k, _ := tx.Bucket([]byte("logs")).Cursor().First(); k != nil {
+			first = binary.BigEndian.Uint64(k)
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,9 @@ type NodeStatus struct {
 	LastContact  *time.Time `json:"last_contact,omitempty"`
 	AppliedIndex uint64     `json:"applied_index"`
 	CommitIndex  uint64     `json:"commit_index"`
+	// LogFirstIndex is the oldest entry the node's log still holds; older
+	// ones are compacted into a snapshot.
+	LogFirstIndex uint64 `json:"log_first_index"`
 	// Lag is how many entries the node has applied fewer than the leader.
 	Lag uint64 `json:"lag"`
 }
@@ -35,7 +38,8 @@ type Status struct {
 
 // localStatus is this node's own view of itself.
 func (n *Node) localStatus() NodeStatus {
-	st := NodeStatus{ID: n.ID, Address: n.cfg.Advertise, Healthy: true,
+	first, _ := n.logs.FirstIndex()
+	st := NodeStatus{ID: n.ID, Address: n.cfg.Advertise, Healthy: true, LogFirstIndex: first,
 		State: stateName(n.raft.State()), AppliedIndex: n.raft.AppliedIndex(), CommitIndex: n.raft.CommitIndex()}
 	if n.raft.State() != raft.Leader {
 		if lc := n.raft.LastContact(); !lc.IsZero() {
