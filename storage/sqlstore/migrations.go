@@ -59,6 +59,63 @@ var migrations = []string{
 		failures       INTEGER NOT NULL DEFAULT 0,
 		last_record    INTEGER NOT NULL DEFAULT 0
 	);`,
+	// 3: detection: rules, threat intel, correlation state, alerts and
+	// incidents (storage/sqlstore/detection.go).
+	`CREATE TABLE rules (
+		tenant  TEXT NOT NULL REFERENCES tenants(name),
+		id      TEXT NOT NULL,
+		title   TEXT NOT NULL,
+		status  TEXT NOT NULL,
+		level   TEXT NOT NULL,
+		kind    TEXT NOT NULL,
+		enabled INTEGER NOT NULL,
+		builtin INTEGER NOT NULL,
+		source  BLOB,
+		info    TEXT NOT NULL,
+		updated INTEGER NOT NULL,
+		PRIMARY KEY (tenant, id)
+	);
+	CREATE TABLE indicators (
+		tenant TEXT NOT NULL REFERENCES tenants(name),
+		id     TEXT NOT NULL,
+		source TEXT NOT NULL,
+		type   TEXT NOT NULL,
+		value  TEXT NOT NULL,
+		doc    TEXT NOT NULL,
+		PRIMARY KEY (tenant, id)
+	);
+	CREATE INDEX indicators_source ON indicators(tenant, source);
+	CREATE TABLE correlation_state (
+		tenant TEXT PRIMARY KEY REFERENCES tenants(name),
+		state  BLOB NOT NULL
+	);
+	CREATE TABLE incidents (
+		tenant     TEXT NOT NULL REFERENCES tenants(name),
+		id         TEXT NOT NULL,
+		status     TEXT NOT NULL,
+		severity   TEXT NOT NULL,
+		key_type   TEXT NOT NULL,
+		key_value  TEXT NOT NULL,
+		created    INTEGER NOT NULL,
+		updated    INTEGER NOT NULL,
+		last_alert INTEGER NOT NULL,
+		doc        TEXT NOT NULL,
+		PRIMARY KEY (tenant, id)
+	);
+	CREATE INDEX incidents_key ON incidents(tenant, key_type, key_value, last_alert);
+	CREATE INDEX incidents_updated ON incidents(tenant, updated, id);
+	CREATE TABLE alerts (
+		tenant   TEXT NOT NULL REFERENCES tenants(name),
+		id       TEXT NOT NULL,
+		time     INTEGER NOT NULL,
+		rule_id  TEXT NOT NULL,
+		severity TEXT NOT NULL,
+		incident TEXT NOT NULL,
+		doc      TEXT NOT NULL,
+		PRIMARY KEY (tenant, id)
+	);
+	CREATE INDEX alerts_time ON alerts(tenant, time, id);
+	CREATE INDEX alerts_incident ON alerts(tenant, incident, time);`,
 }
 
 // localTables hold node-local bookkeeping, not replicated state: snapshots

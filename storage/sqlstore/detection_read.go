@@ -1,0 +1,258 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/minixdr/xdr/appliance"
+	"github.com/minixdr/xdr/appliance/detect"
+	"github.com/minixdr/xdr/appliance/query"
+)
+
+// Page sizes of the detection listings.
+const (
+	DefaultPage = 100
+	MaxPage     = 1000
+	// maxAlertScan bounds the alerts one filtered page reads; a page that
+	// reaches it ends early with a cursor to continue.
+	maxAlertScan = 20000
+)
+
+// Rules lists a tenant's stored rules (imported rules and the state rows
+// of built-in rules), by ID.
+func (db *DB) Rules(ctx context.Context, tenant string) ([]detect.RuleInfo, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT info, enabled, builtin, updated FROM rules WHERE tenant = ? ORDER BY id`, tenant)
+	if err != nil {
+		return nil, wrap(err, "list rules")
+	}
+	defer rows.Close()
+	var out []detect.RuleInfo
+	for rows.Next() {
+		var info detect.RuleInfo
+		var meta []byte
+		var updated int64
+		if err := rows.Scan(&meta, &info.Enabled, &info.Builtin, &updated); err != nil {
+			return nil, wrap(err, "list rules")
+		}
+		enabled, builtin := info.Enabled, info.Builtin
+		if err := json.Unmarshal(meta, &info); err != nil {
+			return nil, fmt.Errorf("list rules: %w", err)
+		}
+		info.Enabled, info.Builtin, info.Updated = enabled, builtin, time.Unix(0, updated).UTC()
+		out = append(out, info)
+	}
+	return out, wrap(rows.Err(), "list rules")
+}
+
+// RuleSources returns the YAML of a tenant's imported rules, by ID.
+func (db *DB) RuleSources(ctx context.Context, tenant string) ([][]byte, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT source FROM rules WHERE tenant = ? AND builtin = 0 ORDER BY id`, tenant)
+	if err != nil {
+		return nil, wrap(err, "list rule sources")
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var src []byte
+		if err := rows.Scan(&src); err != nil {
+			return nil, wrap(err, "list rule sources")
+		}
+		out = append(out, src)
+	}
+	return out, wrap(rows.Err(), "list rule sources")
+}
+
+// RuleSource returns an imported rule's YAML; ENOTFOUND if there is none.
+func (db *DB) RuleSource(ctx context.Context, tenant, id string) ([]byte, error) {
+	var src []byte
+	err := db.read.QueryRowContext(ctx, `SELECT source FROM rules WHERE tenant = ? AND id = ? AND builtin = 0`, tenant, id).Scan(&src)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, appliance.Errorf(appliance.ENOTFOUND, "no imported rule %q", id)
+	}
+	return src, wrap(err, "look up rule %q", id)
+}
+
+// AlertQuery asks for a page of a tenant's alerts, newest first.
+type AlertQuery struct {
+	Tenant   string
+	Expr     query.Expr // nil: every alert
+	Incident string     // when set, only this incident's alerts
+	Limit    int
+	Cursor   string // from a previous page's Next
+}
+
+// AlertPage is one page of alerts; Next is empty at the end.
+type AlertPage struct {
+	Alerts []detect.Alert `json:"alerts"`
+	Next   string         `json:"next"`
+}
+
+// Alerts returns a page of alerts matching q.
+func (db *DB) Alerts(ctx context.Context, q AlertQuery) (AlertPage, error) {
+	page := AlertPage{Alerts: []detect.Alert{}}
+	limit := pageSize(q.Limit)
+	curTime, curID, err := parseCursor(q.Cursor)
+	if err != nil {
+		return page, err
+	}
+	sqlq := `SELECT id, time, doc FROM alerts WHERE tenant = ? AND (time < ? OR (time = ? AND id < ?))`
+	args := []any{q.Tenant, curTime, curTime, curID}
+	if q.Incident != "" {
+		sqlq += ` AND incident = ?`
+		args = append(args, q.Incident)
+	}
+	rows, err := db.read.QueryContext(ctx, sqlq+` ORDER BY time DESC, id DESC LIMIT ?`, append(args, maxAlertScan)...)
+	if err != nil {
+		return page, wrap(err, "list alerts")
+	}
+	defer rows.Close()
+	scanned := 0
+	var lastTime int64
+	var lastID string
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&lastID, &lastTime, &doc); err != nil {
+			return page, wrap(err, "list alerts")
+		}
+		scanned++
+		if q.Expr != nil {
+			var m map[string]any
+			if err := json.Unmarshal(doc, &m); err != nil {
+				return page, fmt.Errorf("alert %s: %w", lastID, err)
+			}
+			if !query.Match(q.Expr, query.DocFields(m, doc)) {
+				continue
+			}
+		}
+		var a detect.Alert
+		if err := json.Unmarshal(doc, &a); err != nil {
+			return page, fmt.Errorf("alert %s: %w", lastID, err)
+		}
+		page.Alerts = append(page.Alerts, a)
+		if len(page.Alerts) == limit {
+			break
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return page, wrap(err, "list alerts")
+	}
+	if len(page.Alerts) == limit || scanned == maxAlertScan {
+		page.Next = formatCursor(lastTime, lastID)
+	}
+	return page, nil
+}
+
+// IncidentPage is one page of incidents, most recently updated first.
+type IncidentPage struct {
+	Incidents []detect.Incident `json:"incidents"`
+	Next      string            `json:"next"`
+}
+
+// Incidents returns a page of a tenant's incidents, of one status if
+// status is not empty.
+func (db *DB) Incidents(ctx context.Context, tenant, status string, limit int, cursor string) (IncidentPage, error) {
+	page := IncidentPage{Incidents: []detect.Incident{}}
+	limit = pageSize(limit)
+	curTime, curID, err := parseCursor(cursor)
+	if err != nil {
+		return page, err
+	}
+	if status != "" && !validStatus(status) {
+		return page, appliance.Errorf(appliance.EINVALID, "status %q: want one of %s", status, strings.Join(detect.Statuses, ", "))
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT id, updated, doc FROM incidents
+		WHERE tenant = ? AND (? = '' OR status = ?) AND (updated < ? OR (updated = ? AND id < ?))
+		ORDER BY updated DESC, id DESC LIMIT ?`, tenant, status, status, curTime, curTime, curID, limit)
+	if err != nil {
+		return page, wrap(err, "list incidents")
+	}
+	defer rows.Close()
+	var lastTime int64
+	var lastID string
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&lastID, &lastTime, &doc); err != nil {
+			return page, wrap(err, "list incidents")
+		}
+		var inc detect.Incident
+		if err := json.Unmarshal(doc, &inc); err != nil {
+			return page, fmt.Errorf("incident %s: %w", lastID, err)
+		}
+		page.Incidents = append(page.Incidents, inc)
+	}
+	if err := rows.Err(); err != nil {
+		return page, wrap(err, "list incidents")
+	}
+	if len(page.Incidents) == limit {
+		page.Next = formatCursor(lastTime, lastID)
+	}
+	return page, nil
+}
+
+// Incident returns one incident of a tenant; ENOTFOUND if there is none.
+func (db *DB) Incident(ctx context.Context, tenant, id string) (*detect.Incident, error) {
+	return incidentByID(readQueryer{ctx, db}, tenant, id)
+}
+
+type readQueryer struct {
+	ctx context.Context
+	db  *DB
+}
+
+func (r readQueryer) QueryRow(q string, args ...any) *sql.Row {
+	return r.db.read.QueryRowContext(r.ctx, q, args...)
+}
+
+// IntelCount is how many indicators of a type a source holds.
+type IntelCount struct {
+	Source string `json:"source"`
+	Type   string `json:"type"`
+	Count  int    `json:"count"`
+}
+
+// IntelSummary counts a tenant's indicators by source and type.
+func (db *DB) IntelSummary(ctx context.Context, tenant string) ([]IntelCount, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT source, type, count(*) FROM indicators WHERE tenant = ? GROUP BY source, type ORDER BY source, type`, tenant)
+	if err != nil {
+		return nil, wrap(err, "count indicators")
+	}
+	defer rows.Close()
+	out := []IntelCount{}
+	for rows.Next() {
+		var c IntelCount
+		if err := rows.Scan(&c.Source, &c.Type, &c.Count); err != nil {
+			return nil, wrap(err, "count indicators")
+		}
+		out = append(out, c)
+	}
+	return out, wrap(rows.Err(), "count indicators")
+}
+
+func pageSize(limit int) int {
+	if limit <= 0 {
+		return DefaultPage
+	}
+	return min(limit, MaxPage)
+}
+
+// A cursor is "<unix ns>.<id>" of the last row of the previous page; the
+// empty cursor starts above every row.
+func parseCursor(c string) (int64, string, error) {
+	if c == "" {
+		return 1<<63 - 1, "", nil
+	}
+	ts, id, ok := strings.Cut(c, ".")
+	n, err := strconv.ParseInt(ts, 10, 64)
+	if !ok || err != nil || id == "" {
+		return 0, "", appliance.Errorf(appliance.EINVALID, "cursor %q is not one this API returned", c)
+	}
+	return n, id, nil
+}
+
+func formatCursor(t int64, id string) string { return strconv.FormatInt(t, 10) + "." + id }
