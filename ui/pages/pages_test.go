@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/a-h/templ"
 
@@ -54,6 +55,19 @@ func allPages(t *testing.T) map[string]string {
 			Fields: []pages.Field{{"id", "e1"}, {"source", "sshd"}}, Original: "{\n  \"a\": 1\n}"})),
 		"detail hostile": render(t, pages.EventDetail(pages.EventDetailVM{Chrome: hostileChrome, ID: hostile, BackURL: "javascript:alert(1)",
 			Fields: []pages.Field{{hostile, hostile}}, Original: hostile})),
+		"dashboard": render(t, pages.Dashboard(sampleDashboard(chrome, "203.0.113.9"))),
+		"dashboard empty": render(t, pages.Dashboard(pages.DashboardVM{Chrome: chrome, Empty: &pages.EmptyState{Title: "No events yet", Curl: "curl …"},
+			Events: pages.StackedChart("events-chart", "Events", "events/s", time.Unix(0, 0), time.Minute, []pages.Series{{Counts: make([]int, 4)}}, true)})),
+		"dashboard hostile": render(t, pages.Dashboard(sampleDashboard(hostileChrome, hostile))),
+		"tokens": render(t, pages.Tokens(pages.TokensVM{Chrome: chrome, Roles: []string{"soc_analyst"}, Notice: "Token x was revoked",
+			Tokens: []pages.TokenRow{{Name: "fw-01", Scope: "ingest", Created: "2024-05-01 10:00 UTC", ID: "ab12", Short: "ab12"}},
+			NewToken: &pages.NewToken{Name: "fw-02", Secret: "xdrt_secret", Scope: "ingest", Curl: "curl …"}})),
+		"tokens hostile": render(t, pages.Tokens(pages.TokensVM{Chrome: hostileChrome, Roles: []string{hostile}, Notice: hostile, Error: hostile,
+			Form:     pages.TokenForm{Name: hostile, Scope: hostile, Role: hostile},
+			Tokens:   []pages.TokenRow{{Name: hostile, Scope: hostile, Role: hostile, Created: hostile, ID: hostile, Short: hostile}},
+			NewToken: &pages.NewToken{Name: hostile, Secret: hostile, Scope: "ingest", Curl: hostile}})),
+		"events facets hostile": render(t, pages.Events(pages.EventsVM{Chrome: chrome, Rows: rows, FacetScope: hostile,
+			Facets: []pages.Facet{{Field: hostile, Values: []pages.TopRow{{Value: hostile, Count: "3", Href: "javascript:alert(1)"}}}}})),
 		"error signed in": render(t, pages.ErrorPage(pages.ErrorVM{Chrome: chrome, Status: 404, Title: "Not found", Message: "No such event."})),
 		"error anonymous": render(t, pages.ErrorPage(pages.ErrorVM{Status: 500})),
 		"error hostile":   render(t, pages.ErrorPage(pages.ErrorVM{Chrome: hostileChrome, Status: 400, Title: hostile, Message: hostile})),
