@@ -60,7 +60,7 @@ func allPages(t *testing.T) map[string]string {
 			Events: pages.StackedChart("events-chart", "Events", "events/s", time.Unix(0, 0), time.Minute, []pages.Series{{Counts: make([]int, 4)}}, true)})),
 		"dashboard hostile": render(t, pages.Dashboard(sampleDashboard(hostileChrome, hostile))),
 		"tokens": render(t, pages.Tokens(pages.TokensVM{Chrome: chrome, Roles: []string{"soc_analyst"}, Notice: "Token x was revoked",
-			Tokens: []pages.TokenRow{{Name: "fw-01", Scope: "ingest", Created: "2024-05-01 10:00 UTC", ID: "ab12", Short: "ab12"}},
+			Tokens:   []pages.TokenRow{{Name: "fw-01", Scope: "ingest", Created: "2024-05-01 10:00 UTC", ID: "ab12", Short: "ab12"}},
 			NewToken: &pages.NewToken{Name: "fw-02", Secret: "xdrt_secret", Scope: "ingest", Curl: "curl …"}})),
 		"tokens hostile": render(t, pages.Tokens(pages.TokensVM{Chrome: hostileChrome, Roles: []string{hostile}, Notice: hostile, Error: hostile,
 			Form:     pages.TokenForm{Name: hostile, Scope: hostile, Role: hostile},
