@@ -22,6 +22,13 @@ type RuleSet struct {
 	winAny      []*entry
 	bySource    map[string][]*entry // non-Windows events, by source
 	anySource   []*entry            // selectors without a source
+	nindex      int                 // entry.index values are below this
+
+	// The prefilter (prefilter.go).
+	slotOriginal []bool       // the slot's key is in the original
+	atomEntries  [][]int32    // atom id → entries (by id) it lets through
+	automata     []*acMachine // by slot: the literals of its atoms
+	anyAutomaton *acMachine   // keyword atoms, searched in every string
 
 	pool sync.Pool
 }
@@ -33,6 +40,8 @@ type entry struct {
 	sel      *selector
 	cond     node
 	needOrig bool // reads fields of the original
+	id       int  // position in RuleSet.entries
+	filtered bool // evaluated only when one of its atoms occurs
 }
 
 // Options tune compilation.
@@ -93,6 +102,8 @@ func CompileWith(rules []*Rule, opts Options) (*RuleSet, []error) {
 	if err := rs.checkCorrelations(); err != nil {
 		errs = append(errs, err...)
 	}
+	rs.nindex = len(rs.rules)
+	rs.buildPrefilter()
 	rs.pool.New = func() any { return rs.newState() }
 	return rs, errs
 }
@@ -125,6 +136,7 @@ func (rs *RuleSet) compileRule(r *Rule, index int, opts Options) ([]*entry, erro
 }
 
 func (rs *RuleSet) add(e *entry) {
+	rs.entries = append(rs.entries, e)
 	sel := e.sel
 	if !sel.isWindows() {
 		if len(sel.sources) == 0 {

@@ -68,7 +68,7 @@ const (
 // "original", the event as received (docs/ingest.md). Nested objects outside
 // "original" are flattened to dotted keys too, so a plain JSON object works.
 func NewEvent(doc []byte) (*Event, error) {
-	e := &Event{doc: string(doc)}
+	e := &Event{doc: string(doc), fields: make([]evField, 0, 48)}
 	sc := scanner{s: e.doc}
 	sc.skipSpace()
 	if sc.peek() != '{' {

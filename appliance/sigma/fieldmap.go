@@ -101,9 +101,13 @@ func fieldKeys(name string, sel *selector) []string {
 			add("osquery.columns." + name)
 		}
 	}
-	// A name that is already one of our fields (source.ip, user.name), or a
-	// key of the original JSON object (the json source keeps it whole).
-	add(name, "original."+name)
+	// A name that is already one of our fields (source.ip, user.name), or
+	// (not for Windows, whose original is the Event tree) a key of the
+	// original JSON object: the json source keeps it whole.
+	add(name)
+	if !sel.isWindows() {
+		add("original." + name)
+	}
 	return keys
 }
 

@@ -9,28 +9,41 @@ import (
 // by slot. Slots are valid when their stamp is the current generation, so
 // nothing is cleared between events.
 type matchState struct {
+	rs         *RuleSet
 	vals       []*evValue
 	stamp      []uint32
 	gen        uint32
 	ev         *Event
 	origLoaded bool
-	seen       map[int]bool
+	seen       []uint32 // by rule index: matched already
+	entryStamp []uint32 // by entry id: an atom occurs (prefilter)
+	atomStamp  []uint32 // by atom id: reported already
 }
 
 func (rs *RuleSet) newState() *matchState {
-	return &matchState{vals: make([]*evValue, rs.nslots), stamp: make([]uint32, rs.nslots), seen: map[int]bool{}}
+	return &matchState{
+		rs:         rs,
+		vals:       make([]*evValue, rs.nslots),
+		stamp:      make([]uint32, rs.nslots),
+		seen:       make([]uint32, rs.nindex),
+		entryStamp: make([]uint32, len(rs.entries)),
+		atomStamp:  make([]uint32, len(rs.atomEntries)),
+	}
 }
 
 func (st *matchState) load(rs *RuleSet, ev *Event) {
 	st.gen++
 	if st.gen == 0 {
 		clear(st.stamp)
+		clear(st.seen)
+		clear(st.entryStamp)
+		clear(st.atomStamp)
 		st.gen = 1
 	}
 	st.ev = ev
 	st.origLoaded = false
-	clear(st.seen)
 	st.set(rs, ev.fields)
+	st.prefilter(rs, ev.fields)
 }
 
 func (st *matchState) set(rs *RuleSet, fields []evField) {
@@ -66,14 +79,14 @@ func (rs *RuleSet) Match(ev *Event, dst []*Rule) []*Rule {
 	st.load(rs, ev)
 	start := len(dst)
 	rs.candidates(ev, func(e *entry) {
-		if st.seen[e.index] {
+		if st.seen[e.index] == st.gen || (e.filtered && st.entryStamp[e.id] != st.gen) {
 			return
 		}
 		if e.needOrig {
 			st.loadOriginal(rs)
 		}
 		if e.cond.eval(st) {
-			st.seen[e.index] = true
+			st.seen[e.index] = st.gen
 			dst = append(dst, e.rule)
 		}
 	})
@@ -103,24 +116,19 @@ func sortByIndex(rules []*Rule, rs *RuleSet) {
 	}
 }
 
-// candidates calls fn with every entry whose selector takes ev.
+// candidates calls fn with every entry whose selector takes ev. Windows
+// entries come from the channel/event ID index, which is their whole test.
 func (rs *RuleSet) candidates(ev *Event, fn func(*entry)) {
 	if ev.windows {
-		ch := strings.ToLower(ev.channel)
+		ch := lower(ev.channel)
 		for _, e := range rs.winByChanID[ch][ev.eventID] {
-			if e.sel.takes(ev) {
-				fn(e)
-			}
+			fn(e)
 		}
 		for _, e := range rs.winByChan[ch] {
-			if e.sel.takes(ev) {
-				fn(e)
-			}
+			fn(e)
 		}
 		for _, e := range rs.winAny {
-			if e.sel.takes(ev) {
-				fn(e)
-			}
+			fn(e)
 		}
 		return
 	}
@@ -308,16 +316,25 @@ func (n *keywordNode) eval(st *matchState) bool {
 		if v.kind != kString && v.kind != kList {
 			continue
 		}
-		vals := []evValue{*v}
-		if v.kind == kList {
-			vals = v.list
-		}
-		for j := range vals {
-			for _, m := range n.matchers {
-				if vals[j].kind == kString && m.match(&vals[j]) {
-					return true
-				}
+		if v.kind == kString {
+			if n.matchValue(v) {
+				return true
 			}
+			continue
+		}
+		for j := range v.list {
+			if v.list[j].kind == kString && n.matchValue(&v.list[j]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (n *keywordNode) matchValue(v *evValue) bool {
+	for _, m := range n.matchers {
+		if m.match(v) {
+			return true
 		}
 	}
 	return false

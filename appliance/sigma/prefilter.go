@@ -1,0 +1,338 @@
+package sigma
+
+import (
+	"regexp"
+	"regexp/syntax"
+	"sort"
+	"strings"
+)
+
+// The prefilter: most rules can only match if some literal text occurs in
+// some field (Image ends with "\whoami.exe", CommandLine contains " -enc ").
+// Compile derives, for every rule, a set of such (field slot, literal)
+// atoms, at least one of which must occur for the rule to match. Match scans
+// each field of the event once with an Aho-Corasick automaton of that slot's
+// literals, and evaluates only the rules with an atom present, plus the
+// rules no atom set could be derived for (a negation alone, a regular
+// expression, a numeric comparison).
+
+// atom is a literal (lower case) that must occur in a slot's value.
+type atom struct {
+	slot int
+	lit  string
+}
+
+// minAtomLen: shorter literals are likely in most events; an AND prefers a
+// part whose literals are all at least this long.
+const minAtomLen = 3
+
+// anySlot is the slot of keyword atoms: they may occur in any field.
+const anySlot = -1
+
+// atoms returns a set of atoms one of which occurs in every event n
+// matches, or ok false when n can match without any.
+func (rs *RuleSet) atoms(n node) ([]atom, bool) {
+	switch n := n.(type) {
+	case *fieldNode:
+		return rs.fieldAtoms(n)
+	case *andNode:
+		// Any one part's atoms are necessary: take the most selective.
+		var best []atom
+		bestScore := -1
+		for _, k := range n.kids {
+			a, ok := rs.atoms(k)
+			if !ok {
+				continue
+			}
+			if s := atomScore(a); s > bestScore {
+				best, bestScore = a, s
+			}
+		}
+		return best, bestScore >= 0
+	case *orNode:
+		return rs.unionAtoms(n.kids)
+	case *atLeastNode:
+		return rs.unionAtoms(n.kids)
+	case *keywordNode:
+		var out []atom
+		for _, m := range n.matchers {
+			lits, ok := matcherLiterals(m)
+			if !ok {
+				return nil, false
+			}
+			for _, l := range lits {
+				out = append(out, atom{slot: anySlot, lit: l})
+			}
+		}
+		return out, len(out) > 0
+	}
+	return nil, false // not, exists, fieldref
+}
+
+func (rs *RuleSet) unionAtoms(kids []node) ([]atom, bool) {
+	var all []atom
+	for _, k := range kids {
+		a, ok := rs.atoms(k)
+		if !ok {
+			return nil, false
+		}
+		all = append(all, a...)
+	}
+	return all, len(all) > 0
+}
+
+// atomScore ranks atom sets: longer shortest literal first, then fewer.
+func atomScore(a []atom) int {
+	if len(a) == 0 {
+		return -1
+	}
+	minLen := len(a[0].lit)
+	for _, x := range a {
+		minLen = min(minLen, len(x.lit))
+	}
+	if minLen < minAtomLen {
+		return 0
+	}
+	return min(minLen, 12)*100_000 - min(len(a), 99_999)
+}
+
+func (rs *RuleSet) fieldAtoms(n *fieldNode) ([]atom, bool) {
+	if n.matchNull || len(n.matchers) == 0 {
+		return nil, false
+	}
+	for _, s := range n.slots {
+		if rs.slotIsOriginal(s) {
+			return nil, false // read only on demand: no automaton for it
+		}
+	}
+	var lits []string
+	if n.all {
+		// Every matcher must hold: the literals of one suffice.
+		for _, m := range n.matchers {
+			if l, ok := matcherLiterals(m); ok {
+				lits = l
+				break
+			}
+		}
+	} else {
+		for _, m := range n.matchers {
+			l, ok := matcherLiterals(m)
+			if !ok {
+				return nil, false
+			}
+			lits = append(lits, l...)
+		}
+	}
+	if len(lits) == 0 {
+		return nil, false
+	}
+	var out []atom
+	for _, s := range n.slots {
+		for _, l := range lits {
+			out = append(out, atom{slot: s, lit: l})
+		}
+	}
+	return out, true
+}
+
+// matcherLiterals gives literals one of which occurs in any value the
+// matcher accepts.
+func matcherLiterals(m matcher) ([]string, bool) {
+	switch m := m.(type) {
+	case equalMatcher:
+		return nonEmpty(m.s)
+	case prefixMatcher:
+		return nonEmpty(m.s)
+	case suffixMatcher:
+		return nonEmpty(m.s)
+	case containsMatcher:
+		return nonEmpty(m.s)
+	case regexMatcher:
+		return regexLiterals(m.re)
+	case globMatcher:
+		longest := ""
+		for _, p := range m.p {
+			if p.wild == 0 && len(p.lit) > len(longest) {
+				longest = p.lit
+			}
+		}
+		return nonEmpty(longest)
+	case setMatcher:
+		out := make([]string, 0, len(m.set))
+		for k := range m.set {
+			if k == "" {
+				return nil, false
+			}
+			out = append(out, k)
+		}
+		sort.Strings(out)
+		return out, true
+	case anyOfMatcher:
+		var out []string
+		for _, x := range m {
+			l, ok := matcherLiterals(x)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, l...)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+func nonEmpty(s string) ([]string, bool) {
+	if s == "" {
+		return nil, false
+	}
+	// Values compare lower-cased (or, cased, exactly): the lower-cased
+	// literal occurs in the lower-cased value either way.
+	return []string{strings.ToLower(s)}, true
+}
+
+func (rs *RuleSet) slotIsOriginal(s int) bool { return rs.slotOriginal[s] }
+
+// buildPrefilter derives every entry's atoms and the per-slot automata.
+func (rs *RuleSet) buildPrefilter() {
+	rs.slotOriginal = make([]bool, rs.nslots)
+	for k, s := range rs.slotOf {
+		rs.slotOriginal[s] = strings.HasPrefix(k, "original.")
+	}
+	type key struct {
+		slot int
+		lit  string
+	}
+	atomID := map[key]int{}
+	perSlot := map[int][]string{}
+	perSlotIDs := map[int][]int32{}
+	for i, e := range rs.entries {
+		e.id = i
+		a, ok := rs.atoms(e.cond)
+		if !ok {
+			continue
+		}
+		e.filtered = true
+		for _, x := range a {
+			k := key{x.slot, x.lit}
+			id, seen := atomID[k]
+			if !seen {
+				id = len(rs.atomEntries)
+				atomID[k] = id
+				rs.atomEntries = append(rs.atomEntries, nil)
+				perSlot[x.slot] = append(perSlot[x.slot], x.lit)
+				perSlotIDs[x.slot] = append(perSlotIDs[x.slot], int32(id))
+			}
+			if l := rs.atomEntries[id]; len(l) == 0 || l[len(l)-1] != int32(i) {
+				rs.atomEntries[id] = append(l, int32(i))
+			}
+		}
+	}
+	rs.automata = make([]*acMachine, rs.nslots)
+	for s, lits := range perSlot {
+		if s == anySlot {
+			rs.anyAutomaton = newACMachine(lits, perSlotIDs[s])
+			continue
+		}
+		rs.automata[s] = newACMachine(lits, perSlotIDs[s])
+	}
+}
+
+// prefilter marks the entries whose atoms occur in the event.
+func (st *matchState) prefilter(rs *RuleSet, fields []evField) {
+	for i := range fields {
+		v := &fields[i].v
+		if rs.anyAutomaton != nil {
+			scanValue(rs.anyAutomaton, v, st.hitAtom, true)
+		}
+		if s, ok := rs.slotOf[fields[i].key]; ok && rs.automata[s] != nil {
+			scanValue(rs.automata[s], v, st.hitAtom, false)
+		}
+	}
+}
+
+// scanValue scans a value (each element of a list); keyword atoms are
+// searched in strings only, as keywordNode does.
+func scanValue(m *acMachine, v *evValue, hit func(int32), stringsOnly bool) {
+	if v.kind == kList {
+		for j := range v.list {
+			scanValue(m, &v.list[j], hit, stringsOnly)
+		}
+		return
+	}
+	if stringsOnly && v.kind != kString {
+		return
+	}
+	m.scan(v.low, hit)
+}
+
+func (st *matchState) hitAtom(id int32) {
+	if st.atomStamp[id] == st.gen {
+		return
+	}
+	st.atomStamp[id] = st.gen
+	for _, e := range st.rs.atomEntries[id] {
+		st.entryStamp[e] = st.gen
+	}
+}
+
+// regexLiterals finds literals one of which occurs in every match of re:
+// from the parsed expression, a literal that every match must contain
+// (the longest of a concatenation, one per branch of an alternation).
+func regexLiterals(re *regexp.Regexp) ([]string, bool) {
+	tree, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return nil, false
+	}
+	lits := requiredLiterals(tree.Simplify())
+	if len(lits) == 0 {
+		return nil, false
+	}
+	for i, l := range lits {
+		if l == "" {
+			return nil, false
+		}
+		lits[i] = strings.ToLower(l)
+	}
+	return lits, true
+}
+
+func requiredLiterals(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return []string{string(re.Rune)}
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min > 0 {
+			return requiredLiterals(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		var best []string
+		bestLen := 0
+		for _, sub := range re.Sub {
+			l := requiredLiterals(sub)
+			if len(l) == 0 {
+				continue
+			}
+			short := len(l[0])
+			for _, x := range l {
+				short = min(short, len(x))
+			}
+			if short > bestLen {
+				best, bestLen = l, short
+			}
+		}
+		return best
+	case syntax.OpAlternate:
+		var all []string
+		for _, sub := range re.Sub {
+			l := requiredLiterals(sub)
+			if len(l) == 0 {
+				return nil
+			}
+			all = append(all, l...)
+		}
+		return all
+	}
+	return nil
+}
