@@ -68,8 +68,13 @@ func newEnv(t *testing.T, useTLS bool) *env {
 	dir := t.TempDir()
 	store := storetest.MustOpenStoreAt(t, filepath.Join(dir, "state"))
 	reg := prometheus.NewRegistry()
+	addr := freeAddr(t)
+	pki, err := cluster.EnsurePKI(dir, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	node, err := cluster.Open(cluster.Config{
-		DataDir: dir, Addr: freeAddr(t), FSM: store, Log: storetest.Discard, Metrics: reg,
+		DataDir: dir, Addr: addr, FSM: store, Log: storetest.Discard, Metrics: reg, PKI: pki,
 		HeartbeatTimeout: 50 * time.Millisecond, ElectionTimeout: 50 * time.Millisecond,
 		ApplyTimeout: 5 * time.Second,
 	})
@@ -96,7 +101,7 @@ func newEnv(t *testing.T, useTLS bool) *env {
 	}
 	ingestSvc := ingest.New(node, ingest.DefaultLimits, time.Now, reg)
 	srv := ui.New(ui.Deps{
-		Auth: authSvc, Ingest: ingestSvc, Events: store, Node: node,
+		Auth: authSvc, Ingest: ingestSvc, Events: store, Node: node, Cluster: node, State: store,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Log:     storetest.Discard, TLS: useTLS,
 	})

@@ -39,6 +39,7 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /events", s.requirePageSession(http.HandlerFunc(s.eventsPage)))
 	mux.Handle("GET /events/{id}", s.requirePageSession(http.HandlerFunc(s.eventPage)))
 	mux.Handle("GET /backups", s.requirePageSession(http.HandlerFunc(s.backupsPage)))
+	mux.Handle("GET /cluster", s.requirePageSession(http.HandlerFunc(s.clusterPage)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, pages.Chrome{}, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
 	})

@@ -36,6 +36,8 @@ type Deps struct {
 	Events  appliance.EventReader
 	Node    NodeHealth
 	Backups Backups // nil: no backup endpoints or page data
+	Cluster ClusterNode
+	State   StateDigester
 	Metrics http.Handler // the Prometheus handler
 	Log     *slog.Logger
 	// TLS is true when the listener serves HTTPS: cookies get Secure and
@@ -73,6 +75,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/ingest/{source}", s.requireAuth(http.HandlerFunc(s.apiIngest)))
 	mux.Handle("GET /api/v1/events", s.requireAPI(http.HandlerFunc(s.apiEvents)))
 	mux.Handle("GET /api/v1/events/{id}", s.requireAPI(http.HandlerFunc(s.apiEvent)))
+	mux.Handle("GET /api/v1/cluster", s.requireAPI(http.HandlerFunc(s.apiCluster)))
 	mux.HandleFunc("/api/", s.apiFallback(mux))
 
 	s.pageRoutes(mux)
@@ -85,6 +88,10 @@ func (s *Server) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /admin/tokens", s.adminCreateToken)
 	mux.HandleFunc("GET /admin/backup", s.adminBackup)
+	mux.HandleFunc("POST /admin/cluster/token", s.adminClusterToken)
+	mux.HandleFunc("POST /admin/cluster/status", s.adminClusterStatus)
+	mux.HandleFunc("POST /admin/cluster/remove", s.adminClusterRemove)
+	mux.HandleFunc("POST /admin/state/digest", s.adminStateDigest)
 	// Profiles for support, reachable only by who may read the data dir.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

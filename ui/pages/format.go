@@ -13,6 +13,7 @@ var navItems = []navItem{
 	{Key: "dashboard", Label: "Dashboard", Href: "/dashboard"},
 	{Key: "events", Label: "Events", Href: "/events"},
 	{Key: "tokens", Label: "Tokens", Href: "/tokens"},
+	{Key: "cluster", Label: "Cluster", Href: "/cluster"},
 	{Key: "backups", Label: "Backups", Href: "/backups"},
 }
 
