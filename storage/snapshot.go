@@ -224,6 +224,8 @@ func (s *Store) RestoreFrom(r io.Reader) (uint64, error) {
 	if err := el.Commit(hdr.Applied); err != nil {
 		return 0, fmt.Errorf("restore: %w", err)
 	}
+	// Compiled rules, matchers and correlators were built from the old state.
+	s.det.Reset()
 	return hdr.Applied, nil
 }
 

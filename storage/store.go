@@ -14,6 +14,7 @@ import (
 
 	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/appliance/command"
+	"github.com/minixdr/xdr/appliance/detect"
 	"github.com/minixdr/xdr/storage/eventstore"
 	"github.com/minixdr/xdr/storage/sqlstore"
 )
@@ -27,6 +28,9 @@ type Store struct {
 	// digest, so both stores are seen at the same log index.
 	mu  sync.Mutex
 	log *slog.Logger
+	// det is the detection pipeline; its caches follow the replicated
+	// state under mu (storage/detection.go).
+	det *detect.Engine
 }
 
 var _ raft.FSM = (*Store)(nil)
@@ -45,7 +49,7 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Store{SQL: db, Events: ev, log: log}, nil
+	return &Store{SQL: db, Events: ev, log: log, det: detect.NewEngine(log.With("component", "detect"))}, nil
 }
 
 // Close closes both stores.
@@ -111,6 +115,10 @@ func (s *Store) apply(index uint64, cmd command.Command) (domainErr, err error) 
 		if err := appliance.ValidName("tenant", c.Tenant); err != nil {
 			return s.applySQL(index, func(*sql.Tx) error { return err })
 		}
+		fresh, err := s.batchIsNew(index, c)
+		if err != nil {
+			return nil, err
+		}
 		if c.Idempotent {
 			rec := eventstore.BatchRecord{BatchID: c.BatchID, Part: c.Part, Digest: c.Digest}
 			domainErr, err = s.Events.ApplyIdempotentBatch(index, c.Tenant, rec, c.Events)
@@ -120,7 +128,7 @@ func (s *Store) apply(index uint64, cmd command.Command) (domainErr, err error) 
 		if err != nil {
 			return nil, err
 		}
-		return domainErr, s.sqlApplied(index)
+		return domainErr, s.ingestDetect(index, c, fresh && domainErr == nil)
 	case *command.CreateTenant:
 		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.CreateTenant(tx, c.Tenant) })
 	case *command.CreateUser:
@@ -137,6 +145,9 @@ func (s *Store) apply(index uint64, cmd command.Command) (domainErr, err error) 
 		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.RecordBackup(tx, index, c) })
 	case *command.RevokeToken:
 		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.RevokeToken(tx, c.Tenant, c.Hash) })
+	case *command.PutRules, *command.SetRuleEnabled, *command.DeleteRule, *command.PutIndicators,
+		*command.DeleteIntel, *command.UpdateIncident:
+		return s.applyDetection(index, cmd)
 	}
 	return nil, fmt.Errorf("no apply function for %s", cmd.Type())
 }

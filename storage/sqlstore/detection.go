@@ -53,6 +53,15 @@ func RuleExists(tx *sql.Tx, tenant, id string) (bool, error) {
 	return err == nil, wrap(err, "look up rule %q", id)
 }
 
+// HasTenant reports whether a tenant exists, in the apply transaction.
+func HasTenant(tx *sql.Tx, tenant string) (bool, error) {
+	err := requireTenant(tx, tenant)
+	if appliance.ErrorCode(err) == appliance.ENOTFOUND {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // DeleteRule removes an imported rule; ENOTFOUND if there is none.
 func DeleteRule(tx *sql.Tx, tenant, id string) error {
 	res, err := tx.Exec(`DELETE FROM rules WHERE tenant = ? AND id = ? AND builtin = 0`, tenant, id)

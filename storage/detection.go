@@ -1,0 +1,170 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"sort"
+
+	"github.com/minixdr/xdr/appliance"
+	"github.com/minixdr/xdr/appliance/command"
+	"github.com/minixdr/xdr/appliance/detect"
+	"github.com/minixdr/xdr/storage/eventstore"
+	"github.com/minixdr/xdr/storage/sqlstore"
+)
+
+// Detection in the state machine: after a batch's events are stored, the
+// same apply runs the detection pipeline over them and records alerts,
+// incidents and correlation state in the SQL transaction that records the
+// log index, so they are derived exactly once per entry on every node.
+
+// ingestDetect is the SQL half of an IngestBatch: detection, then the
+// index. fresh is false for a retried idempotent batch, whose events were
+// detected when first stored.
+func (s *Store) ingestDetect(index uint64, c *command.IngestBatch, fresh bool) error {
+	_, domainErr := s.SQL.Apply(index, func(tx *sql.Tx) error {
+		if !fresh || len(c.Events) == 0 {
+			return nil
+		}
+		// Alerts belong to a tenant row; a batch for a tenant that does not
+		// exist (only tests propose those) has nothing to file them under.
+		if ok, err := sqlstore.HasTenant(tx, c.Tenant); !ok || err != nil {
+			return err
+		}
+		return s.det.Process(sqlstore.DetectState{Tx: tx}, c.Tenant, c.Source, c.Events)
+	})
+	// Detection has no domain errors: anything here is the stores failing.
+	return domainErr
+}
+
+// batchIsNew tells a first application of an idempotent batch part from a
+// retry. An entry the event store applied already (a replay after a crash
+// between the two stores) counts as new: the SQL half never ran for it.
+func (s *Store) batchIsNew(index uint64, c *command.IngestBatch) (bool, error) {
+	if !c.Idempotent || index <= s.Events.Applied() {
+		return true, nil
+	}
+	seen, err := s.Events.HasBatch(c.Tenant, eventstore.BatchRecord{BatchID: c.BatchID, Part: c.Part, Digest: c.Digest})
+	return !seen, err
+}
+
+// applyDetection applies the rule, intel and incident commands.
+func (s *Store) applyDetection(index uint64, cmd command.Command) (domainErr, err error) {
+	switch c := cmd.(type) {
+	case *command.PutRules:
+		defer s.det.RulesChanged(c.Tenant)
+		return s.applySQL(index, func(tx *sql.Tx) error { return s.putRules(tx, c) })
+	case *command.SetRuleEnabled:
+		defer s.det.RulesChanged(c.Tenant)
+		return s.applySQL(index, func(tx *sql.Tx) error { return s.setRuleEnabled(tx, c) })
+	case *command.DeleteRule:
+		defer s.det.RulesChanged(c.Tenant)
+		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.DeleteRule(tx, c.Tenant, c.ID) })
+	case *command.PutIndicators:
+		defer s.det.IntelChanged(c.Tenant)
+		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.PutIndicators(tx, c) })
+	case *command.DeleteIntel:
+		defer s.det.IntelChanged(c.Tenant)
+		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.DeleteIntel(tx, c.Tenant, c.Source) })
+	case *command.UpdateIncident:
+		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.UpdateIncident(tx, c) })
+	}
+	return nil, nil
+}
+
+func (s *Store) putRules(tx *sql.Tx, c *command.PutRules) error {
+	for _, def := range c.Rules {
+		r, err := detect.ParseOne(def.Source)
+		if err != nil {
+			return err
+		}
+		if r.ID != def.ID {
+			return appliance.Errorf(appliance.EINVALID, "rule %q: the YAML's id is %q", def.ID, r.ID)
+		}
+		if s.det.IsBuiltin(r.ID) {
+			return appliance.Errorf(appliance.ECONFLICT, "rule %q: a built-in rule has that id", r.ID)
+		}
+		info := detect.Info(r)
+		info.Enabled = def.Enabled
+		if err := sqlstore.PutRule(tx, c.Tenant, info, def.Source, c.Time); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setRuleEnabled switches a rule; a built-in rule gets a state row the
+// first time.
+func (s *Store) setRuleEnabled(tx *sql.Tx, c *command.SetRuleEnabled) error {
+	exists, err := sqlstore.RuleExists(tx, c.Tenant, c.ID)
+	if err != nil || exists {
+		if err != nil {
+			return err
+		}
+		return sqlstore.SetRuleEnabled(tx, c.Tenant, c.ID, c.Enabled, c.Time)
+	}
+	for _, r := range s.det.BuiltinRules() {
+		if r.ID == c.ID {
+			info := detect.Info(r)
+			info.Enabled, info.Builtin = c.Enabled, true
+			return sqlstore.PutRule(tx, c.Tenant, info, nil, c.Time)
+		}
+	}
+	return appliance.Errorf(appliance.ENOTFOUND, "rule %q not found", c.ID)
+}
+
+// RuleFilter selects rules of a listing; empty fields select all.
+type RuleFilter struct {
+	Status, Level string
+	Enabled       *bool
+}
+
+// Rules lists a tenant's rules, built-in and imported, by ID.
+func (s *Store) Rules(ctx context.Context, tenant string, f RuleFilter) ([]detect.RuleInfo, error) {
+	stored, err := s.SQL.Rules(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]detect.RuleInfo{}
+	for _, r := range s.det.BuiltinRules() {
+		info := detect.Info(r)
+		info.Enabled, info.Builtin = true, true
+		byID[r.ID] = info
+	}
+	for _, info := range stored {
+		byID[info.ID] = info
+	}
+	out := []detect.RuleInfo{}
+	for _, info := range byID {
+		if (f.Status == "" || info.Status == f.Status) && (f.Level == "" || info.Level == f.Level) &&
+			(f.Enabled == nil || info.Enabled == *f.Enabled) {
+			out = append(out, info)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Rule returns one rule of a tenant, with its YAML; ENOTFOUND if absent.
+func (s *Store) Rule(ctx context.Context, tenant, id string) (detect.RuleInfo, error) {
+	rules, err := s.Rules(ctx, tenant, RuleFilter{})
+	if err != nil {
+		return detect.RuleInfo{}, err
+	}
+	for _, info := range rules {
+		if info.ID != id {
+			continue
+		}
+		if info.Builtin {
+			for _, r := range s.det.BuiltinRules() {
+				if r.ID == id {
+					info.Source = string(r.Source)
+				}
+			}
+			return info, nil
+		}
+		src, err := s.SQL.RuleSource(ctx, tenant, id)
+		info.Source = string(src)
+		return info, err
+	}
+	return detect.RuleInfo{}, appliance.Errorf(appliance.ENOTFOUND, "rule %q not found", id)
+}
