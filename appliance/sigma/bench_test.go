@@ -77,4 +77,3 @@ func BenchmarkMatchOnly(b *testing.B) {
 	}
 	reportRates(b, cpu)
 }
-

@@ -206,11 +206,19 @@ func (rs *RuleSet) checkCorrelations() []error {
 	var errs []error
 	keep := rs.correlations[:0]
 	for _, c := range rs.correlations {
-		var missing []string
+		var missing, chained []string
 		for _, ref := range c.Correlation.Rules {
-			if rs.ruleByRef(ref) == nil {
+			switch r := rs.ruleByRef(ref); {
+			case r == nil:
 				missing = append(missing, ref)
+			case r.Correlation != nil:
+				chained = append(chained, ref)
 			}
+		}
+		if len(chained) > 0 {
+			errs = append(errs, &CompileError{c, fmt.Errorf("correlation of correlation rules (%s) is not supported", strings.Join(chained, ", "))})
+			rs.dropRule(c)
+			continue
 		}
 		if len(missing) > 0 {
 			errs = append(errs, &CompileError{c, fmt.Errorf("correlation refers to unknown rules %s", strings.Join(missing, ", "))})

@@ -1,0 +1,428 @@
+package sigma
+
+import (
+	"container/heap"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Correlator evaluates the correlation rules of a RuleSet over the stream
+// of matched events. It uses event time only (never the wall clock), so the
+// same sequence of Observe calls gives the same hits on every node, and its
+// state serialises (MarshalBinary) so a snapshot carries it.
+//
+// Windows. A group (correlation rule + group-by values) keeps the
+// observations of the last timespan before the newest event time it has
+// seen. Conditions that only grow (gt, gte) fire as soon as they hold; the
+// group's window is then emptied, so the next hit needs new events. Other
+// conditions (lt, lte, eq, neq) are decided when the window closes: a
+// window opens at its first event and closes once the correlator's newest
+// event time (over all events) passes its start + timespan.
+//
+// Out-of-order events are placed by their time: an event older than the
+// group's newest time minus the timespan is too late for the window and is
+// ignored; otherwise it counts, and temporal_ordered checks the order of
+// event times, not of arrival. A Correlator is not safe for concurrent use.
+type Correlator struct {
+	rs        *RuleSet
+	defs      []*corrDef
+	groups    map[string]*corrGroup // by defIndex \x00 group key
+	watermark int64                 // newest event time observed, Unix ns
+	closing   closeHeap             // at-close groups by window end
+}
+
+// CorrelationHit is one firing of a correlation rule.
+type CorrelationHit struct {
+	Rule     *Rule
+	GroupKey string   // "field=value" pairs of the group-by fields, comma-separated
+	EventIDs []string // the events of the window, oldest first
+	Time     time.Time
+}
+
+// corrDef is a correlation rule resolved against the rule set.
+type corrDef struct {
+	rule   *Rule
+	refs   map[*Rule]int        // referenced rule → its position in rules
+	keys   map[*Rule][][]string // per referenced rule: document keys of each group-by field
+	value  map[*Rule][]string   // value_count: document keys of the counted field
+	atEnd  bool                 // decided when the window closes
+	maxObs int
+}
+
+// corrGroup is the state of one group; exported fields for MarshalBinary.
+type corrGroup struct {
+	Def   int       `json:"d"`
+	Key   string    `json:"k"`
+	Obs   []corrObs `json:"o"`
+	Start int64     `json:"s,omitempty"` // at-close groups: window start
+}
+
+type corrObs struct {
+	T     int64  `json:"t"`
+	Rule  int    `json:"r"` // position in the correlation's rules
+	ID    string `json:"i"`
+	Value string `json:"v,omitempty"`
+}
+
+// maxGroupObs bounds the observations a group keeps (the oldest go first).
+const maxGroupObs = 10_000
+
+// NewCorrelator prepares the correlation rules of rs.
+func NewCorrelator(rs *RuleSet) *Correlator {
+	c := &Correlator{rs: rs, groups: map[string]*corrGroup{}}
+	for _, r := range rs.correlations {
+		c.defs = append(c.defs, rs.corrDef(r))
+	}
+	return c
+}
+
+func (rs *RuleSet) corrDef(r *Rule) *corrDef {
+	cr := r.Correlation
+	d := &corrDef{rule: r, refs: map[*Rule]int{}, keys: map[*Rule][][]string{}, value: map[*Rule][]string{}, maxObs: maxGroupObs}
+	for _, cmp := range cr.Condition {
+		if cmp.Op != "gt" && cmp.Op != "gte" {
+			d.atEnd = true
+		}
+	}
+	for i, ref := range cr.Rules {
+		base := rs.ruleByRef(ref)
+		if base == nil || base.Correlation != nil {
+			continue
+		}
+		if _, dup := d.refs[base]; !dup {
+			d.refs[base] = i
+		}
+		sel := firstSelector(base)
+		for _, g := range cr.GroupBy {
+			d.keys[base] = append(d.keys[base], fieldKeys(aliasFor(cr, g, base), sel))
+		}
+		if cr.Field != "" {
+			d.value[base] = fieldKeys(aliasFor(cr, cr.Field, base), sel)
+		}
+	}
+	return d
+}
+
+// aliasFor is the referenced rule's own name for a group-by field.
+func aliasFor(c *Correlation, field string, r *Rule) string {
+	if m, ok := c.Aliases[field]; ok {
+		for _, k := range []string{r.ID, r.Name} {
+			if f, ok := m[k]; ok && k != "" {
+				return f
+			}
+		}
+	}
+	return field
+}
+
+func firstSelector(r *Rule) *selector {
+	sels, err := selectors(r.Logsource)
+	if err != nil || len(sels) == 0 {
+		return &selector{}
+	}
+	return &sels[0]
+}
+
+// Observe feeds one event with the detection rules it matched (Match's
+// result) and its event time, and returns the correlation hits it causes,
+// in rule order then group key order.
+func (c *Correlator) Observe(ev *Event, ts time.Time, matched []*Rule) []CorrelationHit {
+	t := ts.UnixNano()
+	var hits []CorrelationHit
+	if t > c.watermark {
+		c.watermark = t
+		hits = c.closeWindows()
+	}
+	for di, d := range c.defs {
+		for _, m := range matched {
+			pos, ok := d.refs[m]
+			if !ok {
+				continue
+			}
+			obs := corrObs{T: t, Rule: pos, ID: ev.ID}
+			if d.rule.Correlation.Type == "value_count" {
+				v, ok := firstValue(ev, d.value[m])
+				if !ok {
+					continue // no value to count
+				}
+				obs.Value = v
+			}
+			key := groupKey(d.rule.Correlation.GroupBy, ev, d.keys[m])
+			if h, ok := c.add(di, d, key, obs); ok {
+				hits = append(hits, h)
+			}
+		}
+	}
+	sort.SliceStable(hits, func(i, j int) bool {
+		a, b := c.defIndex(hits[i].Rule), c.defIndex(hits[j].Rule)
+		if a != b {
+			return a < b
+		}
+		return hits[i].GroupKey < hits[j].GroupKey
+	})
+	return hits
+}
+
+func (c *Correlator) defIndex(r *Rule) int {
+	for i, d := range c.defs {
+		if d.rule == r {
+			return i
+		}
+	}
+	return -1
+}
+
+// add records an observation in its group; an eager condition is checked.
+func (c *Correlator) add(di int, d *corrDef, key string, o corrObs) (CorrelationHit, bool) {
+	span := int64(d.rule.Correlation.Timespan)
+	gk := fmt.Sprintf("%d\x00%s", di, key)
+	g := c.groups[gk]
+	if g == nil {
+		g = &corrGroup{Def: di, Key: key}
+		c.groups[gk] = g
+	}
+	if d.atEnd {
+		// Observe closed the windows that ended before this event, so
+		// an open window here contains o unless o is late.
+		if o.T+span < c.watermark || (len(g.Obs) > 0 && o.T < g.Start) {
+			if len(g.Obs) == 0 {
+				delete(c.groups, gk)
+			}
+			return CorrelationHit{}, false // too late for any open window
+		}
+		if len(g.Obs) == 0 {
+			g.Start = o.T
+			heap.Push(&c.closing, closeItem{end: o.T + span, key: gk})
+		}
+		g.insert(o, d.maxObs)
+		return CorrelationHit{}, false
+	}
+	newest := o.T
+	if n := len(g.Obs); n > 0 && g.Obs[n-1].T > newest {
+		newest = g.Obs[n-1].T
+	}
+	if o.T < newest-span {
+		return CorrelationHit{}, false // too late for the window
+	}
+	g.insert(o, d.maxObs)
+	// Slide: keep the last timespan before the newest event.
+	drop := 0
+	for drop < len(g.Obs) && g.Obs[drop].T < newest-span {
+		drop++
+	}
+	g.Obs = g.Obs[drop:]
+	if !d.holds(g.Obs) {
+		return CorrelationHit{}, false
+	}
+	h := d.hit(g)
+	delete(c.groups, gk)
+	return h, true
+}
+
+// insert keeps observations ordered by time (arrival order among equals).
+func (g *corrGroup) insert(o corrObs, maxObs int) {
+	i := sort.Search(len(g.Obs), func(i int) bool { return g.Obs[i].T > o.T })
+	g.Obs = append(g.Obs, corrObs{})
+	copy(g.Obs[i+1:], g.Obs[i:])
+	g.Obs[i] = o
+	if len(g.Obs) > maxObs {
+		g.Obs = g.Obs[len(g.Obs)-maxObs:]
+	}
+}
+
+// closeWindows decides the at-close groups whose window ended before the
+// watermark.
+func (c *Correlator) closeWindows() []CorrelationHit {
+	var hits []CorrelationHit
+	for c.closing.Len() > 0 && c.closing[0].end < c.watermark {
+		it := heap.Pop(&c.closing).(closeItem)
+		g := c.groups[it.key]
+		if g == nil {
+			continue
+		}
+		delete(c.groups, it.key)
+		d := c.defs[g.Def]
+		if d.holds(g.Obs) {
+			hits = append(hits, d.hit(g))
+		}
+	}
+	return hits
+}
+
+// holds evaluates the correlation condition on a window.
+func (d *corrDef) holds(obs []corrObs) bool {
+	cr := d.rule.Correlation
+	var n int64
+	switch cr.Type {
+	case "event_count":
+		n = int64(len(obs))
+	case "value_count":
+		seen := map[string]bool{}
+		for _, o := range obs {
+			seen[o.Value] = true
+		}
+		n = int64(len(seen))
+	case "temporal":
+		seen := map[int]bool{}
+		for _, o := range obs {
+			seen[o.Rule] = true
+		}
+		n = int64(len(seen))
+	case "temporal_ordered":
+		n = int64(orderedPrefix(obs, len(cr.Rules)))
+	}
+	for _, cmp := range cr.Condition {
+		if !cmp.holds(n) {
+			return false
+		}
+	}
+	return true
+}
+
+// orderedPrefix is how many of the rules, in order, occur one after the
+// other (by event time) in the window.
+func orderedPrefix(obs []corrObs, rules int) int {
+	next := 0
+	for _, o := range obs { // ordered by time
+		if next < rules && o.Rule == next {
+			next++
+		}
+	}
+	return next
+}
+
+func (d *corrDef) hit(g *corrGroup) CorrelationHit {
+	ids := make([]string, 0, len(g.Obs))
+	for _, o := range g.Obs {
+		ids = append(ids, o.ID)
+	}
+	last := int64(0)
+	if n := len(g.Obs); n > 0 {
+		last = g.Obs[n-1].T
+	}
+	return CorrelationHit{Rule: d.rule, GroupKey: g.Key, EventIDs: ids, Time: time.Unix(0, last).UTC()}
+}
+
+func firstValue(ev *Event, keys []string) (string, bool) {
+	for _, k := range keys {
+		if v, ok := ev.Field(k); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// groupKey renders the group-by values: "field=value" pairs, with , = and
+// % in values escaped. A missing field groups as an empty value.
+func groupKey(fields []string, ev *Event, keys [][]string) string {
+	var b strings.Builder
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		v := ""
+		if i < len(keys) {
+			v, _ = firstValue(ev, keys[i])
+		}
+		b.WriteString(f)
+		b.WriteByte('=')
+		b.WriteString(strings.NewReplacer("%", "%25", ",", "%2C", "=", "%3D").Replace(v))
+	}
+	return b.String()
+}
+
+// closeItem is a window end in the closing heap (earliest first, then key,
+// so the order is the same on every node).
+type closeItem struct {
+	end int64
+	key string
+}
+
+type closeHeap []closeItem
+
+func (h closeHeap) Len() int { return len(h) }
+func (h closeHeap) Less(i, j int) bool {
+	if h[i].end != h[j].end {
+		return h[i].end < h[j].end
+	}
+	return h[i].key < h[j].key
+}
+func (h closeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *closeHeap) Push(x any)   { *h = append(*h, x.(closeItem)) }
+func (h *closeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// correlatorState is the serialised form: groups in key order, correlation
+// rules named by id (or title) so a state survives a reordered rule set.
+type correlatorState struct {
+	Version   int        `json:"version"`
+	Watermark int64      `json:"watermark"`
+	Groups    []stateGrp `json:"groups"`
+}
+
+type stateGrp struct {
+	Rule string `json:"rule"`
+	corrGroup
+}
+
+// MarshalBinary serialises the correlator's state, deterministically.
+func (c *Correlator) MarshalBinary() ([]byte, error) {
+	st := correlatorState{Version: 1, Watermark: c.watermark}
+	keys := make([]string, 0, len(c.groups))
+	for k := range c.groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		g := c.groups[k]
+		st.Groups = append(st.Groups, stateGrp{Rule: ruleRef(c.defs[g.Def].rule), corrGroup: *g})
+	}
+	return json.Marshal(st)
+}
+
+// UnmarshalBinary restores a state from MarshalBinary. Groups of
+// correlation rules the rule set no longer has are dropped.
+func (c *Correlator) UnmarshalBinary(data []byte) error {
+	var st correlatorState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("correlator state: %w", err)
+	}
+	if st.Version != 1 {
+		return fmt.Errorf("correlator state: unknown version %d", st.Version)
+	}
+	byRef := map[string]int{}
+	for i, d := range c.defs {
+		byRef[ruleRef(d.rule)] = i
+	}
+	c.groups = map[string]*corrGroup{}
+	c.closing = nil
+	c.watermark = st.Watermark
+	for _, sg := range st.Groups {
+		di, ok := byRef[sg.Rule]
+		if !ok {
+			continue
+		}
+		g := sg.corrGroup
+		g.Def = di
+		gk := fmt.Sprintf("%d\x00%s", di, g.Key)
+		c.groups[gk] = &g
+		if c.defs[di].atEnd && len(g.Obs) > 0 {
+			heap.Push(&c.closing, closeItem{end: g.Start + int64(c.defs[di].rule.Correlation.Timespan), key: gk})
+		}
+	}
+	return nil
+}
+
+func ruleRef(r *Rule) string {
+	if r.ID != "" {
+		return r.ID
+	}
+	return r.Title
+}

@@ -1,0 +1,221 @@
+package sigma
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const corrBase = `
+title: Failed login
+id: failed
+name: failed_login
+logsource: {product: json}
+detection:
+  sel: {event.action: login-failed}
+  condition: sel
+---
+title: Successful login
+id: success
+logsource: {product: json}
+detection:
+  sel: {event.action: login-success}
+  condition: sel
+`
+
+// corrSet compiles the two base rules and one correlation rule.
+func corrSet(t *testing.T, correlation string) *RuleSet {
+	t.Helper()
+	rules, err := ParseRules([]byte(corrBase + "---\n" + correlation))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, errs := Compile(rules)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return rs
+}
+
+// corrEvent is one input: seconds after t0, action, user, source IP.
+type corrEvent struct {
+	sec          int
+	action, user string
+	ip           string
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// feed runs events through Match and Observe; each hit is rendered as
+// "rule group [ids]".
+func feed(t *testing.T, rs *RuleSet, c *Correlator, evs []corrEvent, from int) []string {
+	t.Helper()
+	var out []string
+	for i, e := range evs {
+		doc, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("e%d", from+i), "source": "json",
+			"event.action": e.action, "user.name": e.user, "source.ip": e.ip})
+		ev, err := NewEvent(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := t0.Add(time.Duration(e.sec) * time.Second)
+		for _, h := range c.Observe(ev, ts, rs.Match(ev, nil)) {
+			out = append(out, fmt.Sprintf("%s %s %v @%ds", h.Rule.ID, h.GroupKey, h.EventIDs, int(h.Time.Sub(t0).Seconds())))
+		}
+	}
+	return out
+}
+
+func TestCorrelations(t *testing.T) {
+	const eventCount = `title: Brute force
+id: brute
+correlation:
+  type: event_count
+  rules: [failed_login]
+  group-by: [user.name]
+  timespan: 5m
+  condition: {gte: 3}
+`
+	tests := []struct {
+		name, rule string
+		events     []corrEvent
+		want       []string
+	}{
+		{"event_count fires at the threshold, per group, then starts over", eventCount, []corrEvent{
+			{0, "login-failed", "alice", ""}, {10, "login-failed", "bob", ""}, {20, "login-failed", "alice", ""},
+			{30, "login-success", "alice", ""}, {40, "login-failed", "alice", ""}, {50, "login-failed", "alice", ""},
+		}, []string{"brute user.name=alice [e0 e2 e4] @40s"}},
+		{"event_count: events outside the timespan do not count", eventCount, []corrEvent{
+			{0, "login-failed", "alice", ""}, {200, "login-failed", "alice", ""}, {400, "login-failed", "alice", ""},
+			{500, "login-failed", "alice", ""},
+		}, []string{"brute user.name=alice [e1 e2 e3] @500s"}},
+		{"out of order: placed by event time", eventCount, []corrEvent{
+			{100, "login-failed", "alice", ""}, {0, "login-failed", "alice", ""}, {50, "login-failed", "alice", ""},
+		}, []string{"brute user.name=alice [e1 e2 e0] @100s"}},
+		{"out of order: too late for the window is ignored", eventCount, []corrEvent{
+			{400, "login-failed", "alice", ""}, {0, "login-failed", "alice", ""}, {401, "login-failed", "alice", ""},
+			{402, "login-failed", "alice", ""},
+		}, []string{"brute user.name=alice [e0 e2 e3] @402s"}},
+		{"value_count counts distinct values", `title: Spray
+id: spray
+correlation:
+  type: value_count
+  rules: [failed]
+  group-by: [source.ip]
+  timespan: 10m
+  condition: {gte: 3, field: user.name}
+`, []corrEvent{
+			{0, "login-failed", "a", "10.0.0.1"}, {1, "login-failed", "a", "10.0.0.1"}, {2, "login-failed", "b", "10.0.0.1"},
+			{3, "login-failed", "c", "10.0.0.2"}, {4, "login-failed", "c", "10.0.0.1"},
+		}, []string{"spray source.ip=10.0.0.1 [e0 e1 e2 e4] @4s"}},
+		{"temporal: all rules within the timespan, any order", `title: Success after failure
+id: saf
+correlation:
+  type: temporal
+  rules: [failed, success]
+  group-by: [user.name]
+  timespan: 1m
+`, []corrEvent{
+			{0, "login-success", "alice", ""}, {100, "login-failed", "alice", ""}, {130, "login-success", "bob", ""},
+			{150, "login-success", "alice", ""},
+		}, []string{"saf user.name=alice [e1 e3] @150s"}},
+		{"temporal_ordered: order of event times, not arrival", `title: Success after failure, ordered
+id: safo
+correlation:
+  type: temporal_ordered
+  rules: [failed, success]
+  group-by: [user.name]
+  timespan: 1m
+`, []corrEvent{
+			{0, "login-success", "alice", ""}, {10, "login-failed", "alice", ""}, // wrong order
+			{100, "login-success", "bob", ""}, {90, "login-failed", "bob", ""}, // arrives late, in time order
+		}, []string{"safo user.name=bob [e3 e2] @100s"}},
+		{"lt is decided when the window closes", `title: Few logins
+id: few
+correlation:
+  type: event_count
+  rules: [success]
+  group-by: [user.name]
+  timespan: 1m
+  condition: {lt: 2}
+`, []corrEvent{
+			{0, "login-success", "alice", ""}, {10, "login-success", "bob", ""}, {20, "login-success", "bob", ""},
+			{30, "login-failed", "carol", ""}, {200, "login-failed", "carol", ""},
+		}, []string{"few user.name=alice [e0] @0s"}},
+		{"range condition", `title: Between
+id: between
+correlation:
+  type: event_count
+  rules: [failed]
+  group-by: [user.name]
+  timespan: 1m
+  condition: {gte: 2, lte: 3}
+`, []corrEvent{
+			{0, "login-failed", "a", ""}, {1, "login-failed", "a", ""}, {2, "login-failed", "a", ""}, {3, "login-failed", "a", ""},
+			{4, "login-failed", "b", ""}, {5, "login-failed", "b", ""}, {500, "login-failed", "z", ""},
+		}, []string{"between user.name=b [e4 e5] @5s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := corrSet(t, tt.rule)
+			got := feed(t, rs, NewCorrelator(rs), tt.events, 0)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("hits\n got %q\nwant %q", got, tt.want)
+			}
+			// The same sequence on another node gives the same hits, and
+			// a node restored from a snapshot half-way continues exactly.
+			for cut := 0; cut <= len(tt.events); cut++ {
+				a := NewCorrelator(rs)
+				first := feed(t, rs, a, tt.events[:cut], 0)
+				snap, err := a.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				b := NewCorrelator(rs)
+				if err := b.UnmarshalBinary(snap); err != nil {
+					t.Fatal(err)
+				}
+				rest := feed(t, rs, b, tt.events[cut:], cut)
+				if all := append(first, rest...); !reflect.DeepEqual(all, tt.want) && !(len(all) == 0 && len(tt.want) == 0) {
+					t.Errorf("restored at event %d: hits %q, want %q", cut, all, tt.want)
+				}
+				again, _ := b.MarshalBinary()
+				c := NewCorrelator(rs)
+				feed(t, rs, c, tt.events, 0)
+				final, _ := c.MarshalBinary()
+				if string(again) != string(final) {
+					t.Errorf("restored at event %d: final state differs:\n%s\n%s", cut, again, final)
+				}
+			}
+		})
+	}
+}
+
+func TestCorrelationParseErrors(t *testing.T) {
+	tests := []struct{ body, want string }{
+		{"correlation:\n  type: nope\n  rules: [a]\n  timespan: 1m\n  condition: {gte: 1}\n", "want event_count"},
+		{"correlation:\n  type: event_count\n  timespan: 1m\n  condition: {gte: 1}\n", "missing the rules"},
+		{"correlation:\n  type: event_count\n  rules: [a]\n  condition: {gte: 1}\n", "missing timespan"},
+		{"correlation:\n  type: event_count\n  rules: [a]\n  timespan: 5x\n  condition: {gte: 1}\n", "unknown unit"},
+		{"correlation:\n  type: event_count\n  rules: [a]\n  timespan: 1m\n", "missing condition"},
+		{"correlation:\n  type: value_count\n  rules: [a]\n  timespan: 1m\n  condition: {gte: 1}\n", "needs the field"},
+		{"correlation:\n  type: event_count\n  rules: [a]\n  timespan: 1m\n  condition: {gte: -1}\n", "non-negative"},
+		{"correlation:\n  type: event_count\n  rules: [a]\n  timespan: 1m\n  condition: {about: 1}\n", "unknown condition operator"},
+	}
+	for _, tt := range tests {
+		_, err := ParseRules([]byte("title: c\nid: c\n" + tt.body))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: error %v, want %q", tt.body, err, tt.want)
+		}
+	}
+	rules, err := ParseRules([]byte(corrBase + "---\ntitle: c\nid: c\ncorrelation:\n  type: event_count\n  rules: [nothing]\n  timespan: 1m\n  condition: {gte: 1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, errs := Compile(rules); len(errs) != 1 || !strings.Contains(errs[0].Error(), "unknown rules nothing") {
+		t.Errorf("compile errors %v, want the unknown reference", errs)
+	}
+}
