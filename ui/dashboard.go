@@ -2,10 +2,12 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minixdr/xdr/appliance"
@@ -66,9 +68,24 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
 		s.d.Log.Error("dashboard", "err", err)
 		vm.Error = "Some figures could not be read: " + appliance.ErrorMessage(err)
 	}
-	counts, err := s.stats().Histogram(r.Context(), p.Tenant, from, to.Add(-time.Nanosecond), chartBuckets)
-	if err != nil {
+	// The four counts walk different index ranges: run them side by side.
+	var (
+		wg     sync.WaitGroup
+		counts []int
+		errs   = make([]error, 1+len(dashEntities))
+		tops   = make([]appliance.TopValues, len(dashEntities))
+	)
+	wg.Go(func() {
+		counts, errs[0] = s.stats().Histogram(r.Context(), p.Tenant, from, to.Add(-time.Nanosecond), chartBuckets)
+	})
+	for i, e := range dashEntities {
+		wg.Go(func() { tops[i], errs[1+i] = s.stats().Top(r.Context(), p.Tenant, e.field, from, to, topN) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		fail(err)
+	}
+	if counts == nil {
 		counts = make([]int, chartBuckets)
 	}
 	for _, c := range counts {
@@ -76,14 +93,9 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
 	}
 	vm.Events = pages.StackedChart("events-chart", "Events per second, "+rng.label, "events/s", from, step,
 		[]pages.Series{{Label: "events", Counts: counts}}, true)
-	for _, e := range dashEntities {
-		tt := pages.TopTable{ID: "top-" + strings.ReplaceAll(e.field, ".", "-"), Title: e.title, Field: e.field}
-		top, err := s.stats().Top(r.Context(), p.Tenant, e.field, from, to, topN)
-		if err != nil {
-			fail(err)
-		}
-		tt.Partial = top.Partial
-		for _, v := range top.Values {
+	for i, e := range dashEntities {
+		tt := pages.TopTable{ID: "top-" + strings.ReplaceAll(e.field, ".", "-"), Title: e.title, Field: e.field, Partial: tops[i].Partial}
+		for _, v := range tops[i].Values {
 			tt.Rows = append(tt.Rows, pages.TopRow{Value: v.Value, Count: strconv.Itoa(v.Count), Href: searchURL(e.field, v.Value, from, to)})
 		}
 		vm.Entities = append(vm.Entities, tt)
