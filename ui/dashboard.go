@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/minixdr/xdr/appliance"
+	"github.com/minixdr/xdr/appliance/ingest"
 	"github.com/minixdr/xdr/appliance/query"
 	"github.com/minixdr/xdr/ui/pages"
 )
@@ -100,6 +101,10 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
 		}
 		vm.Entities = append(vm.Entities, tt)
 	}
+	if p.Role == appliance.RoleSuperAdmin {
+		// Node-wide counters, across tenants: for the appliance's operator.
+		vm.Ingest = s.ingestRows()
+	}
 	if vm.Total == 0 && vm.Error == "" {
 		// Nothing in the range: tell a new appliance how to send events.
 		if all, err := s.stats().Top(r.Context(), p.Tenant, appliance.FieldSource, time.Time{}, time.Time{}, 1); err == nil && len(all.Values) == 0 {
@@ -142,4 +147,28 @@ func (noStats) Histogram(context.Context, string, time.Time, time.Time, int) ([]
 
 func (noStats) Top(context.Context, string, string, time.Time, time.Time, int) (appliance.TopValues, error) {
 	return appliance.TopValues{}, errNoStats
+}
+
+// ingestHealther is the ingest service's accounting, when it keeps one.
+type ingestHealther interface{ Health() ingest.Health }
+
+// ingestRows shows the ingest accounting of this node; nil when the
+// ingest service keeps none.
+func (s *Server) ingestRows() []pages.IngestRow {
+	ih, ok := s.d.Ingest.(ingestHealther)
+	if !ok {
+		return nil
+	}
+	h := ih.Health()
+	rows := make([]pages.IngestRow, 0, len(h.Sources))
+	for _, src := range h.Sources {
+		row := pages.IngestRow{Source: src.Source, Accepted: strconv.FormatUint(src.Accepted, 10),
+			Rejected: strconv.FormatUint(src.Rejected, 10), Dropped: strconv.FormatUint(src.Dropped, 10),
+			LastEvent: "never", Failing: src.Rejected+src.Dropped > 0}
+		if src.LastEvent != nil {
+			row.LastEvent = src.LastEvent.UTC().Format("2006-01-02 15:04:05 UTC")
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }

@@ -35,8 +35,8 @@ type TopRow struct {
 
 // IngestRow is the health of one ingest source.
 type IngestRow struct {
-	Source, Accepted, Rejected, LastEvent, LastError string
-	Failing                                          bool
+	Source, Accepted, Rejected, Dropped, LastEvent, LastError string
+	Failing                                                   bool // some input was rejected or dropped
 }
 
 // SevCount is a count of one severity.
