@@ -53,13 +53,7 @@ func adminCall(ctx context.Context, dataDir, path string, body, out any) error {
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s", e.Error)
-		}
-		return fmt.Errorf("node answered %s", resp.Status)
+		return nodeError(resp.Status, data)
 	}
 	return json.Unmarshal(data, out)
 }

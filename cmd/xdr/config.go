@@ -32,6 +32,12 @@ type Config struct {
 	TLSCert      string `toml:"tls_cert"`
 	TLSKey       string `toml:"tls_key"`
 	LogLevel     string `toml:"log_level"`
+
+	// Scheduled backups: off while BackupInterval is empty.
+	BackupInterval   string `toml:"backup_interval"`
+	BackupDir        string `toml:"backup_dir"`
+	BackupRecipients string `toml:"backup_recipients"`
+	BackupKeep       string `toml:"backup_keep"`
 }
 
 // option describes one setting: its flag (and, derived from it, its
@@ -56,6 +62,10 @@ var serveOptions = []option{
 	{"tls-cert", "PEM certificate for HTTPS (default: self-signed in the data dir)", "", func(c *Config) *string { return &c.TLSCert }},
 	{"tls-key", "PEM key for --tls-cert", "", func(c *Config) *string { return &c.TLSKey }},
 	{"log-level", "debug, info, warn or error", "info", func(c *Config) *string { return &c.LogLevel }},
+	{"backup-interval", "make a scheduled backup every interval, e.g. 24h (empty: off)", "", func(c *Config) *string { return &c.BackupInterval }},
+	{"backup-dir", "directory scheduled backups are written to", "", func(c *Config) *string { return &c.BackupDir }},
+	{"backup-recipients", "comma-separated age public keys (age1…) scheduled backups are encrypted to", "", func(c *Config) *string { return &c.BackupRecipients }},
+	{"backup-keep", "how many scheduled backups backup-dir keeps (0: all)", "7", func(c *Config) *string { return &c.BackupKeep }},
 }
 
 func envName(flagName string) string {
@@ -214,6 +224,9 @@ func (c *Config) validate() error {
 	}
 	if err := appliance.ValidName("syslog-tenant", c.SyslogTenant); err != nil {
 		return &optionError{flag: "syslog-tenant", err: err}
+	}
+	if _, err := c.backupSchedule(); err != nil {
+		return err
 	}
 	return nil
 }

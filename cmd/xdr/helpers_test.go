@@ -120,7 +120,13 @@ func startNode(t testing.TB, env ...string) *node {
 // startNodeWith is startNode with extra flags for xdr serve.
 func startNodeWith(t testing.TB, args []string, env ...string) *node {
 	t.Helper()
-	n := &node{t: t, proc: &proc{dir: filepath.Join(t.TempDir(), "data"), logDir: t.TempDir(), env: baseEnv(env...), args: args}}
+	return startNodeIn(t, filepath.Join(t.TempDir(), "data"), args, env...)
+}
+
+// startNodeIn is startNodeWith on the data dir dir (a restored one, say).
+func startNodeIn(t testing.TB, dir string, args []string, env ...string) *node {
+	t.Helper()
+	n := &node{t: t, proc: &proc{dir: dir, logDir: t.TempDir(), env: baseEnv(env...), args: args}}
 	n.client = &http.Client{Timeout: 90 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	t.Cleanup(n.cleanup)
 	n.start(false)

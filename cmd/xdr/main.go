@@ -26,6 +26,8 @@ const usage = `usage: xdr COMMAND [FLAGS]
 commands:
   serve          run a node (see xdr serve -h)
   token create   create an API token on the node of --data-dir
+  backup         create | verify: encrypted backups (see xdr backup)
+  restore        restore a backup into a new data dir
   config example print a config file with every option and its default
   version        print version information
 `
@@ -56,6 +58,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return err
 		}
 		return serve(ctx, cfg, stderr, getenv)
+	case "backup":
+		return backupCommand(ctx, args[1:], stdout, getenv)
+	case "restore":
+		return restoreCommand(args[1:], stdout, stderr)
 	case "token":
 		if len(args) < 2 || args[1] != "create" {
 			return fmt.Errorf("usage: xdr token create --tenant T --name N [--scope ingest|api] [--data-dir DIR]")

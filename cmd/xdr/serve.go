@@ -107,10 +107,16 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 		}
 	}
 	ingestSvc := ingest.New(node, ingest.DefaultLimits, time.Now, reg)
+	backups, stopBackups, err := startBackups(cfg, store, node, reg, log.With("component", "backup"))
+	if err != nil {
+		return err
+	}
+	defer stopBackups()
 	useTLS := cfg.TLSCert != "" || !cluster.IsLoopback(cfg.HTTP)
 	srv := ui.New(ui.Deps{
 		Auth: authSvc, Ingest: ingestSvc, Events: store, Node: node,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Backups: backups,
 		Log:     log.With("component", "http"), TLS: useTLS,
 	})
 

@@ -197,3 +197,13 @@ func (r *Reader) drain() (Manifest, error) {
 		}
 	}
 }
+
+// Check reads a whole unencrypted container and checks every part against
+// the manifest.
+func Check(r io.Reader) (Manifest, error) {
+	br, err := NewReader(r)
+	if err != nil {
+		return Manifest{}, err
+	}
+	return br.drain()
+}
