@@ -302,3 +302,53 @@ func TestDetectionIsDeterministicAndSnapshotted(t *testing.T) {
 		t.Errorf("restored node: %d custom-rule alerts, want 21", len(got))
 	}
 }
+
+func sshEvent(tenant, ip, user, outcome string, t time.Time, n uint64) appliance.Event {
+	return storetest.Event(tenant, "auth", t, n, map[string]any{
+		"event.action": "ssh-login", "event.outcome": outcome, "source.ip": ip, "user.name": user, "host.name": "srv",
+	})
+}
+
+// Correlation rules fire on event time, and their state is replicated:
+// it survives a restart between the failures and the success.
+func TestDetectionCorrelationsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := storetest.MustOpenStoreAt(t, dir)
+	l := &storetest.Log{TB: t, Store: s}
+	l.MustApply(&command.CreateTenant{Tenant: appliance.Tenant{Name: "acme", Created: detectT0}})
+	var evs []appliance.Event
+	for i := range 3 {
+		evs = append(evs, sshEvent("acme", "192.0.2.9", "alice", "failure", detectT0.Add(time.Duration(i)*time.Second), uint64(i)))
+	}
+	l.MustApply(&command.IngestBatch{Tenant: "acme", Source: "auth", BatchID: "f", Events: evs})
+	s.Close()
+	s = storetest.MustOpenStoreAt(t, dir)
+	l.Store = s
+	l.MustApply(&command.IngestBatch{Tenant: "acme", Source: "auth", BatchID: "s", Events: []appliance.Event{
+		sshEvent("acme", "192.0.2.9", "alice", "success", detectT0.Add(time.Minute), 10)}})
+	got := alerts(t, s, "acme", `rule_title:"SSH login succeeded after failures"`)
+	if len(got) != 1 || len(got[0].EventIDs) != 4 || got[0].GroupKey != "source.ip=192.0.2.9" {
+		t.Fatalf("success-after-failures alerts: %+v", got)
+	}
+}
+
+func TestDetectionPortScan(t *testing.T) {
+	s, l := newDetectLog(t, "acme")
+	var evs []appliance.Event
+	for port := range 25 {
+		evs = append(evs, storetest.Event("acme", "zeek", detectT0.Add(time.Duration(port)*time.Second), uint64(port), map[string]any{
+			"event.dataset": "zeek.conn", "source.ip": "198.51.100.4", "destination.ip": "10.0.0.5", "destination.port": float64(1000 + port),
+		}))
+	}
+	// Many connections to one port are not a scan.
+	for i := range 25 {
+		evs = append(evs, storetest.Event("acme", "zeek", detectT0.Add(time.Duration(i)*time.Second), uint64(100+i), map[string]any{
+			"event.dataset": "zeek.conn", "source.ip": "198.51.100.5", "destination.ip": "10.0.0.5", "destination.port": float64(443),
+		}))
+	}
+	l.MustApply(&command.IngestBatch{Tenant: "acme", Source: "zeek", BatchID: "z", Events: evs})
+	got := alerts(t, s, "acme", "")
+	if len(got) != 1 || got[0].RuleTitle != "Port scan" || got[0].Attack[0] != "T1046" || got[0].Entities[0].Value != "198.51.100.4" {
+		t.Fatalf("alerts %+v", got)
+	}
+}

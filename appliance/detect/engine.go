@@ -48,7 +48,7 @@ type Engine struct {
 type tenantState struct {
 	rules      *sigma.RuleSet
 	suppressed map[*sigma.Rule]bool // referenced by a correlation that does not generate them
-	corr       correlator
+	corr       *sigma.Correlator
 	intel      *intel.Matcher
 }
 
@@ -137,9 +137,7 @@ func (e *Engine) compile(st State, tenant string, ts *tenantState) error {
 	ts.suppressed = suppressed(rs)
 	ts.corr = nil
 	if hasCorrelations(rs) {
-		ts.corr = newCorrelator(rs)
-	}
-	if ts.corr != nil {
+		ts.corr = sigma.NewCorrelator(rs)
 		saved, err := st.CorrelationState(tenant)
 		if err != nil {
 			return fmt.Errorf("load correlation state of %q: %w", tenant, err)
