@@ -80,7 +80,7 @@ func (s *Store) putRules(tx *sql.Tx, c *command.PutRules) error {
 		if r.ID != def.ID {
 			return appliance.Errorf(appliance.EINVALID, "rule %q: the YAML's id is %q", def.ID, r.ID)
 		}
-		if s.det.IsBuiltin(r.ID) {
+		if detect.IsBuiltin(r.ID) {
 			return appliance.Errorf(appliance.ECONFLICT, "rule %q: a built-in rule has that id", r.ID)
 		}
 		info := detect.Info(r)
@@ -102,7 +102,7 @@ func (s *Store) setRuleEnabled(tx *sql.Tx, c *command.SetRuleEnabled) error {
 		}
 		return sqlstore.SetRuleEnabled(tx, c.Tenant, c.ID, c.Enabled, c.Time)
 	}
-	for _, r := range s.det.BuiltinRules() {
+	for _, r := range detect.Builtin() {
 		if r.ID == c.ID {
 			info := detect.Info(r)
 			info.Enabled, info.Builtin = c.Enabled, true
@@ -112,20 +112,14 @@ func (s *Store) setRuleEnabled(tx *sql.Tx, c *command.SetRuleEnabled) error {
 	return appliance.Errorf(appliance.ENOTFOUND, "rule %q not found", c.ID)
 }
 
-// RuleFilter selects rules of a listing; empty fields select all.
-type RuleFilter struct {
-	Status, Level string
-	Enabled       *bool
-}
-
 // Rules lists a tenant's rules, built-in and imported, by ID.
-func (s *Store) Rules(ctx context.Context, tenant string, f RuleFilter) ([]detect.RuleInfo, error) {
+func (s *Store) Rules(ctx context.Context, tenant string, f detect.RuleFilter) ([]detect.RuleInfo, error) {
 	stored, err := s.SQL.Rules(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
 	byID := map[string]detect.RuleInfo{}
-	for _, r := range s.det.BuiltinRules() {
+	for _, r := range detect.Builtin() {
 		info := detect.Info(r)
 		info.Enabled, info.Builtin = true, true
 		byID[r.ID] = info
@@ -146,7 +140,7 @@ func (s *Store) Rules(ctx context.Context, tenant string, f RuleFilter) ([]detec
 
 // Rule returns one rule of a tenant, with its YAML; ENOTFOUND if absent.
 func (s *Store) Rule(ctx context.Context, tenant, id string) (detect.RuleInfo, error) {
-	rules, err := s.Rules(ctx, tenant, RuleFilter{})
+	rules, err := s.Rules(ctx, tenant, detect.RuleFilter{})
 	if err != nil {
 		return detect.RuleInfo{}, err
 	}
@@ -155,7 +149,7 @@ func (s *Store) Rule(ctx context.Context, tenant, id string) (detect.RuleInfo, e
 			continue
 		}
 		if info.Builtin {
-			for _, r := range s.det.BuiltinRules() {
+			for _, r := range detect.Builtin() {
 				if r.ID == id {
 					info.Source = string(r.Source)
 				}
@@ -168,3 +162,32 @@ func (s *Store) Rule(ctx context.Context, tenant, id string) (detect.RuleInfo, e
 	}
 	return detect.RuleInfo{}, appliance.Errorf(appliance.ENOTFOUND, "rule %q not found", id)
 }
+
+// The detection reads of detect.Reader; each takes the tenant.
+
+// RuleSources returns the YAML of a tenant's imported rules.
+func (s *Store) RuleSources(ctx context.Context, tenant string) ([][]byte, error) {
+	return s.SQL.RuleSources(ctx, tenant)
+}
+
+// Alerts returns a page of a tenant's alerts.
+func (s *Store) Alerts(ctx context.Context, q detect.AlertQuery) (detect.AlertPage, error) {
+	return s.SQL.Alerts(ctx, q)
+}
+
+// Incidents returns a page of a tenant's incidents.
+func (s *Store) Incidents(ctx context.Context, tenant, status string, limit int, cursor string) (detect.IncidentPage, error) {
+	return s.SQL.Incidents(ctx, tenant, status, limit, cursor)
+}
+
+// Incident returns one incident of a tenant.
+func (s *Store) Incident(ctx context.Context, tenant, id string) (*detect.Incident, error) {
+	return s.SQL.Incident(ctx, tenant, id)
+}
+
+// IntelSummary counts a tenant's indicators by source and type.
+func (s *Store) IntelSummary(ctx context.Context, tenant string) ([]detect.IntelCount, error) {
+	return s.SQL.IntelSummary(ctx, tenant)
+}
+
+var _ detect.Reader = (*Store)(nil)

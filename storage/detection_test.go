@@ -14,7 +14,6 @@ import (
 	"github.com/minixdr/xdr/appliance/intel"
 	"github.com/minixdr/xdr/appliance/query"
 	"github.com/minixdr/xdr/storage"
-	"github.com/minixdr/xdr/storage/sqlstore"
 	"github.com/minixdr/xdr/storage/storetest"
 )
 
@@ -40,7 +39,7 @@ func newDetectLog(t *testing.T, tenants ...string) (*storage.Store, *storetest.L
 
 func alerts(t *testing.T, s *storage.Store, tenant, q string) []detect.Alert {
 	t.Helper()
-	req := sqlstore.AlertQuery{Tenant: tenant, Limit: 1000}
+	req := detect.AlertQuery{Tenant: tenant, Limit: 1000}
 	if q != "" {
 		expr, err := query.Parse(q)
 		if err != nil {
@@ -186,7 +185,7 @@ func TestDetectionRulesAreReplicatedState(t *testing.T) {
 		t.Fatalf("%d alerts after disabling the rule", len(got))
 	}
 	off := false
-	rules, err := s.Rules(context.Background(), "acme", storage.RuleFilter{Enabled: &off})
+	rules, err := s.Rules(context.Background(), "acme", detect.RuleFilter{Enabled: &off})
 	if err != nil || len(rules) != 1 || rules[0].Level != "critical" || rules[0].Builtin {
 		t.Fatalf("disabled rules: %+v %v", rules, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"sync"
 
 	"github.com/minixdr/xdr/appliance/sigma"
 )
@@ -15,10 +16,13 @@ import (
 //go:embed rules/*.yml
 var rulesFS embed.FS
 
-// Builtin parses the built-in rules, in file name order. They are part of
-// the build, so a rule that does not parse is a build defect: it panics,
-// and the package tests prove it does not.
-func Builtin() []*sigma.Rule {
+// Builtin returns the built-in rules, in file name order, parsed once;
+// callers must not modify them. They are part of the build, so a rule that
+// does not parse is a build defect: it panics, and the package tests prove
+// it does not.
+var Builtin = sync.OnceValue(parseBuiltin)
+
+func parseBuiltin() []*sigma.Rule {
 	names, err := fs.Glob(rulesFS, "rules/*.yml")
 	if err != nil {
 		panic(err)
@@ -40,14 +44,11 @@ func Builtin() []*sigma.Rule {
 }
 
 // IsBuiltin reports whether id is a built-in rule's.
-func (e *Engine) IsBuiltin(id string) bool {
-	for _, r := range e.builtin {
+func IsBuiltin(id string) bool {
+	for _, r := range Builtin() {
 		if r.ID == id {
 			return true
 		}
 	}
 	return false
 }
-
-// BuiltinRules returns the built-in rules.
-func (e *Engine) BuiltinRules() []*sigma.Rule { return e.builtin }

@@ -38,7 +38,6 @@ const IncidentWindow = time.Hour
 // Engine runs detection for every tenant. It is used under the state
 // machine's apply lock only, so it needs no locking of its own.
 type Engine struct {
-	builtin []*sigma.Rule
 	tenants map[string]*tenantState
 	log     *slog.Logger
 }
@@ -54,7 +53,7 @@ type tenantState struct {
 
 // NewEngine returns an engine with the built-in rules.
 func NewEngine(log *slog.Logger) *Engine {
-	return &Engine{builtin: Builtin(), tenants: map[string]*tenantState{}, log: log}
+	return &Engine{tenants: map[string]*tenantState{}, log: log}
 }
 
 // Reset drops every cache (after a snapshot restore replaced the state).
@@ -123,7 +122,7 @@ func (e *Engine) compile(st State, tenant string, ts *tenantState) error {
 		imported = append(imported, r)
 	}
 	var rules []*sigma.Rule
-	for _, r := range e.builtin {
+	for _, r := range Builtin() {
 		if !disabled[r.ID] {
 			rules = append(rules, r)
 		}

@@ -24,6 +24,14 @@ const (
 	maxAlertScan = 20000
 )
 
+// The page types are detect's; these names keep callers in storage short.
+type (
+	AlertQuery   = detect.AlertQuery
+	AlertPage    = detect.AlertPage
+	IncidentPage = detect.IncidentPage
+	IntelCount   = detect.IntelCount
+)
+
 // Rules lists a tenant's stored rules (imported rules and the state rows
 // of built-in rules), by ID.
 func (db *DB) Rules(ctx context.Context, tenant string) ([]detect.RuleInfo, error) {
@@ -78,24 +86,9 @@ func (db *DB) RuleSource(ctx context.Context, tenant, id string) ([]byte, error)
 	return src, wrap(err, "look up rule %q", id)
 }
 
-// AlertQuery asks for a page of a tenant's alerts, newest first.
-type AlertQuery struct {
-	Tenant   string
-	Expr     query.Expr // nil: every alert
-	Incident string     // when set, only this incident's alerts
-	Limit    int
-	Cursor   string // from a previous page's Next
-}
-
-// AlertPage is one page of alerts; Next is empty at the end.
-type AlertPage struct {
-	Alerts []detect.Alert `json:"alerts"`
-	Next   string         `json:"next"`
-}
-
 // Alerts returns a page of alerts matching q.
-func (db *DB) Alerts(ctx context.Context, q AlertQuery) (AlertPage, error) {
-	page := AlertPage{Alerts: []detect.Alert{}}
+func (db *DB) Alerts(ctx context.Context, q detect.AlertQuery) (detect.AlertPage, error) {
+	page := detect.AlertPage{Alerts: []detect.Alert{}}
 	limit := pageSize(q.Limit)
 	curTime, curID, err := parseCursor(q.Cursor)
 	if err != nil {
@@ -148,16 +141,10 @@ func (db *DB) Alerts(ctx context.Context, q AlertQuery) (AlertPage, error) {
 	return page, nil
 }
 
-// IncidentPage is one page of incidents, most recently updated first.
-type IncidentPage struct {
-	Incidents []detect.Incident `json:"incidents"`
-	Next      string            `json:"next"`
-}
-
 // Incidents returns a page of a tenant's incidents, of one status if
 // status is not empty.
-func (db *DB) Incidents(ctx context.Context, tenant, status string, limit int, cursor string) (IncidentPage, error) {
-	page := IncidentPage{Incidents: []detect.Incident{}}
+func (db *DB) Incidents(ctx context.Context, tenant, status string, limit int, cursor string) (detect.IncidentPage, error) {
+	page := detect.IncidentPage{Incidents: []detect.Incident{}}
 	limit = pageSize(limit)
 	curTime, curID, err := parseCursor(cursor)
 	if err != nil {
@@ -209,23 +196,16 @@ func (r readQueryer) QueryRow(q string, args ...any) *sql.Row {
 	return r.db.read.QueryRowContext(r.ctx, q, args...)
 }
 
-// IntelCount is how many indicators of a type a source holds.
-type IntelCount struct {
-	Source string `json:"source"`
-	Type   string `json:"type"`
-	Count  int    `json:"count"`
-}
-
 // IntelSummary counts a tenant's indicators by source and type.
-func (db *DB) IntelSummary(ctx context.Context, tenant string) ([]IntelCount, error) {
+func (db *DB) IntelSummary(ctx context.Context, tenant string) ([]detect.IntelCount, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT source, type, count(*) FROM indicators WHERE tenant = ? GROUP BY source, type ORDER BY source, type`, tenant)
 	if err != nil {
 		return nil, wrap(err, "count indicators")
 	}
 	defer rows.Close()
-	out := []IntelCount{}
+	out := []detect.IntelCount{}
 	for rows.Next() {
-		var c IntelCount
+		var c detect.IntelCount
 		if err := rows.Scan(&c.Source, &c.Type, &c.Count); err != nil {
 			return nil, wrap(err, "count indicators")
 		}
