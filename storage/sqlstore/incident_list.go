@@ -1,0 +1,139 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/minixdr/xdr/appliance"
+	"github.com/minixdr/xdr/appliance/detect"
+)
+
+// incidentOrders are the sort orders of IncidentList; each ends with the
+// primary key so pages never overlap.
+var incidentOrders = map[string]string{
+	"":         `updated DESC, id DESC`,
+	"updated":  `updated DESC, id DESC`,
+	"created":  `created DESC, id DESC`,
+	"severity": `CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END DESC, updated DESC, id DESC`,
+	"alerts":   `json_extract(doc, '$.alert_count') DESC, updated DESC, id DESC`,
+}
+
+// IncidentList returns one page of a tenant's incidents matching f, and
+// how many match in all.
+func (db *DB) IncidentList(ctx context.Context, f appliance.IncidentFilter) ([]detect.Incident, int, error) {
+	order, ok := incidentOrders[f.Sort]
+	if !ok {
+		return nil, 0, appliance.Errorf(appliance.EINVALID, "sort %q: use updated, created, severity or alerts", f.Sort)
+	}
+	where := []string{"tenant = ?"}
+	args := []any{f.Tenant}
+	switch f.Status {
+	case "":
+	case "open":
+		where = append(where, "status IN ("+strings.TrimSuffix(strings.Repeat("?,", len(detect.OpenStatuses)), ",")+")")
+		for _, s := range detect.OpenStatuses {
+			args = append(args, s)
+		}
+	default:
+		if !validStatus(f.Status) {
+			return nil, 0, appliance.Errorf(appliance.EINVALID, "status %q: want open or one of %s", f.Status, strings.Join(detect.Statuses, ", "))
+		}
+		where = append(where, "status = ?")
+		args = append(args, f.Status)
+	}
+	if f.Severity != "" {
+		if detect.SeverityRank(f.Severity) < 0 {
+			return nil, 0, appliance.Errorf(appliance.EINVALID, "severity %q: want one of %s", f.Severity, strings.Join(detect.Severities, ", "))
+		}
+		where = append(where, "severity = ?")
+		args = append(args, f.Severity)
+	}
+	switch f.Assignee {
+	case "":
+	case "-":
+		where = append(where, "coalesce(json_extract(doc, '$.assignee'), '') = ''")
+	default:
+		where = append(where, "json_extract(doc, '$.assignee') = ?")
+		args = append(args, f.Assignee)
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM incidents WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, wrap(err, "count incidents")
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT id, doc FROM incidents WHERE `+cond+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+		append(args, pageSize(f.Limit), max(f.Offset, 0))...)
+	if err != nil {
+		return nil, 0, wrap(err, "list incidents")
+	}
+	defer rows.Close()
+	var out []detect.Incident
+	for rows.Next() {
+		var id string
+		var doc []byte
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, 0, wrap(err, "list incidents")
+		}
+		var inc detect.Incident
+		if err := json.Unmarshal(doc, &inc); err != nil {
+			return nil, 0, fmt.Errorf("incident %s: %w", id, err)
+		}
+		out = append(out, inc)
+	}
+	return out, total, wrap(rows.Err(), "list incidents")
+}
+
+// OpenIncidentCounts counts a tenant's open incidents by severity.
+func (db *DB) OpenIncidentCounts(ctx context.Context, tenant string) (map[string]int, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT severity, count(*) FROM incidents
+		WHERE tenant = ? AND status IN (?, ?, ?) GROUP BY severity`, tenant, detect.OpenStatuses[0], detect.OpenStatuses[1], detect.OpenStatuses[2])
+	if err != nil {
+		return nil, wrap(err, "count open incidents")
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var sev string
+		var n int
+		if err := rows.Scan(&sev, &n); err != nil {
+			return nil, wrap(err, "count open incidents")
+		}
+		out[sev] = n
+	}
+	return out, wrap(rows.Err(), "count open incidents")
+}
+
+// AlertHistogram counts a tenant's alerts per severity and time bucket:
+// buckets of (to - from) / buckets from from, by alert time.
+func (db *DB) AlertHistogram(ctx context.Context, tenant string, from, to time.Time, buckets int) (map[string][]int, error) {
+	if buckets <= 0 || !from.Before(to) {
+		return nil, appliance.Errorf(appliance.EINVALID, "alert histogram needs from < to and at least one bucket")
+	}
+	width := to.Sub(from).Nanoseconds() / int64(buckets)
+	if width <= 0 {
+		width = 1
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT severity, (time - ?) / ?, count(*) FROM alerts
+		WHERE tenant = ? AND time >= ? AND time < ? GROUP BY 1, 2`, from.UnixNano(), width, tenant, from.UnixNano(), to.UnixNano())
+	if err != nil {
+		return nil, wrap(err, "count alerts")
+	}
+	defer rows.Close()
+	out := map[string][]int{}
+	for rows.Next() {
+		var sev string
+		var b int64
+		var n int
+		if err := rows.Scan(&sev, &b, &n); err != nil {
+			return nil, wrap(err, "count alerts")
+		}
+		if out[sev] == nil {
+			out[sev] = make([]int, buckets)
+		}
+		out[sev][min(int(b), buckets-1)] += n
+	}
+	return out, wrap(rows.Err(), "count alerts")
+}
