@@ -333,3 +333,29 @@ func globMatch(pat, s string) bool {
 	}
 	return true
 }
+
+// String renders the expression in the condition language, fully
+// parenthesised.
+func (e *condExpr) String() string {
+	switch e.op {
+	case opIdent:
+		return e.name
+	case opOf:
+		q := "all"
+		if e.quant != quantAll {
+			q = strconv.Itoa(e.quant)
+		}
+		return q + " of " + e.name
+	case opNot:
+		return "not (" + e.kids[0].String() + ")"
+	}
+	sep := " and "
+	if e.op == opOr {
+		sep = " or "
+	}
+	parts := make([]string, len(e.kids))
+	for i, k := range e.kids {
+		parts[i] = "(" + k.String() + ")"
+	}
+	return strings.Join(parts, sep)
+}
