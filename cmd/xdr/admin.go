@@ -55,6 +55,9 @@ func adminCall(ctx context.Context, dataDir, path string, body, out any) error {
 	if resp.StatusCode >= 300 {
 		return nodeError(resp.Status, data)
 	}
+	if out == nil {
+		return nil
+	}
 	return json.Unmarshal(data, out)
 }
 

@@ -18,15 +18,17 @@ import (
 // from its default, the config file, an XDR_* environment variable, and a
 // command-line flag.
 type Config struct {
-	DataDir     string   `toml:"data_dir"`
-	HTTP        string   `toml:"http"`
-	ClusterAddr string   `toml:"cluster_addr"`
-	GossipAddr  string   `toml:"gossip_addr"`
-	Join        []string `toml:"join"`
-	JoinToken   string   `toml:"join_token"`
-	SyslogUDP   string   `toml:"syslog_udp"`
-	SyslogTCP   string   `toml:"syslog_tcp"`
-	SyslogTLS   string   `toml:"syslog_tls"`
+	DataDir     string `toml:"data_dir"`
+	HTTP        string `toml:"http"`
+	ClusterAddr string `toml:"cluster_addr"`
+	// ClusterAdvertise is the address peers reach the cluster port at.
+	ClusterAdvertise string   `toml:"cluster_advertise"`
+	GossipAddr       string   `toml:"gossip_addr"`
+	Join             []string `toml:"join"`
+	JoinToken        string   `toml:"join_token"`
+	SyslogUDP        string   `toml:"syslog_udp"`
+	SyslogTCP        string   `toml:"syslog_tcp"`
+	SyslogTLS        string   `toml:"syslog_tls"`
 	// SyslogTenant owns what the syslog listeners receive.
 	SyslogTenant string `toml:"syslog_tenant"`
 	TLSCert      string `toml:"tls_cert"`
@@ -53,6 +55,7 @@ var serveOptions = []option{
 	{"data-dir", "directory for all state", "./data", func(c *Config) *string { return &c.DataDir }},
 	{"http", "address of the web UI and API (HTTPS unless loopback)", "127.0.0.1:8080", func(c *Config) *string { return &c.HTTP }},
 	{"cluster-addr", "address for Raft and node-to-node traffic", "127.0.0.1:8300", func(c *Config) *string { return &c.ClusterAddr }},
+	{"cluster-advertise", "address peers reach --cluster-addr at (default: --cluster-addr)", "", func(c *Config) *string { return &c.ClusterAdvertise }},
 	{"gossip-addr", "address for membership gossip (default: cluster port + 1)", "", func(c *Config) *string { return &c.GossipAddr }},
 	{"join-token", "token from `xdr cluster token` on a member", "", func(c *Config) *string { return &c.JoinToken }},
 	{"syslog-udp", "syslog over UDP listen address", "", func(c *Config) *string { return &c.SyslogUDP }},
@@ -195,7 +198,7 @@ func (c *Config) validate() error {
 	if c.DataDir == "" {
 		return optErr("data-dir", "must not be empty")
 	}
-	for _, a := range []struct{ name, v string }{{"http", c.HTTP}, {"cluster-addr", c.ClusterAddr}, {"gossip-addr", c.GossipAddr}} {
+	for _, a := range []struct{ name, v string }{{"http", c.HTTP}, {"cluster-addr", c.ClusterAddr}, {"cluster-advertise", c.ClusterAdvertise}, {"gossip-addr", c.GossipAddr}} {
 		if a.v == "" {
 			continue
 		}
@@ -211,8 +214,13 @@ func (c *Config) validate() error {
 	default:
 		return optErr("log-level", "%q: use debug, info, warn or error", c.LogLevel)
 	}
-	if len(c.Join) > 0 || c.JoinToken != "" {
-		return errors.New("joining a cluster (--join) is not available in this version yet; start a single node without --join")
+	if len(c.Join) > 0 && c.JoinToken == "" {
+		return optErr("join-token", "is required with --join (run `xdr cluster token` on a member)")
+	}
+	for _, a := range c.Join {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return optErr("join", "%q: want the host:port of a member's --cluster-addr", a)
+		}
 	}
 	for _, l := range []struct{ name, v string }{{"syslog-udp", c.SyslogUDP}, {"syslog-tcp", c.SyslogTCP}, {"syslog-tls", c.SyslogTLS}} {
 		if l.v == "" {

@@ -25,6 +25,7 @@ const usage = `usage: xdr COMMAND [FLAGS]
 
 commands:
   serve          run a node (see xdr serve -h)
+  cluster        token | status | remove: manage the cluster (see xdr cluster)
   token create   create an API token on the node of --data-dir
   backup         create | verify: encrypted backups (see xdr backup)
   restore        restore a backup into a new data dir
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return err
 		}
 		return serve(ctx, cfg, stderr, getenv)
+	case "cluster":
+		return clusterCommand(ctx, args[1:], stdout, getenv)
 	case "backup":
 		return backupCommand(ctx, args[1:], stdout, getenv)
 	case "restore":

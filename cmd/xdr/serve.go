@@ -65,11 +65,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 		log.Info("stopped")
 	}()
 
-	// 2. Raft.
-	node, err := cluster.Open(cluster.Config{
-		DataDir: cfg.DataDir, Addr: cfg.ClusterAddr, FSM: store,
-		Log: log.With("component", "cluster"), LogOutput: stderr, Metrics: reg,
-	})
+	// 2. Raft: credentials, then bootstrap, join or restart.
+	node, err := openClusterNode(ctx, cfg, store, log, stderr, getenv, reg)
 	if err != nil {
 		return err
 	}
@@ -79,22 +76,6 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 		}
 		log.Info("raft stopped")
 	}()
-	hasState, err := node.HasState()
-	if err != nil {
-		return err
-	}
-	if !hasState {
-		log.Info("empty data dir: bootstrapping a one-node cluster", "node", node.ID, "data_dir", cfg.DataDir)
-		if err := node.Bootstrap(); err != nil {
-			return err
-		}
-	}
-	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = node.WaitLeader(waitCtx)
-	cancel()
-	if err != nil {
-		return err
-	}
 
 	// 3. Services.
 	authSvc, err := auth.New(node, store.SQL, time.Now)
@@ -114,7 +95,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 	defer stopBackups()
 	useTLS := cfg.TLSCert != "" || !cluster.IsLoopback(cfg.HTTP)
 	srv := ui.New(ui.Deps{
-		Auth: authSvc, Ingest: ingestSvc, Events: store, Node: node,
+		Auth: authSvc, Ingest: ingestSvc, Events: store, Node: node, Cluster: node, State: store,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Backups: backups,
 		Log:     log.With("component", "http"), TLS: useTLS,
