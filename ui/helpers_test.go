@@ -28,6 +28,7 @@ import (
 	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/appliance/auth"
 	"github.com/minixdr/xdr/appliance/command"
+	"github.com/minixdr/xdr/appliance/detect"
 	"github.com/minixdr/xdr/appliance/ingest"
 	"github.com/minixdr/xdr/cluster"
 	"github.com/minixdr/xdr/storage"
@@ -102,6 +103,7 @@ func newEnv(t *testing.T, useTLS bool) *env {
 	ingestSvc := ingest.New(node, ingest.DefaultLimits, time.Now, reg)
 	srv := ui.New(ui.Deps{
 		Auth: authSvc, Ingest: ingestSvc, Events: store, Node: node, Cluster: node, State: store,
+		Detect:  detect.NewService(node, store, time.Now),
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Log:     storetest.Discard, TLS: useTLS,
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/minixdr/xdr/appliance"
+	"github.com/minixdr/xdr/appliance/detect"
 	"github.com/minixdr/xdr/appliance/ingest"
 )
 
@@ -38,7 +39,8 @@ type Deps struct {
 	Backups Backups // nil: no backup endpoints or page data
 	Cluster ClusterNode
 	State   StateDigester
-	Metrics http.Handler // the Prometheus handler
+	Detect  *detect.Service // rules, alerts, incidents, threat intel
+	Metrics http.Handler    // the Prometheus handler
 	Log     *slog.Logger
 	// TLS is true when the listener serves HTTPS: cookies get Secure and
 	// responses HSTS.
@@ -76,6 +78,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/events", s.requireAPI(http.HandlerFunc(s.apiEvents)))
 	mux.Handle("GET /api/v1/events/{id}", s.requireAPI(http.HandlerFunc(s.apiEvent)))
 	mux.Handle("GET /api/v1/cluster", s.requireAPI(http.HandlerFunc(s.apiCluster)))
+	s.detectionRoutes(mux)
 	mux.HandleFunc("/api/", s.apiFallback(mux))
 
 	s.pageRoutes(mux)
@@ -92,6 +95,8 @@ func (s *Server) AdminHandler() http.Handler {
 	mux.HandleFunc("POST /admin/cluster/status", s.adminClusterStatus)
 	mux.HandleFunc("POST /admin/cluster/remove", s.adminClusterRemove)
 	mux.HandleFunc("POST /admin/state/digest", s.adminStateDigest)
+	mux.HandleFunc("POST /admin/rules/import", s.adminImportRules)
+	mux.HandleFunc("POST /admin/intel/import", s.adminImportIntel)
 	// Profiles for support, reachable only by who may read the data dir.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

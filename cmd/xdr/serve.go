@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/minixdr/xdr/appliance/auth"
+	"github.com/minixdr/xdr/appliance/detect"
 	"github.com/minixdr/xdr/appliance/ingest"
 	"github.com/minixdr/xdr/cluster"
 	"github.com/minixdr/xdr/storage"
@@ -96,6 +97,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 	useTLS := cfg.TLSCert != "" || !cluster.IsLoopback(cfg.HTTP)
 	srv := ui.New(ui.Deps{
 		Auth: authSvc, Ingest: ingestSvc, Events: store, Node: node, Cluster: node, State: store,
+		Detect:  detect.NewService(node, store, time.Now),
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Backups: backups,
 		Log:     log.With("component", "http"), TLS: useTLS,
