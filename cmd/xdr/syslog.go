@@ -40,7 +40,7 @@ func startSyslog(cfg Config, in syslogd.Ingester, log *slog.Logger, reg promethe
 			return fail(fmt.Errorf("syslog-udp %s: %w", cfg.SyslogUDP, err))
 		}
 		closers = append(closers, func() { pc.Close() })
-		serve("udp", func() error { return srv.ServeUDP(pc) })
+		serve("udp", func() error { return srv.ServeUDP(pc, "") })
 	}
 	if cfg.SyslogTCP != "" {
 		ln, err := net.Listen("tcp", cfg.SyslogTCP)
@@ -48,7 +48,7 @@ func startSyslog(cfg Config, in syslogd.Ingester, log *slog.Logger, reg promethe
 			return fail(fmt.Errorf("syslog-tcp %s: %w", cfg.SyslogTCP, err))
 		}
 		closers = append(closers, func() { ln.Close() })
-		serve("tcp", func() error { return srv.ServeStream(ln, "tcp") })
+		serve("tcp", func() error { return srv.ServeStream(ln, "tcp", "") })
 	}
 	if cfg.SyslogTLS != "" {
 		host, _, _ := net.SplitHostPort(cfg.SyslogTLS)
@@ -62,7 +62,7 @@ func startSyslog(cfg Config, in syslogd.Ingester, log *slog.Logger, reg promethe
 		}
 		tln := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		closers = append(closers, func() { tln.Close() })
-		serve("tls", func() error { return srv.ServeStream(tln, "tls") })
+		serve("tls", func() error { return srv.ServeStream(tln, "tls", "") })
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -39,8 +39,8 @@ func TestRsyslogForwardsOverTCPAndTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go tcpSrv.ServeStream(tcpLn, "tcp")                                                                                                    //nolint:errcheck
-	go tlsSrv.ServeStream(tls.NewListener(tlsLn, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), "tls") //nolint:errcheck
+	go tcpSrv.ServeStream(tcpLn, "tcp", "")                                                                                                    //nolint:errcheck
+	go tlsSrv.ServeStream(tls.NewListener(tlsLn, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), "tls", "") //nolint:errcheck
 
 	const lines = 500
 	in := filepath.Join(dir, "app.log")

@@ -1,6 +1,9 @@
 // Package syslogd receives syslog over UDP, TCP and TLS and hands the
 // messages, in batches, to the ingest service.
 //
+// Each listener has a tenant: what it receives is committed as that
+// tenant's events, in batches of one listener's messages.
+//
 // UDP has no flow control: when the queue is full a datagram is dropped and
 // counted (xdr_syslog_dropped_total), never silently. TCP and TLS readers
 // block instead, so a sender that outpaces the appliance is slowed by TCP
@@ -34,15 +37,19 @@ type Ingester interface {
 
 // Config tunes a Server; zero values take the defaults.
 type Config struct {
-	Tenant        string // tenant the messages belong to
+	Tenant        string // tenant of the listeners that name none
 	Source        string // ingest source that parses them; default "syslog"
 	MaxMessage    int    // bytes; longer frames end the connection (stream) or are cut (UDP)
 	BatchSize     int    // messages per ingest call
 	FlushInterval time.Duration
 	QueueSize     int // messages waiting for the batcher
+	// QueueBytes bounds the bytes of the queued messages, so a queue of
+	// large messages cannot grow the heap by QueueSize × MaxMessage.
+	QueueBytes int64
 	// Commits is how many batches may be committing at once: Raft groups
 	// concurrent entries into one fsync, so a few in flight keep it busy.
 	Commits int
+	Now     func() time.Time // clock of the last-message times; default time.Now
 }
 
 func (c *Config) defaults() {
@@ -61,8 +68,14 @@ func (c *Config) defaults() {
 	if c.QueueSize == 0 {
 		c.QueueSize = 20_000
 	}
+	if c.QueueBytes == 0 {
+		c.QueueBytes = 32 << 20
+	}
 	if c.Commits == 0 {
 		c.Commits = 4
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 }
 
@@ -71,53 +84,114 @@ type Server struct {
 	cfg   Config
 	in    Ingester
 	log   *slog.Logger
-	queue chan []byte
+	queue chan queued
 
-	received, dropped *prometheus.CounterVec
-	failed            prometheus.Counter
+	// queuedBytes is what the messages in queue hold; qcond wakes stream
+	// readers waiting for room (Broadcast: any may fit now).
+	qmu         sync.Mutex
+	qcond       *sync.Cond
+	queuedBytes int64
 
 	done chan struct{} // closed by Close: blocked readers give up
 
-	mu     sync.Mutex
-	recent []string // a sample of recent rejections, newest last
-	closed bool
-	conns  map[io.Closer]struct{}
-	wg     sync.WaitGroup
+	mu        sync.Mutex
+	listeners []*listener
+	recent    []ingest.SyslogError // a sample of recent errors, newest last
+	closed    bool
+	conns     map[io.Closer]struct{}
+	wg        sync.WaitGroup
 }
 
-// maxRecent is how many recent rejection reasons are kept for operators.
+// listener is one listening socket and its accounting.
+type listener struct {
+	transport, address, tenant string
+	count                      ingest.Counter
+}
+
+func (l *listener) String() string { return l.transport + "://" + l.address }
+
+// queued is a message waiting for the batcher, with where it came from.
+type queued struct {
+	l   *listener
+	msg []byte
+}
+
+// maxRecent is how many recent errors are kept for operators.
 const maxRecent = 20
 
 // New returns a server; reg may be nil.
 func New(cfg Config, in Ingester, log *slog.Logger, reg prometheus.Registerer) *Server {
 	cfg.defaults()
-	s := &Server{cfg: cfg, in: in, log: log, queue: make(chan []byte, cfg.QueueSize), conns: map[io.Closer]struct{}{},
-		done: make(chan struct{}),
-		received: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "xdr_syslog_received_total", Help: "Syslog messages received, by transport.",
-		}, []string{"transport"}),
-		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "xdr_syslog_dropped_total", Help: "Syslog messages dropped because the queue was full (UDP) or the frame was too large, by transport.",
-		}, []string{"transport"}),
-		failed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "xdr_syslog_commit_failed_total", Help: "Syslog messages that could not be committed after retries.",
-		}),
-	}
-	for _, t := range []string{"udp", "tcp", "tls"} {
-		s.received.WithLabelValues(t)
-		s.dropped.WithLabelValues(t)
-	}
+	s := &Server{cfg: cfg, in: in, log: log, queue: make(chan queued, cfg.QueueSize), conns: map[io.Closer]struct{}{},
+		done: make(chan struct{})}
+	s.qcond = sync.NewCond(&s.qmu)
 	if reg != nil {
-		reg.MustRegister(s.received, s.dropped, s.failed)
+		reg.MustRegister(&collector{s: s, descs: ingest.NewCounterDescs("xdr_syslog", "Syslog messages, by listener:", "transport", "address", "tenant")})
 	}
 	return s
 }
 
-// RecentErrors returns a sample of the latest rejected messages' reasons.
-func (s *Server) RecentErrors() []string {
+// collector exports every listener's counters as
+// xdr_syslog_{received,accepted,rejected,dropped}_total{transport,address,tenant}.
+type collector struct {
+	s     *Server
+	descs ingest.CounterDescs
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) { c.descs.Describe(ch) }
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	for _, l := range c.s.listenerList() {
+		c.descs.Collect(ch, l.count.Counts(), l.transport, l.address, l.tenant)
+	}
+}
+
+func (s *Server) listenerList() []*listener {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string(nil), s.recent...)
+	return append([]*listener(nil), s.listeners...)
+}
+
+// Health returns every listener's accounting and the recent errors.
+func (s *Server) Health() ingest.SyslogHealth {
+	ls := s.listenerList()
+	h := ingest.SyslogHealth{Listeners: make([]ingest.ListenerHealth, 0, len(ls)), RecentErrors: s.RecentErrors()}
+	for _, l := range ls {
+		h.Listeners = append(h.Listeners, ingest.ListenerHealth{Transport: l.transport, Address: l.address, Tenant: l.tenant,
+			Counts: l.count.Counts(), LastMessage: l.count.Last()})
+	}
+	return h
+}
+
+// RecentErrors returns a sample of the latest errors: rejected messages'
+// reasons, broken frames and batches that could not be committed. Dropped
+// UDP datagrams are only counted: a flood would crowd out everything else.
+func (s *Server) RecentErrors() []ingest.SyslogError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]ingest.SyslogError{}, s.recent...)
+}
+
+func (s *Server) noteError(l *listener, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recent = append(s.recent, ingest.SyslogError{Time: s.cfg.Now().UTC(), Listener: l.String(), Tenant: l.tenant, Reason: reason})
+	if len(s.recent) > maxRecent {
+		s.recent = append([]ingest.SyslogError(nil), s.recent[len(s.recent)-maxRecent:]...)
+	}
+}
+
+// addListener registers a listener for accounting; tenant "" is the
+// configured one.
+func (s *Server) addListener(transport string, addr net.Addr, tenant string) *listener {
+	if tenant == "" {
+		tenant = s.cfg.Tenant
+	}
+	l := &listener{transport: transport, address: addr.String(), tenant: tenant}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listeners = append(s.listeners, l)
+	return l
 }
 
 // track registers a listener or connection to close on shutdown; false when
@@ -138,12 +212,54 @@ func (s *Server) untrack(c io.Closer) {
 	delete(s.conns, c)
 }
 
-// ServeUDP reads datagrams until conn is closed; each datagram is one message.
-func (s *Server) ServeUDP(conn net.PacketConn) error {
+// received counts a message's arrival.
+func (s *Server) received(l *listener) { l.count.Add(1, 0, 0, 0, s.cfg.Now()) }
+
+// dropped counts a received message that will not be committed.
+func dropped(l *listener) { l.count.Add(0, 0, 0, 1, time.Time{}) }
+
+// reserve takes room for n bytes in the queue. With wait it blocks until
+// there is room (false: the server is closing), else it fails at once. A
+// message always fits an empty queue.
+func (s *Server) reserve(n int64, wait bool) bool {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	for s.queuedBytes > 0 && s.queuedBytes+n > s.cfg.QueueBytes {
+		if !wait || s.isClosed() {
+			return false
+		}
+		s.qcond.Wait()
+	}
+	s.queuedBytes += n
+	return true
+}
+
+// unreserve gives back the room of a message that left the queue (or never
+// entered it).
+func (s *Server) unreserve(n int64) {
+	s.qmu.Lock()
+	s.queuedBytes -= n
+	s.qmu.Unlock()
+	s.qcond.Broadcast()
+}
+
+func (s *Server) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// ServeUDP reads datagrams until conn is closed; each datagram is one
+// message of tenant ("": the configured one).
+func (s *Server) ServeUDP(conn net.PacketConn, tenant string) error {
 	if !s.track(conn) {
 		return net.ErrClosed
 	}
 	defer s.untrack(conn)
+	l := s.addListener("udp", conn.LocalAddr(), tenant)
 	buf := make([]byte, 64<<10)
 	for {
 		n, _, err := conn.ReadFrom(buf)
@@ -160,22 +276,29 @@ func (s *Server) ServeUDP(conn net.PacketConn) error {
 		if len(msg) > s.cfg.MaxMessage {
 			msg = msg[:s.cfg.MaxMessage]
 		}
-		s.received.WithLabelValues("udp").Inc()
+		s.received(l)
+		if !s.reserve(int64(len(msg)), false) {
+			dropped(l)
+			continue
+		}
 		select {
-		case s.queue <- append([]byte(nil), msg...):
+		case s.queue <- queued{l, append([]byte(nil), msg...)}:
 		default:
-			s.dropped.WithLabelValues("udp").Inc()
+			s.unreserve(int64(len(msg)))
+			dropped(l)
 		}
 	}
 }
 
 // ServeStream accepts connections on ln (TCP, or TLS when ln is a TLS
-// listener; transport names it in metrics) until ln is closed.
-func (s *Server) ServeStream(ln net.Listener, transport string) error {
+// listener; transport names it) until ln is closed; what they carry belongs
+// to tenant ("": the configured one).
+func (s *Server) ServeStream(ln net.Listener, transport, tenant string) error {
 	if !s.track(ln) {
 		return net.ErrClosed
 	}
 	defer s.untrack(ln)
+	l := s.addListener(transport, ln.Addr(), tenant)
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -193,8 +316,8 @@ func (s *Server) ServeStream(ln net.Listener, transport string) error {
 			defer s.wg.Done()
 			defer s.untrack(conn)
 			defer conn.Close()
-			if err := s.readStream(conn, transport); err != nil {
-				s.log.Warn("syslog connection ended", "transport", transport, "remote", conn.RemoteAddr().String(), "err", err)
+			if err := s.readStream(conn, l); err != nil {
+				s.log.Warn("syslog connection ended", "listener", l.String(), "remote", conn.RemoteAddr().String(), "err", err)
 			}
 		}()
 	}
@@ -202,7 +325,7 @@ func (s *Server) ServeStream(ln net.Listener, transport string) error {
 
 // readStream reads framed messages from one connection. Enqueueing blocks
 // when the queue is full, which stops reading and so pushes back on TCP.
-func (s *Server) readStream(conn net.Conn, transport string) error {
+func (s *Server) readStream(conn net.Conn, l *listener) error {
 	r := bufio.NewReaderSize(conn, 64<<10)
 	for {
 		msg, err := s.readFrame(r)
@@ -210,16 +333,24 @@ func (s *Server) readStream(conn net.Conn, transport string) error {
 			return nil
 		}
 		if err != nil {
-			s.dropped.WithLabelValues(transport).Inc()
+			s.received(l)
+			dropped(l)
+			s.noteError(l, fmt.Sprintf("from %s: %v; connection closed", conn.RemoteAddr(), err))
 			return err
 		}
 		if len(msg) == 0 {
 			continue
 		}
-		s.received.WithLabelValues(transport).Inc()
+		s.received(l)
+		if !s.reserve(int64(len(msg)), true) {
+			dropped(l)
+			return nil
+		}
 		select {
-		case s.queue <- msg:
+		case s.queue <- queued{l, msg}:
 		case <-s.done:
+			s.unreserve(int64(len(msg)))
+			dropped(l)
 			return nil
 		}
 	}
@@ -277,49 +408,62 @@ func trimFrame(b []byte) []byte {
 	return b
 }
 
-// Run batches queued messages into the ingest service until ctx ends, then
-// flushes what is queued. Up to Config.Commits batches commit at once; when
-// all are busy, Run waits, the queue fills, and back-pressure begins.
+// Run batches queued messages, one batch per listener, into the ingest
+// service until ctx ends, then flushes what is queued. Up to Config.Commits
+// batches commit at once; when all are busy, Run waits, the queue fills,
+// and back-pressure begins.
 func (s *Server) Run(ctx context.Context) {
 	tick := time.NewTicker(s.cfg.FlushInterval)
 	defer tick.Stop()
 	slots := make(chan struct{}, s.cfg.Commits)
 	var commits sync.WaitGroup
 	defer commits.Wait()
-	batch := make([][]byte, 0, s.cfg.BatchSize)
-	flush := func(ctx context.Context) {
-		if len(batch) == 0 {
+	batches := map[*listener][][]byte{}
+	flush := func(ctx context.Context, l *listener) {
+		msgs := batches[l]
+		if len(msgs) == 0 {
 			return
 		}
+		delete(batches, l)
 		slots <- struct{}{}
 		commits.Add(1)
-		go func(msgs [][]byte) {
+		go func() {
 			defer commits.Done()
 			defer func() { <-slots }()
-			s.commit(ctx, msgs)
-		}(batch)
-		batch = make([][]byte, 0, s.cfg.BatchSize)
+			s.commit(ctx, l, msgs)
+		}()
+	}
+	take := func(q queued) *listener {
+		s.unreserve(int64(len(q.msg)))
+		if batches[q.l] == nil {
+			batches[q.l] = make([][]byte, 0, s.cfg.BatchSize)
+		}
+		batches[q.l] = append(batches[q.l], q.msg)
+		return q.l
 	}
 	for {
 		select {
-		case m := <-s.queue:
-			batch = append(batch, m)
-			if len(batch) == s.cfg.BatchSize {
-				flush(ctx)
+		case q := <-s.queue:
+			if l := take(q); len(batches[l]) == s.cfg.BatchSize {
+				flush(ctx, l)
 			}
 		case <-tick.C:
-			flush(ctx)
+			for l := range batches {
+				flush(ctx, l)
+			}
 		case <-ctx.Done():
 			drain, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			for more := true; more; {
 				select {
-				case m := <-s.queue:
-					batch = append(batch, m)
+				case q := <-s.queue:
+					take(q)
 				default:
 					more = false
 				}
 			}
-			flush(drain)
+			for l := range batches {
+				flush(drain, l)
+			}
 			commits.Wait()
 			cancel()
 			return
@@ -327,19 +471,24 @@ func (s *Server) Run(ctx context.Context) {
 	}
 }
 
-// commit ingests one batch, retrying while the cluster is unavailable.
-func (s *Server) commit(ctx context.Context, msgs [][]byte) {
+// commit ingests one listener's batch, retrying while the cluster is
+// unavailable or busy.
+func (s *Server) commit(ctx context.Context, l *listener, msgs [][]byte) {
 	backoff := 50 * time.Millisecond
 	for {
-		res, err := s.in.IngestMessages(ctx, s.cfg.Tenant, s.cfg.Source, msgs)
+		res, err := s.in.IngestMessages(ctx, l.tenant, s.cfg.Source, msgs)
 		if err == nil {
-			s.noteRejections(res)
+			l.count.Add(0, res.Accepted, res.Rejected, 0, time.Time{})
+			for _, e := range res.Errors {
+				s.noteError(l, e.Reason)
+			}
 			return
 		}
 		code := appliance.ErrorCode(err)
 		if (code != appliance.EUNAVAILABLE && code != appliance.EBUSY) || ctx.Err() != nil {
-			s.failed.Add(float64(len(msgs)))
-			s.log.Error("syslog batch not committed", "messages", len(msgs), "err", err)
+			l.count.Add(0, 0, 0, len(msgs), time.Time{})
+			s.noteError(l, fmt.Sprintf("%d messages not committed: %v", len(msgs), appliance.ErrorMessage(err)))
+			s.log.Error("syslog batch not committed", "listener", l.String(), "messages", len(msgs), "err", err)
 			return
 		}
 		select {
@@ -347,20 +496,6 @@ func (s *Server) commit(ctx context.Context, msgs [][]byte) {
 		case <-ctx.Done():
 		}
 		backoff = min(2*backoff, 2*time.Second)
-	}
-}
-
-func (s *Server) noteRejections(res ingest.Result) {
-	if len(res.Errors) == 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range res.Errors {
-		s.recent = append(s.recent, e.Reason)
-	}
-	if len(s.recent) > maxRecent {
-		s.recent = append([]string(nil), s.recent[len(s.recent)-maxRecent:]...)
 	}
 }
 
@@ -372,6 +507,11 @@ func (s *Server) Close() {
 		close(s.done)
 	}
 	s.closed = true
+	// Stream readers waiting for room give up; under qmu, so none is
+	// between its check of done and its Wait.
+	s.qmu.Lock()
+	s.qcond.Broadcast()
+	s.qmu.Unlock()
 	for c := range s.conns {
 		c.Close()
 	}

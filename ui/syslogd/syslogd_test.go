@@ -22,10 +22,12 @@ import (
 
 // recorder is the ingest side: it keeps every message it is given.
 type recorder struct {
-	mu      sync.Mutex
-	msgs    []string
-	batches int
-	fail    int // answer EUNAVAILABLE this many times first
+	mu       sync.Mutex
+	msgs     []string
+	byTenant map[string][]string
+	batches  int
+	fail     int   // answer EUNAVAILABLE this many times first
+	err      error // then answer this, when set
 }
 
 func (r *recorder) IngestMessages(_ context.Context, tenant, source string, msgs [][]byte) (ingest.Result, error) {
@@ -35,8 +37,14 @@ func (r *recorder) IngestMessages(_ context.Context, tenant, source string, msgs
 		r.fail--
 		return ingest.Result{}, appliance.Errorf(appliance.EUNAVAILABLE, "no leader")
 	}
-	if tenant != "acme" || source != "syslog" {
+	if r.err != nil {
+		return ingest.Result{}, r.err
+	}
+	if (tenant != "acme" && tenant != "globex") || source != "syslog" {
 		return ingest.Result{}, fmt.Errorf("tenant %q source %q", tenant, source)
+	}
+	if r.byTenant == nil {
+		r.byTenant = map[string][]string{}
 	}
 	r.batches++
 	var res ingest.Result
@@ -47,6 +55,7 @@ func (r *recorder) IngestMessages(_ context.Context, tenant, source string, msgs
 			continue
 		}
 		r.msgs = append(r.msgs, string(m))
+		r.byTenant[tenant] = append(r.byTenant[tenant], string(m))
 		res.Accepted++
 	}
 	return res, nil
@@ -124,8 +133,8 @@ func TestLoggerOverUDPAndTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.ServeUDP(udp)           //nolint:errcheck
-	go srv.ServeStream(tcp, "tcp") //nolint:errcheck
+	go srv.ServeUDP(udp, "")           //nolint:errcheck
+	go srv.ServeStream(tcp, "tcp", "") //nolint:errcheck
 	udpPort := fmt.Sprint(udp.LocalAddr().(*net.UDPAddr).Port)
 	tcpPort := fmt.Sprint(tcp.Addr().(*net.TCPAddr).Port)
 
@@ -173,7 +182,7 @@ func TestStreamFraming(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.ServeStream(ln, "tcp") //nolint:errcheck
+	go srv.ServeStream(ln, "tcp", "") //nolint:errcheck
 	send := func(data string) {
 		t.Helper()
 		c, err := net.Dial("tcp", ln.Addr().String())
@@ -214,7 +223,7 @@ func TestUDPDropsAreCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.ServeUDP(pc) //nolint:errcheck
+	go srv.ServeUDP(pc, "") //nolint:errcheck
 	c, err := net.Dial("udp", pc.LocalAddr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +264,7 @@ func TestRetriesWhileUnavailableAndKeepsRejections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.ServeUDP(pc) //nolint:errcheck
+	go srv.ServeUDP(pc, "") //nolint:errcheck
 	c, err := net.Dial("udp", pc.LocalAddr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +281,7 @@ func TestRetriesWhileUnavailableAndKeepsRejections(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if r := srv.RecentErrors(); r[0] != "test rejection" {
+	if r := srv.RecentErrors(); r[0].Reason != "test rejection" {
 		t.Fatalf("recent errors %q", r)
 	}
 }
