@@ -244,6 +244,13 @@ func (n *Node) HasState() (bool, error) {
 // Bootstrap makes this node a one-voter cluster. Only for a node with no
 // state; a restarted node finds its configuration in its log.
 func (n *Node) Bootstrap() error {
+	// Stores that hold state without a Raft log to match (raft/ deleted,
+	// or a data dir of a development build that kept its log elsewhere):
+	// a new log would restart at index 1 and the stores would skip those
+	// entries as applied, silently dropping writes.
+	if applied := n.cfg.FSM.Applied(); applied > 0 {
+		return fmt.Errorf("bootstrap cluster: the stores hold state up to log index %d but there is no Raft log or snapshot for it; refusing to start a new log over them (restore a backup into an empty data dir with `xdr restore`)", applied)
+	}
 	cfg := raft.Configuration{Servers: []raft.Server{{
 		ID: raft.ServerID(n.ID), Address: raft.ServerAddress(n.cfg.Advertise), Suffrage: raft.Voter,
 	}}}

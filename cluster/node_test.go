@@ -464,3 +464,27 @@ func TestOpenErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestBootstrapRefusesStoresWithoutTheirLog(t *testing.T) {
+	dir, addr := t.TempDir(), freeAddr(t)
+	st, n := openNode(t, dir, addr, nodeOpts{})
+	if err := n.Bootstrap(); err != nil {
+		t.Fatal(err)
+	}
+	waitLeader(t, n)
+	propose(t, n, &command.CreateTenant{Tenant: appliance.Tenant{Name: "acme", Created: t0}})
+	n.Close()
+	st.Close()
+	// The Raft log and snapshots are lost; the stores remain.
+	if err := os.RemoveAll(filepath.Join(dir, "raft")); err != nil {
+		t.Fatal(err)
+	}
+	_, n = openNode(t, dir, addr, nodeOpts{})
+	if has, err := n.HasState(); err != nil || has {
+		t.Fatalf("HasState without a log = %v, %v", has, err)
+	}
+	err := n.Bootstrap()
+	if err == nil || !strings.Contains(err.Error(), "refusing to start a new log") {
+		t.Fatalf("Bootstrap over stores without their log: %v", err)
+	}
+}
