@@ -27,6 +27,8 @@ commands:
   serve          run a node (see xdr serve -h)
   cluster        token | status | remove: manage the cluster (see xdr cluster)
   token create   create an API token on the node of --data-dir
+  rules import   import Sigma rules (file, directory or .tar.gz) into the node of --data-dir
+  intel import   import threat intel (STIX, MISP, CSV or a list) into the node of --data-dir
   backup         create | verify: encrypted backups (see xdr backup)
   restore        restore a backup into a new data dir
   config example print a config file with every option and its default
@@ -70,6 +72,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return fmt.Errorf("usage: xdr token create --tenant T --name N [--scope ingest|api] [--data-dir DIR]")
 		}
 		return tokenCreate(ctx, args[2:], stdout, getenv)
+	case "rules":
+		return rulesCommand(ctx, args[1:], stdout, getenv)
+	case "intel":
+		return intelCommand(ctx, args[1:], stdout, getenv)
 	case "config":
 		if len(args) < 2 || args[1] != "example" {
 			return fmt.Errorf("usage: xdr config example [SERVE FLAGS]")
