@@ -40,8 +40,11 @@ type Deps struct {
 	Cluster ClusterNode
 	State   StateDigester
 	Detect  *detect.Service // rules, alerts, incidents, threat intel
-	Metrics http.Handler    // the Prometheus handler
-	Log     *slog.Logger
+	// IngestHealth serves GET /api/v1/ingest/health; nil: the Ingest
+	// service's own (per source, no syslog part) when it has one.
+	IngestHealth IngestHealthReader
+	Metrics      http.Handler // the Prometheus handler
+	Log          *slog.Logger
 	// TLS is true when the listener serves HTTPS: cookies get Secure and
 	// responses HSTS.
 	TLS bool
@@ -57,6 +60,9 @@ type Server struct {
 func New(d Deps) *Server {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if h, ok := d.Ingest.(IngestHealthReader); ok && d.IngestHealth == nil {
+		d.IngestHealth = h
 	}
 	return &Server{d: d}
 }
@@ -75,6 +81,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/logout", s.requireAuth(http.HandlerFunc(s.apiLogout)))
 	mux.Handle("POST /api/v1/tokens", s.requireAPI(http.HandlerFunc(s.apiCreateToken)))
 	mux.Handle("POST /api/v1/ingest/{source}", s.requireAuth(http.HandlerFunc(s.apiIngest)))
+	if s.d.IngestHealth != nil {
+		mux.Handle("GET /api/v1/ingest/health", s.requireAPI(http.HandlerFunc(s.apiIngestHealth)))
+	}
 	mux.Handle("GET /api/v1/events", s.requireAPI(http.HandlerFunc(s.apiEvents)))
 	mux.Handle("GET /api/v1/events/{id}", s.requireAPI(http.HandlerFunc(s.apiEvent)))
 	mux.Handle("GET /api/v1/cluster", s.requireAPI(http.HandlerFunc(s.apiCluster)))

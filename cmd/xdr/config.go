@@ -31,9 +31,11 @@ type Config struct {
 	SyslogTLS        string   `toml:"syslog_tls"`
 	// SyslogTenant owns what the syslog listeners receive.
 	SyslogTenant string `toml:"syslog_tenant"`
-	TLSCert      string `toml:"tls_cert"`
-	TLSKey       string `toml:"tls_key"`
-	LogLevel     string `toml:"log_level"`
+	// SyslogListeners are more listeners, each with its tenant (file only).
+	SyslogListeners []SyslogListener `toml:"syslog_listener"`
+	TLSCert         string           `toml:"tls_cert"`
+	TLSKey          string           `toml:"tls_key"`
+	LogLevel        string           `toml:"log_level"`
 
 	// Scheduled backups: off while BackupInterval is empty.
 	BackupInterval   string `toml:"backup_interval"`
@@ -232,6 +234,9 @@ func (c *Config) validate() error {
 	}
 	if err := appliance.ValidName("syslog-tenant", c.SyslogTenant); err != nil {
 		return &optionError{flag: "syslog-tenant", err: err}
+	}
+	if err := validateSyslogListeners(c.SyslogListeners); err != nil {
+		return err
 	}
 	if _, err := c.backupSchedule(); err != nil {
 		return err

@@ -89,6 +89,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 		}
 	}
 	ingestSvc := ingest.New(node, ingest.DefaultLimits, time.Now, reg)
+	syslogSrv := newSyslog(cfg, ingestSvc, log.With("component", "syslog"), reg)
 	backups, stopBackups, err := startBackups(cfg, store, node, reg, log.With("component", "backup"))
 	if err != nil {
 		return err
@@ -97,10 +98,11 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 	useTLS := cfg.TLSCert != "" || !cluster.IsLoopback(cfg.HTTP)
 	srv := ui.New(ui.Deps{
 		Auth: authSvc, Ingest: ingestSvc, Events: store, Node: node, Cluster: node, State: store,
-		Detect:  detect.NewService(node, store, time.Now),
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		Backups: backups,
-		Log:     log.With("component", "http"), TLS: useTLS,
+		IngestHealth: ingestHealth{svc: ingestSvc, syslog: syslogSrv},
+		Detect:       detect.NewService(node, store, time.Now),
+		Metrics:      promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Backups:      backups,
+		Log:          log.With("component", "http"), TLS: useTLS,
 	})
 
 	// 4. Listeners.
@@ -124,7 +126,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 		httpLn.Close()
 		return err
 	}
-	stopSyslog, err := startSyslog(cfg, ingestSvc, log.With("component", "syslog"), reg)
+	stopSyslog, err := startSyslog(cfg, syslogSrv, log.With("component", "syslog"))
 	if err != nil {
 		httpLn.Close()
 		adminLn.Close()
