@@ -14,6 +14,8 @@ need=()
 command -v logger >/dev/null || need+=(bsdutils)
 command -v rsyslogd >/dev/null || need+=(rsyslog)
 command -v chromium >/dev/null || need+=(chromium)
+# promtool (Debian package prometheus) lints what /metrics serves.
+command -v promtool >/dev/null || [ -x /usr/bin/promtool ] || need+=(prometheus)
 [ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || [ -n "$(find /usr/lib -name lmnsd_gtls.so 2>/dev/null | head -1)" ] || need+=(rsyslog-gnutls)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
