@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,5 +203,14 @@ func TestRestoreRefusesNonEmptyDir(t *testing.T) {
 	empty := t.TempDir()
 	if _, err := backup.RestoreDir(bytes.NewReader(file), []age.Identity{id}, empty, storetest.Discard, func(string, backup.Manifest) error { return nil }); err != nil {
 		t.Fatalf("restore into an empty dir: %v", err)
+	}
+}
+
+func TestWriteStopsWithItsContext(t *testing.T) {
+	src := filledStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := backup.Write(ctx, io.Discard, src, "c", created); !errors.Is(err, context.Canceled) {
+		t.Fatalf("backup with a cancelled context: %v", err)
 	}
 }

@@ -99,11 +99,25 @@ func Write(ctx context.Context, w io.Writer, src Source, clusterID string, now t
 	if err != nil {
 		return Manifest{}, err
 	}
-	idx, err := src.WriteSnapshot(ctx, pw)
+	idx, err := src.WriteSnapshot(ctx, ctxWriter{ctx, pw})
 	if err != nil {
 		return Manifest{}, fmt.Errorf("back up state: %w", err)
 	}
 	return cw.close(idx)
+}
+
+// ctxWriter stops a backup when its context ends (a node shutting down, a
+// client gone): the snapshot dump itself does not watch the context.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(b []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(b)
 }
 
 // Encrypt returns a writer that encrypts to recipients into out; Close
