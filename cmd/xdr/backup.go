@@ -26,7 +26,8 @@ import (
 )
 
 const (
-	backupUsage  = "usage: xdr backup create --out FILE (--recipient AGE_PUBLIC_KEY ... | --passphrase-file F) [--data-dir DIR]\n       xdr backup verify FILE (--identity FILE | --passphrase-file F)"
+	backupUsage  = "usage: xdr backup create --out FILE (--recipient AGE_PUBLIC_KEY ... | --passphrase-file F) [--data-dir DIR], or xdr backup verify FILE (--identity FILE | --passphrase-file F)"
+	verifyUsage  = "usage: xdr backup verify FILE (--identity FILE | --passphrase-file F)"
 	restoreUsage = "usage: xdr restore FILE (--identity FILE | --passphrase-file F) --data-dir NEW_DIR"
 )
 
@@ -49,7 +50,7 @@ func backupCommand(ctx context.Context, args []string, stdout io.Writer, getenv 
 	case "verify":
 		return backupVerify(args[1:], stdout)
 	}
-	return fmt.Errorf("unknown backup command %q\n%s", args[0], backupUsage)
+	return fmt.Errorf("unknown backup command %q; %s", args[0], backupUsage)
 }
 
 // backupCreate streams a backup from the node of --data-dir over its admin
@@ -212,7 +213,7 @@ func openBackupArgs(fs *flag.FlagSet, args []string, usage string) (*os.File, []
 
 func backupVerify(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("backup verify", flag.ContinueOnError)
-	f, ids, err := openBackupArgs(fs, args, backupUsage)
+	f, ids, err := openBackupArgs(fs, args, verifyUsage)
 	if err != nil {
 		return err
 	}
