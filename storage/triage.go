@@ -26,3 +26,8 @@ func (s *Store) OpenIncidentCounts(ctx context.Context, tenant string) (map[stri
 func (s *Store) AlertHistogram(ctx context.Context, tenant string, from, to time.Time, buckets int) (map[string][]int, error) {
 	return s.SQL.AlertHistogram(ctx, tenant, from, to, buckets)
 }
+
+// AlertTechniqueCounts counts alerts in [from, to) by ATT&CK technique.
+func (s *Store) AlertTechniqueCounts(ctx context.Context, tenant string, from, to time.Time) (map[string]int, error) {
+	return s.SQL.AlertTechniqueCounts(ctx, tenant, from, to)
+}

@@ -102,4 +102,8 @@ func TestIncidentList(t *testing.T) {
 	if err != nil || !slices.Equal(h["high"], []int{1, 1, 1, 1, 1}) {
 		t.Errorf("AlertHistogram = %v, %v", h, err)
 	}
+	tc, err := sl.s.AlertTechniqueCounts(ctx, "acme", detectT0, detectT0.Add(2*time.Hour))
+	if err != nil || tc["T1105"] != 2 {
+		t.Errorf("AlertTechniqueCounts = %v, %v; want T1105: 2 (two alerts in the first two hours)", tc, err)
+	}
 }

@@ -185,6 +185,7 @@ type triageViews interface {
 	IncidentList(ctx context.Context, f appliance.IncidentFilter) ([]detect.Incident, int, error)
 	OpenIncidentCounts(ctx context.Context, tenant string) (map[string]int, error)
 	AlertHistogram(ctx context.Context, tenant string, from, to time.Time, buckets int) (map[string][]int, error)
+	AlertTechniqueCounts(ctx context.Context, tenant string, from, to time.Time) (map[string]int, error)
 }
 
 // dashboardDetection adds alerts by severity over time and the open

@@ -137,3 +137,24 @@ func (db *DB) AlertHistogram(ctx context.Context, tenant string, from, to time.T
 	}
 	return out, wrap(rows.Err(), "count alerts")
 }
+
+// AlertTechniqueCounts counts a tenant's alerts in [from, to) by ATT&CK
+// technique tag.
+func (db *DB) AlertTechniqueCounts(ctx context.Context, tenant string, from, to time.Time) (map[string]int, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT t.value, count(*) FROM alerts, json_each(alerts.doc, '$.attack') AS t
+		WHERE alerts.tenant = ? AND alerts.time >= ? AND alerts.time < ? GROUP BY t.value`, tenant, from.UnixNano(), to.UnixNano())
+	if err != nil {
+		return nil, wrap(err, "count alert techniques")
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, wrap(err, "count alert techniques")
+		}
+		out[id] = n
+	}
+	return out, wrap(rows.Err(), "count alert techniques")
+}

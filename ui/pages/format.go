@@ -11,7 +11,11 @@ type navItem struct{ Key, Label, Href string }
 // navItems lists the signed-in pages in nav order; add new pages here.
 var navItems = []navItem{
 	{Key: "dashboard", Label: "Dashboard", Href: "/dashboard"},
+	{Key: "incidents", Label: "Incidents", Href: "/incidents"},
+	{Key: "alerts", Label: "Alerts", Href: "/alerts"},
 	{Key: "events", Label: "Events", Href: "/events"},
+	{Key: "rules", Label: "Rules", Href: "/rules"},
+	{Key: "attack", Label: "ATT&CK", Href: "/attack"},
 	{Key: "tokens", Label: "Tokens", Href: "/tokens"},
 	{Key: "cluster", Label: "Cluster", Href: "/cluster"},
 	{Key: "backups", Label: "Backups", Href: "/backups"},
@@ -38,6 +42,9 @@ func searchMeta(indexed bool, scanned int) string {
 	}
 	return kind + ", " + thousands(scanned) + " " + noun + " read"
 }
+
+// Thousands formats n with comma separators: 1234567 is "1,234,567".
+func Thousands(n int) string { return thousands(n) }
 
 // thousands formats n with comma separators.
 func thousands(n int) string {
