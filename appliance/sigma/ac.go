@@ -7,12 +7,31 @@ import "sort"
 // dense table (every scan starts there and most bytes fall back to it);
 // other states keep sorted edge lists.
 type acMachine struct {
-	root  [256]int32
-	edges [][]acEdge
-	fail  []int32
-	dict  []int32   // next state on the fail chain with output, 0 if none
-	out   [][]int32 // pattern ids ending at the state
+	root [256]int32
+	// The trie, flattened into pointer-free arrays (the automata of a
+	// large rule set hold about a million states; the garbage collector
+	// need not scan them): state s's edges are edges[edgeAt[s]:edgeAt[s+1]]
+	// sorted by byte, its own pattern ids out[outAt[s]:outAt[s+1]].
+	edgeAt, outAt []int32
+	edges         []acEdge
+	out           []int32
+	fail          []int32
+	dict          []int32 // next state on the fail chain with output, 0 if none
+	// first is the first state with output on s's fail chain, s included
+	// (0 if none): the scan's only per-byte output test.
+	first []int32
+
+	// The automaton as a DFA when small enough: bytes map to classes (each
+	// byte of a pattern its own, all others class 0, which always leads
+	// back to the root), delta[s*nclass+class] the next state.
+	class  [256]uint8
+	nclass int
+	delta  []int32
 }
+
+// maxDFACells bounds one automaton's DFA table (int32 cells); a larger one
+// scans with the trie and fail links instead.
+const maxDFACells = 4 << 20
 
 type acEdge struct {
 	b    byte
@@ -20,48 +39,51 @@ type acEdge struct {
 }
 
 func newACMachine(patterns []string, ids []int32) *acMachine {
-	m := &acMachine{edges: [][]acEdge{nil}, out: [][]int32{nil}}
+	// Build with per-state slices, then flatten.
+	edges := [][]acEdge{nil}
+	outs := [][]int32{nil}
+	child := func(s int32, b byte) int32 { return findEdge(edges[s], b) }
 	for i, p := range patterns {
 		s := int32(0)
 		for j := 0; j < len(p); j++ {
-			next := m.child(s, p[j])
+			next := child(s, p[j])
 			if next < 0 {
-				next = int32(len(m.edges))
-				m.edges = append(m.edges, nil)
-				m.out = append(m.out, nil)
-				m.addEdge(s, p[j], next)
+				next = int32(len(edges))
+				edges = append(edges, nil)
+				outs = append(outs, nil)
+				edges[s] = insertEdge(edges[s], acEdge{p[j], next})
 			}
 			s = next
 		}
-		m.out[s] = append(m.out[s], ids[i])
+		outs[s] = append(outs[s], ids[i])
 	}
-	for _, e := range m.edges[0] {
+	n := len(edges)
+	m := &acMachine{edgeAt: make([]int32, n+1), outAt: make([]int32, n+1), fail: make([]int32, n), dict: make([]int32, n)}
+	for s := 0; s < n; s++ {
+		m.edgeAt[s] = int32(len(m.edges))
+		m.edges = append(m.edges, edges[s]...)
+		m.outAt[s] = int32(len(m.out))
+		m.out = append(m.out, outs[s]...)
+	}
+	m.edgeAt[n], m.outAt[n] = int32(len(m.edges)), int32(len(m.out))
+	for _, e := range edges[0] {
 		m.root[e.b] = e.next
 	}
 	// Breadth-first: fail links and dictionary links.
-	m.fail = make([]int32, len(m.edges))
-	m.dict = make([]int32, len(m.edges))
-	queue := make([]int32, 0, len(m.edges))
-	for _, e := range m.edges[0] {
+	queue := make([]int32, 0, n)
+	for _, e := range edges[0] {
 		queue = append(queue, e.next)
 	}
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
-		for _, e := range m.edges[s] {
+		for _, e := range edges[s] {
 			f := m.fail[s]
-			for {
-				if t := m.step(f, e.b); t >= 0 && t != e.next {
-					m.fail[e.next] = t
-					break
-				}
-				if f == 0 {
-					m.fail[e.next] = 0
-					break
-				}
+			for f != 0 && m.child(f, e.b) < 0 {
 				f = m.fail[f]
 			}
-			if fl := m.fail[e.next]; len(m.out[fl]) > 0 {
+			m.fail[e.next] = m.step(f, e.b)
+			if fl := m.fail[e.next]; m.outAt[fl+1] > m.outAt[fl] {
 				m.dict[e.next] = fl
 			} else {
 				m.dict[e.next] = m.dict[fl]
@@ -69,21 +91,72 @@ func newACMachine(patterns []string, ids []int32) *acMachine {
 			queue = append(queue, e.next)
 		}
 	}
+	m.first = make([]int32, n)
+	for st := 1; st < n; st++ {
+		if m.outAt[st+1] > m.outAt[st] {
+			m.first[st] = int32(st)
+		} else {
+			m.first[st] = m.dict[st]
+		}
+	}
+	m.buildDFA()
 	return m
 }
 
-func (m *acMachine) addEdge(s int32, b byte, next int32) {
-	es := m.edges[s]
-	i := sort.Search(len(es), func(i int) bool { return es[i].b >= b })
-	es = append(es, acEdge{})
-	copy(es[i+1:], es[i:])
-	es[i] = acEdge{b, next}
-	m.edges[s] = es
+// buildDFA fills delta, in breadth-first order so that a state's fail
+// state (shallower) is done before it.
+func (m *acMachine) buildDFA() {
+	var used [256]bool
+	for _, e := range m.edges {
+		used[e.b] = true
+	}
+	m.nclass = 1
+	var rep []byte // a byte of each class
+	rep = append(rep, 0)
+	for b := 0; b < 256; b++ {
+		if used[b] {
+			if m.nclass == 256 {
+				return // every byte used: no compression, keep the trie
+			}
+			m.class[b] = uint8(m.nclass)
+			rep = append(rep, byte(b))
+			m.nclass++
+		}
+	}
+	n := len(m.fail)
+	if n*m.nclass > maxDFACells {
+		return
+	}
+	delta := make([]int32, n*m.nclass)
+	for c := 1; c < m.nclass; c++ {
+		delta[c] = m.root[rep[c]]
+	}
+	queue := make([]int32, 0, n)
+	for _, e := range m.edges[m.edgeAt[0]:m.edgeAt[1]] {
+		queue = append(queue, e.next)
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		row := delta[int(s)*m.nclass : int(s+1)*m.nclass]
+		copy(row, delta[int(m.fail[s])*m.nclass:int(m.fail[s]+1)*m.nclass])
+		for _, e := range m.edges[m.edgeAt[s]:m.edgeAt[s+1]] {
+			row[m.class[e.b]] = e.next
+			queue = append(queue, e.next)
+		}
+	}
+	m.delta = delta
 }
 
-// child is the trie edge from s on b, or -1.
-func (m *acMachine) child(s int32, b byte) int32 {
-	es := m.edges[s]
+func insertEdge(es []acEdge, e acEdge) []acEdge {
+	i := sort.Search(len(es), func(i int) bool { return es[i].b >= e.b })
+	es = append(es, acEdge{})
+	copy(es[i+1:], es[i:])
+	es[i] = e
+	return es
+}
+
+func findEdge(es []acEdge, b byte) int32 {
 	for lo, hi := 0, len(es); lo < hi; {
 		mid := (lo + hi) / 2
 		switch {
@@ -98,6 +171,11 @@ func (m *acMachine) child(s int32, b byte) int32 {
 	return -1
 }
 
+// child is the trie edge from s on b, or -1.
+func (m *acMachine) child(s int32, b byte) int32 {
+	return findEdge(m.edges[m.edgeAt[s]:m.edgeAt[s+1]], b)
+}
+
 // step is the trie edge from s, where the root has an edge for every
 // byte (to itself when no pattern starts with it).
 func (m *acMachine) step(s int32, b byte) int32 {
@@ -110,6 +188,16 @@ func (m *acMachine) step(s int32, b byte) int32 {
 // scan reports the id of every pattern occurring in text (an id may be
 // reported more than once).
 func (m *acMachine) scan(text string, hit func(int32)) {
+	if m.delta != nil {
+		s, nc := int32(0), int32(m.nclass)
+		for i := 0; i < len(text); i++ {
+			s = m.delta[s*nc+int32(m.class[text[i]])]
+			if o := m.first[s]; o != 0 {
+				m.emit(o, hit)
+			}
+		}
+		return
+	}
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
 		b := text[i]
@@ -124,10 +212,17 @@ func (m *acMachine) scan(text string, hit func(int32)) {
 			}
 			s = m.fail[s]
 		}
-		for o := s; o != 0; o = m.dict[o] {
-			for _, id := range m.out[o] {
-				hit(id)
-			}
+		if o := m.first[s]; o != 0 {
+			m.emit(o, hit)
+		}
+	}
+}
+
+// emit reports the outputs of o and of the states on its dictionary chain.
+func (m *acMachine) emit(o int32, hit func(int32)) {
+	for ; o != 0; o = m.dict[o] {
+		for _, id := range m.out[m.outAt[o]:m.outAt[o+1]] {
+			hit(id)
 		}
 	}
 }

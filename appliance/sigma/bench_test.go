@@ -77,3 +77,16 @@ func BenchmarkMatchOnly(b *testing.B) {
 	}
 	reportRates(b, cpu)
 }
+
+// BenchmarkNewEvent is reading the stored documents alone.
+func BenchmarkNewEvent(b *testing.B) {
+	_, docs := loadEvents(b)
+	cpu := cpuTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := NewEvent(docs[i%len(docs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRates(b, cpu)
+}

@@ -26,6 +26,7 @@ type RuleSet struct {
 
 	// The prefilter (prefilter.go).
 	slotOriginal []bool       // the slot's key is in the original
+	slotWeak     []bool       // atoms on the slot rarely discriminate
 	atomEntries  [][]int32    // atom id → entries (by id) it lets through
 	automata     []*acMachine // by slot: the literals of its atoms
 	anyAutomaton *acMachine   // keyword atoms, searched in every string

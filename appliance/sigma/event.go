@@ -329,10 +329,10 @@ func (sc *scanner) scalarOrList(depth int) (evValue, error) {
 			sc.i++
 		}
 		num := sc.s[start:sc.i]
-		if _, err := strconv.ParseFloat(num, 64); err != nil {
+		if !validNumber(num) {
 			return evValue{}, sc.errorf("invalid number %q", num)
 		}
-		return evValue{kind: kNumber, s: num, low: strings.ToLower(num)}, nil
+		return evValue{kind: kNumber, s: num, low: lower(num)}, nil
 	}
 	return evValue{}, sc.errorf("want a value")
 }
@@ -387,60 +387,60 @@ func (sc *scanner) skipValue(depth int) error {
 
 func (sc *scanner) skipString() error {
 	sc.i++
-	for sc.i < len(sc.s) {
-		switch sc.s[sc.i] {
-		case '"':
-			sc.i++
+	for {
+		j := strings.IndexByte(sc.s[sc.i:], '"')
+		if j < 0 {
+			sc.i = len(sc.s)
+			return sc.errorf("unterminated string")
+		}
+		sc.i += j + 1
+		// The quote ends the string unless an odd run of backslashes
+		// escapes it.
+		bs := 0
+		for k := sc.i - 2; k >= 0 && sc.s[k] == '\\'; k-- {
+			bs++
+		}
+		if bs%2 == 0 {
 			return nil
-		case '\\':
-			sc.i += 2
-		default:
-			sc.i++
 		}
 	}
-	return sc.errorf("unterminated string")
 }
 
-// str reads a JSON string at sc.i.
+// str reads a JSON string at sc.i. Stored documents are valid JSON: the
+// fast path only looks for the closing quote and for escapes.
 func (sc *scanner) str() (string, error) {
 	sc.i++
 	start := sc.i
-	for sc.i < len(sc.s) {
-		c := sc.s[sc.i]
-		if c == '"' {
-			s := sc.s[start:sc.i]
-			sc.i++
-			return s, nil
-		}
-		if c == '\\' {
-			return sc.strEscaped(start)
-		}
-		if c < 0x20 {
-			return "", sc.errorf("control character in string")
-		}
-		sc.i++
+	j := strings.IndexByte(sc.s[start:], '"')
+	if j < 0 {
+		return "", sc.errorf("unterminated string")
 	}
-	return "", sc.errorf("unterminated string")
+	if k := strings.IndexByte(sc.s[start:start+j], '\\'); k >= 0 {
+		sc.i = start + k
+		return sc.strEscaped(start)
+	}
+	sc.i = start + j + 1
+	return sc.s[start : start+j], nil
 }
 
 func (sc *scanner) strEscaped(start int) (string, error) {
 	var b strings.Builder
+	b.Grow(sc.i - start + 32)
 	b.WriteString(sc.s[start:sc.i])
 	for sc.i < len(sc.s) {
-		c := sc.s[sc.i]
-		switch {
-		case c == '"':
+		// Copy the run up to the next quote or backslash at once.
+		j := strings.IndexAny(sc.s[sc.i:], "\"\\")
+		if j < 0 {
+			break
+		}
+		b.WriteString(sc.s[sc.i : sc.i+j])
+		sc.i += j
+		if sc.s[sc.i] == '"' {
 			sc.i++
 			return b.String(), nil
-		case c < 0x20:
-			return "", sc.errorf("control character in string")
-		case c != '\\':
-			b.WriteByte(c)
-			sc.i++
-			continue
 		}
 		if sc.i+1 >= len(sc.s) {
-			return "", sc.errorf("unterminated string")
+			break
 		}
 		esc := sc.s[sc.i+1]
 		sc.i += 2
@@ -501,4 +501,23 @@ func lower(s string) string {
 		}
 	}
 	return s
+}
+
+// validNumber checks a JSON number cheaply: integers (the usual case)
+// directly, anything else with ParseFloat.
+func validNumber(n string) bool {
+	d := n
+	if len(d) > 0 && d[0] == '-' {
+		d = d[1:]
+	}
+	if d == "" {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			_, err := strconv.ParseFloat(n, 64)
+			return err == nil
+		}
+	}
+	return true
 }

@@ -42,8 +42,7 @@ func (st *matchState) load(rs *RuleSet, ev *Event) {
 	}
 	st.ev = ev
 	st.origLoaded = false
-	st.set(rs, ev.fields)
-	st.prefilter(rs, ev.fields)
+	st.setAndPrefilter(rs, ev.fields)
 }
 
 func (st *matchState) set(rs *RuleSet, fields []evField) {

@@ -20,6 +20,7 @@ import (
 type atom struct {
 	slot int
 	lit  string
+	weak bool // on a field that rarely discriminates (weakKeys)
 }
 
 // minAtomLen: shorter literals are likely in most events; an AND prefers a
@@ -89,6 +90,9 @@ func atomScore(a []atom) int {
 	minLen := len(a[0].lit)
 	for _, x := range a {
 		minLen = min(minLen, len(x.lit))
+		if x.weak {
+			return 0
+		}
 	}
 	if minLen < minAtomLen {
 		return 0
@@ -126,14 +130,23 @@ func (rs *RuleSet) fieldAtoms(n *fieldNode) ([]atom, bool) {
 	if len(lits) == 0 {
 		return nil, false
 	}
+	weak := false
+	for _, s := range n.slots {
+		weak = weak || rs.slotWeak[s]
+	}
 	var out []atom
 	for _, s := range n.slots {
 		for _, l := range lits {
-			out = append(out, atom{slot: s, lit: l})
+			out = append(out, atom{slot: s, lit: l, weak: weak})
 		}
 	}
 	return out, true
 }
+
+// weakKeys are fields whose values the rule index has already decided
+// (channel, event ID) or that repeat across most events of a channel
+// (provider): atoms there filter nothing, so an AND prefers other parts.
+var weakKeys = map[string]bool{"winlog.channel": true, "winlog.event_id": true, "event.provider": true, "event.code": true}
 
 // matcherLiterals gives literals one of which occurs in any value the
 // matcher accepts.
@@ -195,8 +208,10 @@ func (rs *RuleSet) slotIsOriginal(s int) bool { return rs.slotOriginal[s] }
 // buildPrefilter derives every entry's atoms and the per-slot automata.
 func (rs *RuleSet) buildPrefilter() {
 	rs.slotOriginal = make([]bool, rs.nslots)
+	rs.slotWeak = make([]bool, rs.nslots)
 	for k, s := range rs.slotOf {
 		rs.slotOriginal[s] = strings.HasPrefix(k, "original.")
+		rs.slotWeak[s] = weakKeys[k]
 	}
 	type key struct {
 		slot int
@@ -237,15 +252,24 @@ func (rs *RuleSet) buildPrefilter() {
 	}
 }
 
-// prefilter marks the entries whose atoms occur in the event.
-func (st *matchState) prefilter(rs *RuleSet, fields []evField) {
+// setAndPrefilter fills the slots from the event's fields and marks the
+// entries whose atoms occur in them (one slot lookup per field for both).
+func (st *matchState) setAndPrefilter(rs *RuleSet, fields []evField) {
 	for i := range fields {
 		v := &fields[i].v
 		if rs.anyAutomaton != nil {
 			scanValue(rs.anyAutomaton, v, st.hitAtom, true)
 		}
-		if s, ok := rs.slotOf[fields[i].key]; ok && rs.automata[s] != nil {
-			scanValue(rs.automata[s], v, st.hitAtom, false)
+		s, ok := rs.slotOf[fields[i].key]
+		if !ok {
+			continue
+		}
+		if st.stamp[s] != st.gen {
+			st.vals[s] = v
+			st.stamp[s] = st.gen
+		}
+		if m := rs.automata[s]; m != nil {
+			scanValue(m, v, st.hitAtom, false)
 		}
 	}
 }
