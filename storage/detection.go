@@ -30,7 +30,9 @@ func (s *Store) ingestDetect(index uint64, c *command.IngestBatch, fresh bool) e
 		if ok, err := sqlstore.HasTenant(tx, c.Tenant); !ok || err != nil {
 			return err
 		}
-		return s.det.Process(sqlstore.DetectState{Tx: tx}, c.Tenant, c.Source, c.Events)
+		st := sqlstore.NewDetectState(tx)
+		defer st.Close()
+		return s.det.Process(st, c.Tenant, c.Source, c.Events)
 	})
 	// Detection has no domain errors: anything here is the stores failing.
 	return domainErr

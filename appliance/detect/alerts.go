@@ -18,6 +18,25 @@ type batch struct {
 	tenant string
 	source string
 	err    error
+
+	// Incidents this batch changed, written once at the end: a burst of
+	// alerts about one entity updates its incident many times.
+	incidents []*Incident          // in the order first changed
+	byID      map[string]*Incident // the same, by ID
+	byKey     map[Entity]*Incident // the latest incident used for each key
+}
+
+// flush writes the incidents the batch changed.
+func (b *batch) flush() error {
+	if b.err != nil {
+		return b.err
+	}
+	for _, inc := range b.incidents {
+		if err := b.st.PutIncident(inc); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // IntelRuleID is the rule_id of threat-intel alerts.
@@ -83,10 +102,6 @@ func (b *batch) record(a *Alert, ev *sigma.Event) {
 		return
 	}
 	a.Incident = inc.ID
-	if err := b.st.PutIncident(inc); err != nil {
-		b.err = err
-		return
-	}
 	b.err = b.st.PutAlert(a)
 }
 
@@ -98,9 +113,16 @@ func (b *batch) fileAlert(a *Alert) (*Incident, error) {
 	if len(a.Entities) > 0 {
 		key = a.Entities[0]
 	}
-	inc, err := b.st.OpenIncident(b.tenant, key, a.Timestamp, IncidentWindow)
-	if err != nil {
-		return nil, err
+	inc := b.byKey[key]
+	if inc == nil || !inc.takes(a.Timestamp) {
+		found, err := b.st.OpenIncident(b.tenant, key, a.Timestamp, IncidentWindow)
+		if err != nil {
+			return nil, err
+		}
+		inc = found
+		if found != nil && b.byID[found.ID] != nil {
+			inc = b.byID[found.ID] // this batch's newer version
+		}
 	}
 	if inc == nil {
 		inc = &Incident{
@@ -129,7 +151,25 @@ func (b *batch) fileAlert(a *Alert) (*Incident, error) {
 	inc.Rules = union(inc.Rules, []string{a.RuleID})
 	inc.Severity = rollUp(inc.Severity, a.Severity, before, len(inc.Rules))
 	inc.Title = incidentTitle(inc, a)
+	if b.byID == nil {
+		b.byID, b.byKey = map[string]*Incident{}, map[Entity]*Incident{}
+	}
+	if b.byID[inc.ID] == nil {
+		b.byID[inc.ID] = inc
+		b.incidents = append(b.incidents, inc)
+	}
+	b.byKey[key] = inc
 	return inc, nil
+}
+
+// takes reports whether an alert at t may join the incident: it is open
+// and has an alert within IncidentWindow of t (State.OpenIncident's test).
+func (inc *Incident) takes(t time.Time) bool {
+	open := false
+	for _, s := range OpenStatuses {
+		open = open || inc.Status == s
+	}
+	return open && !inc.LastAlert.Before(t.Add(-IncidentWindow)) && !inc.Created.After(t.Add(IncidentWindow))
 }
 
 // rollUp is the incident's severity: its worst alert's, raised one level

@@ -185,8 +185,8 @@ func (e *Engine) Process(st State, tenant, source string, events []appliance.Eve
 			}
 		}
 	}
-	if b.err != nil {
-		return b.err
+	if err := b.flush(); err != nil {
+		return err
 	}
 	if corrChanged {
 		state, err := ts.corr.MarshalBinary()

@@ -147,7 +147,7 @@ func UpdateIncident(tx *sql.Tx, c *command.UpdateIncident) error {
 	if at.After(inc.Updated) {
 		inc.Updated = at
 	}
-	return putIncident(tx, inc)
+	return putIncident(txExec{tx, putIncidentSQL}, inc)
 }
 
 func validStatus(s string) bool {
@@ -179,26 +179,67 @@ func incidentByID(q queryer, tenant, id string) (*detect.Incident, error) {
 	return &inc, nil
 }
 
-func putIncident(tx *sql.Tx, inc *detect.Incident) error {
+const putIncidentSQL = `INSERT INTO incidents (tenant, id, status, severity, key_type, key_value, created, updated, last_alert, doc)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (tenant, id) DO UPDATE SET status = excluded.status, severity = excluded.severity,
+	created = excluded.created, updated = excluded.updated, last_alert = excluded.last_alert, doc = excluded.doc`
+
+type execer interface {
+	Exec(args ...any) (sql.Result, error)
+}
+
+type txExec struct {
+	tx *sql.Tx
+	q  string
+}
+
+func (e txExec) Exec(args ...any) (sql.Result, error) { return e.tx.Exec(e.q, args...) }
+
+func putIncident(ex execer, inc *detect.Incident) error {
 	doc, err := json.Marshal(inc)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO incidents (tenant, id, status, severity, key_type, key_value, created, updated, last_alert, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (tenant, id) DO UPDATE SET status = excluded.status, severity = excluded.severity,
-		created = excluded.created, updated = excluded.updated, last_alert = excluded.last_alert, doc = excluded.doc`,
-		inc.Tenant, inc.ID, inc.Status, inc.Severity, inc.Key.Type, inc.Key.Value,
+	_, err = ex.Exec(inc.Tenant, inc.ID, inc.Status, inc.Severity, inc.Key.Type, inc.Key.Value,
 		inc.Created.UnixNano(), inc.Updated.UnixNano(), inc.LastAlert.UnixNano(), doc)
 	return wrap(err, "store incident %q", inc.ID)
 }
 
-// DetectState is detect.State over the state machine's transaction.
-type DetectState struct{ Tx *sql.Tx }
+// DetectState is detect.State over the state machine's transaction. Its
+// per-alert statements are prepared once per batch: preparing dominated
+// the cost of a burst of alerts.
+type DetectState struct {
+	Tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+}
 
-var _ detect.State = DetectState{}
+var _ detect.State = (*DetectState)(nil)
 
-func (s DetectState) Rules(tenant string) ([]detect.StoredRule, error) {
+// NewDetectState returns the state of one apply; Close releases it.
+func NewDetectState(tx *sql.Tx) *DetectState {
+	return &DetectState{Tx: tx, stmts: map[string]*sql.Stmt{}}
+}
+
+// Close closes the prepared statements.
+func (s *DetectState) Close() {
+	for _, st := range s.stmts {
+		st.Close()
+	}
+}
+
+func (s *DetectState) stmt(q string) (*sql.Stmt, error) {
+	if st := s.stmts[q]; st != nil {
+		return st, nil
+	}
+	st, err := s.Tx.Prepare(q)
+	if err != nil {
+		return nil, wrap(err, "prepare")
+	}
+	s.stmts[q] = st
+	return st, nil
+}
+
+func (s *DetectState) Rules(tenant string) ([]detect.StoredRule, error) {
 	rows, err := s.Tx.Query(`SELECT id, source, enabled, builtin FROM rules WHERE tenant = ? ORDER BY id`, tenant)
 	if err != nil {
 		return nil, wrap(err, "load rules")
@@ -215,7 +256,7 @@ func (s DetectState) Rules(tenant string) ([]detect.StoredRule, error) {
 	return out, wrap(rows.Err(), "load rules")
 }
 
-func (s DetectState) Indicators(tenant string) ([]intel.Indicator, error) {
+func (s *DetectState) Indicators(tenant string) ([]intel.Indicator, error) {
 	rows, err := s.Tx.Query(`SELECT doc FROM indicators WHERE tenant = ? ORDER BY id`, tenant)
 	if err != nil {
 		return nil, wrap(err, "load indicators")
@@ -236,7 +277,7 @@ func (s DetectState) Indicators(tenant string) ([]intel.Indicator, error) {
 	return out, wrap(rows.Err(), "load indicators")
 }
 
-func (s DetectState) CorrelationState(tenant string) ([]byte, error) {
+func (s *DetectState) CorrelationState(tenant string) ([]byte, error) {
 	var state []byte
 	err := s.Tx.QueryRow(`SELECT state FROM correlation_state WHERE tenant = ?`, tenant).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -245,44 +286,65 @@ func (s DetectState) CorrelationState(tenant string) ([]byte, error) {
 	return state, wrap(err, "load correlation state")
 }
 
-func (s DetectState) SaveCorrelationState(tenant string, state []byte) error {
+func (s *DetectState) SaveCorrelationState(tenant string, state []byte) error {
 	_, err := s.Tx.Exec(`INSERT INTO correlation_state (tenant, state) VALUES (?, ?)
 		ON CONFLICT (tenant) DO UPDATE SET state = excluded.state`, tenant, state)
 	return wrap(err, "save correlation state")
 }
 
-func (s DetectState) AlertExists(tenant, id string) (bool, error) {
+func (s *DetectState) AlertExists(tenant, id string) (bool, error) {
+	st, err := s.stmt(`SELECT 1 FROM alerts WHERE tenant = ? AND id = ?`)
+	if err != nil {
+		return false, err
+	}
 	var one int
-	err := s.Tx.QueryRow(`SELECT 1 FROM alerts WHERE tenant = ? AND id = ?`, tenant, id).Scan(&one)
+	err = st.QueryRow(tenant, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
 	return err == nil, wrap(err, "look up alert")
 }
 
-func (s DetectState) PutAlert(a *detect.Alert) error {
+func (s *DetectState) PutAlert(a *detect.Alert) error {
 	doc, err := json.Marshal(a)
 	if err != nil {
 		return err
 	}
-	_, err = s.Tx.Exec(`INSERT INTO alerts (tenant, id, time, rule_id, severity, incident, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		a.Tenant, a.ID, a.Timestamp.UnixNano(), a.RuleID, a.Severity, a.Incident, doc)
+	st, err := s.stmt(`INSERT INTO alerts (tenant, id, time, rule_id, severity, incident, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	_, err = st.Exec(a.Tenant, a.ID, a.Timestamp.UnixNano(), a.RuleID, a.Severity, a.Incident, doc)
 	return wrap(err, "store alert")
 }
 
-func (s DetectState) OpenIncident(tenant string, key detect.Entity, t time.Time, window time.Duration) (*detect.Incident, error) {
-	var id string
-	err := s.Tx.QueryRow(`SELECT id FROM incidents WHERE tenant = ? AND key_type = ? AND key_value = ?
+func (s *DetectState) OpenIncident(tenant string, key detect.Entity, t time.Time, window time.Duration) (*detect.Incident, error) {
+	// The statuses are detect.OpenStatuses.
+	st, err := s.stmt(`SELECT doc FROM incidents WHERE tenant = ? AND key_type = ? AND key_value = ?
 		AND last_alert >= ? AND created <= ? AND status IN ('new', 'triaged', 'contained')
-		ORDER BY last_alert DESC, id LIMIT 1`,
-		tenant, key.Type, key.Value, t.Add(-window).UnixNano(), t.Add(window).UnixNano()).Scan(&id)
+		ORDER BY last_alert DESC, id LIMIT 1`)
+	if err != nil {
+		return nil, err
+	}
+	var doc []byte
+	err = st.QueryRow(tenant, key.Type, key.Value, t.Add(-window).UnixNano(), t.Add(window).UnixNano()).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, wrap(err, "find open incident")
 	}
-	return incidentByID(s.Tx, tenant, id)
+	var inc detect.Incident
+	if err := json.Unmarshal(doc, &inc); err != nil {
+		return nil, fmt.Errorf("open incident: %w", err)
+	}
+	return &inc, nil
 }
 
-func (s DetectState) PutIncident(inc *detect.Incident) error { return putIncident(s.Tx, inc) }
+func (s *DetectState) PutIncident(inc *detect.Incident) error {
+	st, err := s.stmt(putIncidentSQL)
+	if err != nil {
+		return err
+	}
+	return putIncident(st, inc)
+}
