@@ -12,9 +12,9 @@ func windowsRules(b *testing.B) *RuleSet {
 	b.Helper()
 	var rules []*Rule
 	for _, f := range loadRuleFiles(b) {
-		rs, err := ParseRules(f.data)
+		rs, err := ParseRules(f.Data)
 		if err != nil {
-			b.Fatalf("%s: %v", f.path, err)
+			b.Fatalf("%s: %v", f.Path, err)
 		}
 		for _, r := range rs {
 			if r.Logsource.Product == "windows" || r.Logsource.Category == "antivirus" {

@@ -41,11 +41,11 @@ func TestConformance(t *testing.T) {
 	evaluated := map[string]bool{} // rule id → reference evaluated it
 	doubtful := map[string]bool{}  // rule id → values with wildcards (reference compares literally)
 	for _, f := range files {
-		rs, err := ParseRules(f.data)
-		st, known := status[f.path]
+		rs, err := ParseRules(f.Data)
+		st, known := status[f.Path]
 		if err != nil {
 			parseFailed++
-			t.Logf("parse %s: %v", f.path, err)
+			t.Logf("parse %s: %v", f.Path, err)
 			continue
 		}
 		rules = append(rules, rs...)

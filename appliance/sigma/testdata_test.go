@@ -1,164 +1,67 @@
 package sigma
 
 import (
-	"archive/tar"
-	"bufio"
-	"compress/gzip"
-	"encoding/json"
-	"io"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
+	"fmt"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/minixdr/xdr/appliance/ingest"
+	"github.com/minixdr/xdr/appliance/sigma/sigmatest"
 )
 
-// The shared test data (../shared/testdata/sigma, README there): SigmaHQ
-// rules, Windows attack events and the reference engine's matches.
-
-func sigmaDataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "testdata", "sigma")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+// The shared test data, loaded once per test binary.
+var testData struct {
+	once   sync.Once
+	err    error
+	dir    string
+	files  []sigmatest.RuleFile
+	events []*Event
+	docs   [][]byte
 }
 
-// ruleFile is one .yml of the rules archive.
-type ruleFile struct {
-	path string // as in rule_status.ndjson.gz: src/sigma/<path in archive>
-	data []byte
-}
-
-var (
-	ruleFilesOnce sync.Once
-	ruleFilesVal  []ruleFile
-	ruleFilesErr  error
-)
-
-func loadRuleFiles(t testing.TB) []ruleFile {
+func loadTestData(t testing.TB) {
 	t.Helper()
-	ruleFilesOnce.Do(func() {
-		f, err := os.Open(filepath.Join(sigmaDataDir(t), "sigma_rules.tar.gz"))
-		if err != nil {
-			ruleFilesErr = err
+	testData.once.Do(func() {
+		d := &testData
+		if d.dir, d.err = sigmatest.Dir(); d.err != nil {
 			return
 		}
-		defer f.Close()
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			ruleFilesErr = err
+		if d.files, d.err = sigmatest.RuleFiles(d.dir); d.err != nil {
 			return
 		}
-		tr := tar.NewReader(zr)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
+		evs, err := sigmatest.WindowsEvents(d.dir)
+		if d.err = err; err != nil {
+			return
+		}
+		d.docs = evs.Docs
+		for i, doc := range evs.Docs {
+			ev, err := NewEvent(doc)
 			if err != nil {
-				ruleFilesErr = err
+				d.err = fmt.Errorf("event %d: %w", i, err)
 				return
 			}
-			if h.Typeflag != tar.TypeReg || !strings.HasSuffix(h.Name, ".yml") {
-				continue
-			}
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				ruleFilesErr = err
-				return
-			}
-			ruleFilesVal = append(ruleFilesVal, ruleFile{path: "src/sigma/" + strings.TrimPrefix(h.Name, "./"), data: data})
+			d.events = append(d.events, ev)
 		}
 	})
-	if ruleFilesErr != nil {
-		t.Fatal(ruleFilesErr)
+	if testData.err != nil {
+		t.Fatal(testData.err)
 	}
-	return ruleFilesVal
 }
 
-// readNDJSON decodes every line of a gzipped NDJSON file into fn.
+func loadRuleFiles(t testing.TB) []sigmatest.RuleFile {
+	loadTestData(t)
+	return testData.files
+}
+
+func loadEvents(t testing.TB) ([]*Event, [][]byte) {
+	loadTestData(t)
+	return testData.events, testData.docs
+}
+
+// readNDJSON reads a file of the test data.
 func readNDJSON(t testing.TB, name string, fn func(line []byte)) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(sigmaDataDir(t), name))
-	if err != nil {
+	loadTestData(t)
+	if err := sigmatest.ReadNDJSON(testData.dir, name, func(l []byte) error { fn(l); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		fn(sc.Bytes())
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-var (
-	eventsOnce sync.Once
-	eventsVal  []*Event
-	eventsDocs [][]byte
-)
-
-// loadEvents runs every test event through our windows ingest parser and
-// builds the document the store would hold (the same keys as
-// ingest.buildEvent: id, source, @timestamp, the fields, original).
-func loadEvents(t testing.TB) ([]*Event, [][]byte) {
-	t.Helper()
-	eventsOnce.Do(func() {
-		received := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-		i := 0
-		readNDJSON(t, "events_developer.ndjson.gz", func(line []byte) {
-			p, err := ingest.ParseWindows(line, received)
-			if err != nil {
-				t.Fatalf("event %d: windows parser: %v", i, err)
-			}
-			doc := map[string]any{}
-			for k, v := range p.Fields {
-				doc[k] = v
-			}
-			doc["id"] = strconv.Itoa(i)
-			doc["source"] = "windows"
-			ts := p.Timestamp
-			if ts.IsZero() {
-				ts = received
-			}
-			doc["@timestamp"] = ts.Format(time.RFC3339Nano)
-			doc["original"] = json.RawMessage(append([]byte(nil), p.Original...))
-			b, err := json.Marshal(doc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ev, err := NewEvent(b)
-			if err != nil {
-				t.Fatalf("event %d: NewEvent: %v", i, err)
-			}
-			eventsVal = append(eventsVal, ev)
-			eventsDocs = append(eventsDocs, b)
-			i++
-		})
-	})
-	if len(eventsVal) == 0 {
-		t.Fatal("no events loaded")
-	}
-	return eventsVal, eventsDocs
 }
