@@ -82,6 +82,12 @@ func TestDetectionBuiltinRuleRaisesAlertAndIncident(t *testing.T) {
 		len(inc.Entities) != 3 || !strings.Contains(inc.Title, "from 10.200.0.2") {
 		t.Errorf("incident %+v", inc)
 	}
+	if n := len(alerts(t, s, "acme", "entities.value:10.200.0.2 AND severity:high")); n != 2 {
+		t.Errorf("query on entities and severity: %d alerts", n)
+	}
+	if n := len(alerts(t, s, "acme", "severity:low")); n != 0 {
+		t.Errorf("query severity:low: %d alerts", n)
+	}
 	// The other tenant sees none of it.
 	if n := len(alerts(t, s, "other", "")); n != 0 {
 		t.Errorf("tenant other sees %d alerts", n)
