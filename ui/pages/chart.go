@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,10 +29,11 @@ type Bar struct {
 	Tip        string // the tooltip (<title>)
 }
 
-// AxisLabel is a label under the x axis at X.
+// AxisLabel is a label under the x axis at X; Anchor is its SVG
+// text-anchor (start, middle or end), so the edge labels stay inside.
 type AxisLabel struct {
-	X    float64
-	Text string
+	X            float64
+	Text, Anchor string
 }
 
 // ChartRow is one bucket in the data table.
@@ -48,7 +50,7 @@ const (
 	ChartW   = 720.0
 	ChartH   = 200.0
 	plotLeft = 56.0
-	plotTop  = 12.0
+	plotTop  = 24.0
 	plotBot  = 172.0
 )
 
@@ -80,7 +82,7 @@ func StackedChart(id, title, unit string, start time.Time, step time.Duration, s
 		}
 	}
 	top := niceCeil(slicesMax(totals))
-	c.YMax = formatValue(top) + " " + unit
+	c.YMax = formatValue(top)
 	plotW := ChartW - plotLeft
 	slot := plotW / float64(n)
 	barW := math.Max(slot*0.8, 1)
@@ -95,7 +97,8 @@ func StackedChart(id, title, unit string, start time.Time, step time.Duration, s
 			if v == 0 {
 				continue
 			}
-			h := v / top * (plotBot - plotTop)
+			// At least a pixel, so a single event still shows.
+			h := max(v/top*(plotBot-plotTop), 1)
 			y -= h
 			tip := fmt.Sprintf("%s: %s %s", row.Label, formatValue(v), unit)
 			if len(series) > 1 {
@@ -105,8 +108,11 @@ func StackedChart(id, title, unit string, start time.Time, step time.Duration, s
 		}
 		c.Rows = append(c.Rows, row)
 	}
-	for _, i := range []int{0, n / 2, n - 1} {
-		c.XLabels = append(c.XLabels, AxisLabel{X: round1(plotLeft + float64(i)*slot + slot/2), Text: axisTime(start.Add(time.Duration(i)*step), step*time.Duration(n))})
+	span := step * time.Duration(n)
+	c.XLabels = []AxisLabel{
+		{X: plotLeft, Text: axisTime(start, span), Anchor: "start"},
+		{X: round1(plotLeft + plotW/2), Text: axisTime(start.Add(span/2), span), Anchor: "middle"},
+		{X: ChartW, Text: axisTime(start.Add(span), span), Anchor: "end"},
 	}
 	if len(series) > 1 {
 		for _, s := range series {
@@ -126,9 +132,9 @@ func slicesMax(v []float64) float64 {
 	return m
 }
 
-// niceCeil rounds v up to 1, 2 or 5 times a power of ten (at least 1).
+// niceCeil rounds v up to 1, 2 or 5 times a power of ten (1 for nothing).
 func niceCeil(v float64) float64 {
-	if v <= 1 {
+	if v <= 0 {
 		return 1
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
@@ -140,16 +146,21 @@ func niceCeil(v float64) float64 {
 	return 10 * p
 }
 
-// formatValue shows a count or rate: integers with separators, small rates
-// with two significant decimals.
+// formatValue shows a count or rate: integers with separators, other
+// values with three significant digits in plain notation ("0.00111").
 func formatValue(v float64) string {
-	if v == math.Trunc(v) && v < 1e15 {
+	switch {
+	case v == math.Trunc(v) && v < 1e15:
 		return thousands(int(v))
-	}
-	if v >= 100 {
+	case v >= 100:
 		return thousands(int(math.Round(v)))
 	}
-	return strconv.FormatFloat(v, 'g', 3, 64)
+	decimals := max(0, 2-int(math.Floor(math.Log10(v))))
+	out := strconv.FormatFloat(v, 'f', decimals, 64)
+	if strings.Contains(out, ".") {
+		out = strings.TrimRight(strings.TrimRight(out, "0"), ".")
+	}
+	return out
 }
 
 func round1(v float64) float64 { return math.Round(v*10) / 10 }

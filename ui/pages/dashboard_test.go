@@ -31,7 +31,7 @@ func TestDashboard(t *testing.T) {
 		`<svg class="chart-svg" viewBox="0 0 720 200" role="img" aria-labelledby="events-chart-svg-title events-chart-desc"`,
 		`<title id="events-chart-svg-title">Events per second</title>`,
 		// 3600 events in an hour is 1/s, 7200 is 2/s: the top of the axis is 2.
-		`>2 events/s</text>`,
+		`text-anchor="end">2</text>`, `>events/s</text>`,
 		"10,800 in total; peak 2 events/s.",
 		`<a href="/dashboard?range=24h" aria-current="true">`,
 		`<caption id="top-source-ip">Top source addresses</caption>`,
@@ -52,7 +52,7 @@ func TestStackedChartGeometry(t *testing.T) {
 		{Label: "a", Class: "x", Counts: []int{5, 0, 10}},
 		{Label: "b", Class: "y", Counts: []int{5, 0, 0}},
 	}, false)
-	if c.YMax != "10 n" {
+	if c.YMax != "10" {
 		t.Errorf("YMax %q, want the peak stack 10 rounded to 10", c.YMax)
 	}
 	if len(c.Bars) != 3 {
@@ -68,6 +68,11 @@ func TestStackedChartGeometry(t *testing.T) {
 	}
 	if len(c.Legend) != 2 {
 		t.Errorf("legend %+v, want both series", c.Legend)
+	}
+	// Low rates get a readable axis and visible bars: 2 events in an hour.
+	low := pages.StackedChart("l", "T", "events/s", start, time.Hour, []pages.Series{{Counts: []int{2, 0}}}, true)
+	if low.YMax != "0.001" || len(low.Bars) != 1 || low.Bars[0].H < 1 || low.Rows[0].Values[0] != "0.000556" {
+		t.Errorf("low rate: YMax %q, bars %+v, rows %+v", low.YMax, low.Bars, low.Rows)
 	}
 	if empty := pages.StackedChart("e", "T", "n", start, time.Hour, nil, false); len(empty.Bars) != 0 {
 		t.Errorf("a chart without series has bars: %+v", empty.Bars)
