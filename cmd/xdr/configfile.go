@@ -151,6 +151,15 @@ func configExample(args []string, w io.Writer) error {
 		line(o.flag, o.usage, strconv.Quote(o.def), strconv.Quote(*vals[o.flag]), set[o.flag])
 	}
 	line("join", "cluster addresses of existing members, to join their cluster", "[]", tomlList(splitList(*join)), set["join"])
+	// Tables come last: every key after a table header belongs to it.
+	b.WriteString(`
+# More syslog listeners, each for its own tenant (config file only; one
+# table per listener, after all the settings above):
+# [[syslog_listener]]
+#   transport = "udp"      # udp, tcp or tls (tls uses the HTTPS certificate)
+#   addr = "0.0.0.0:5514"
+#   tenant = "default"     # default: syslog_tenant
+`)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -166,6 +166,16 @@ func TestConfigExample(t *testing.T) {
 		t.Errorf("the example's values are not the defaults:\n got %+v\nwant %+v", fromExample, defaults)
 	}
 
+	// The commented table is a valid listener.
+	table := regexp.MustCompile(`(?m)^# (\[\[syslog_listener\]\]|  .*)$`).ReplaceAllString(uncommented, "$1")
+	var withTable Config
+	if _, err := toml.Decode(table, &withTable); err != nil || len(withTable.SyslogListeners) != 1 {
+		t.Fatalf("the example's [[syslog_listener]] table: %+v, %v", withTable.SyslogListeners, err)
+	}
+	if err := withTable.validate(); err != nil {
+		t.Errorf("the example's [[syslog_listener]] table: %v", err)
+	}
+
 	// As the packages install it: data_dir set, the rest commented; it loads.
 	out.Reset()
 	if err := run(t.Context(), []string{"config", "example", "--data-dir", "/var/lib/xdr", "--join", "10.0.0.1:8300, 10.0.0.2:8300"}, &out, &out, envOf(nil)); err != nil {
