@@ -2,8 +2,9 @@ package ingest
 
 // Parsers of the "windows" and "sysmon" sources: Windows event log records
 // as JSON, in the shape of an EVTX-to-JSON converter (evtx_dump, Velocidex:
-// {"Event":{"System":{...},"EventData":{...}}}) or of Winlogbeat (winlog.*,
-// @timestamp and the ECS fields Winlogbeat sets itself).
+// {"Event":{"System":{...},"EventData":{...}}}), of Winlogbeat (winlog.*,
+// @timestamp and the ECS fields Winlogbeat sets itself), or of NXLog's
+// to_json (flat: windows_nxlog.go).
 //
 // Two readers produce the same result. The reference one decodes the line
 // with decodeObject into generic values. The fast one (winFast) reads the
@@ -110,8 +111,10 @@ func parseWindowsRef(line []byte, w *winEvent) (Parsed, error) {
 		err = w.fromEvtx(obj, &p, winNameBudget(line))
 	case winHasWinlog(obj):
 		err = w.fromWinlogbeat(obj, &p, winNameBudget(line))
+	case winIsNXLog(obj):
+		err = w.fromNXLog(obj, &p, winNameBudget(line))
 	default:
-		err = fmt.Errorf("not a Windows event: neither Event.System nor winlog")
+		err = fmt.Errorf("not a Windows event: neither Event.System, winlog nor NXLog's EventID with SourceName or Channel")
 	}
 	if err != nil {
 		return Parsed{}, err

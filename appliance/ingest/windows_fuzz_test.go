@@ -172,6 +172,7 @@ func FuzzParseWindows(f *testing.F) {
 		`{"Event":{"System":{"EventID":1}}}]`,
 		`{"Event":{"System":{"EventID":4294967296}}}`,
 		`{}`,
+		`{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Keywords":1e300,"Image":{"a":[1,{"b":null}]},"EventTime":12}`,
 		`{"winlog":{"event_id":1,"` + strings.Repeat("k", 1400) + `":{"a":1,"b":null,"c":[1],"d":{"e":2}}}}`, // near the name budget
 	} {
 		f.Add([]byte(s))

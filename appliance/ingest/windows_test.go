@@ -334,6 +334,21 @@ const winlogbeat4625 = `{"@timestamp":"2024-03-01T11:59:58.123Z","agent":{"type"
 	`"TargetDomainName":"CORP","Status":"0xc000006d","LogonType":"3","WorkstationName":"KALI","IpAddress":"10.0.0.5","IpPort":"51234","ProcessId":"0x0"}},` +
 	`"ecs":{"version":"8.0.0"}}`
 
+// nxlog4624 is a Security 4624 as NXLog CE's im_msvistalog and to_json()
+// write it: System values under NXLog's names, EventData flat beside them,
+// Keywords as a signed number, EventTime in the collector's local time.
+const nxlog4624 = `{"EventTime":"2024-03-01 12:00:00","Hostname":"DC01.corp.example","Keywords":-9214364837600034816,` +
+	`"EventType":"AUDIT_SUCCESS","SeverityValue":2,"Severity":"INFO","EventID":4624,"SourceName":"Microsoft-Windows-Security-Auditing",` +
+	`"ProviderGuid":"{54849625-5478-4994-A5BA-3E3B0328C30D}","Version":2,"Task":12544,"OpcodeValue":0,"RecordNumber":1234568,` +
+	`"ActivityID":"{8C3B4E4A-7C3A-0001-9B4E-3B8C3A7CDA01}","ExecutionProcessID":656,"ExecutionThreadID":2872,"Channel":"Security",` +
+	`"Message":"An account was successfully logged on.\r\n\r\nSubject:\r\n\tSecurity ID:\t\tS-1-0-0","Category":"Logon","Opcode":"Info",` +
+	`"SubjectUserSid":"S-1-0-0","SubjectUserName":"-","SubjectDomainName":"-","SubjectLogonId":"0x0",` +
+	`"TargetUserSid":"S-1-5-21-3623811015-3361044348-30300820-1104","TargetUserName":"alice","TargetDomainName":"CORP",` +
+	`"TargetLogonId":"0x8d2c4f1","LogonType":"3","LogonProcessName":"NtLmSsp ","AuthenticationPackageName":"NTLM",` +
+	`"WorkstationName":"WS01","LogonGuid":"{00000000-0000-0000-0000-000000000000}","TransmittedServices":"-","LmPackageName":"NTLM V2",` +
+	`"KeyLength":"128","ProcessId":"0x0","ProcessName":"-","IpAddress":"203.0.113.9","IpPort":"50123","ImpersonationLevel":"%%1833",` +
+	`"EventReceivedTime":"2024-03-01 12:00:01","SourceModuleName":"eventlog","SourceModuleType":"im_msvistalog"}`
+
 func TestParseWindowsHandWritten(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -368,6 +383,36 @@ func TestParseWindowsHandWritten(t *testing.T) {
 				"event.code": "13", "event.action": "registry-value-set", "event.category": "registry", "winlog.event_id": 13.0,
 				"registry.path": `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run\evil`, "user.name": "SYSTEM", "user.domain": "NT AUTHORITY",
 				"process.executable": `C:\evil.exe`, "message": `13 registry-value-set: NT AUTHORITY\SYSTEM HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run\evil`,
+			}, true},
+		{"NXLog to_json 4624: flat EventData, signed Keywords, local EventTime", nxlog4624, "2024-03-01T12:00:00Z", map[string]any{
+			"event.code": "4624", "event.action": "logged-in", "event.outcome": "success", "event.provider": "Microsoft-Windows-Security-Auditing",
+			"winlog.channel": "Security", "host.name": "DC01.corp.example", "winlog.event_id": 4624.0, "winlog.record_id": 1234568.0,
+			"winlog.keywords": "0x8020000000000000", "winlog.task": "Logon", "winlog.process.pid": 656.0,
+			"user.name": "alice", "user.domain": "CORP", "user.id": "S-1-5-21-3623811015-3361044348-30300820-1104",
+			"source.ip": "203.0.113.9", "source.port": 50123.0, "source.domain": "WS01", "winlog.logon.type": "Network",
+			"winlog.event_data.AuthenticationPackageName": "NTLM", "winlog.event_data.TargetUserName": "alice",
+			"winlog.event_data.EventTime": nil, "winlog.event_data.Message": nil, "winlog.event_data.Hostname": nil,
+			"message": "4624 logged-in: alice from 203.0.113.9:50123",
+		}, false},
+		{"NXLog to_json 4625 with a zoned EventTime, failure from EventType", `{"EventTime":"2024-03-01T13:00:00+01:00",` +
+			`"Hostname":"DC01","EventType":"AUDIT_FAILURE","EventID":4625,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security",` +
+			`"TargetUserName":"administrator","TargetDomainName":"CORP","Status":"0xc000006d","LogonType":"3","IpAddress":"10.0.0.5","IpPort":"51234"}`,
+			"2024-03-01T12:00:00Z", map[string]any{
+				"event.action": "logon-failed", "event.outcome": "failure", "user.name": "administrator", "source.ip": "10.0.0.5",
+				"winlog.event_data.Status": "0xc000006d",
+			}, false},
+		{"NXLog to_json Sysmon 1", `{"EventTime":"2024-03-01 12:00:00","Hostname":"WS2","Keywords":-9223372036854775808,"EventType":"INFO",` +
+			`"EventID":1,"SourceName":"Microsoft-Windows-Sysmon","Channel":"Microsoft-Windows-Sysmon/Operational","Domain":"NT AUTHORITY",` +
+			`"AccountName":"SYSTEM","UserID":"S-1-5-18","AccountType":"User","Category":"Process Create (rule: ProcessCreate)",` +
+			`"UtcTime":"2024-03-01 12:00:00.000","ProcessGuid":"{5770385f-c22a-43e0-bf4c-06f5698ffbd9}","ProcessId":"6228",` +
+			`"Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /priv","CurrentDirectory":"C:\\Users\\bob\\",` +
+			`"User":"CORP\\bob","Hashes":"SHA256=0A1B","ParentProcessId":"3048","ParentImage":"C:\\Windows\\System32\\cmd.exe",` +
+			`"ParentCommandLine":"cmd.exe"}`,
+			"2024-03-01T12:00:00Z", map[string]any{
+				"event.action": "process-created", "process.executable": `C:\Windows\System32\whoami.exe`, "process.pid": 6228.0,
+				"process.command_line": "whoami /priv", "process.parent.pid": 3048.0, "user.name": "bob", "user.domain": "CORP",
+				"winlog.user.identifier": "S-1-5-18", "winlog.user.name": "SYSTEM", "winlog.keywords": "0x8000000000000000",
+				"process.hash.sha256": "0a1b",
 			}, true},
 		{"evtx_dump shape: #attributes and #text", `{"Event":{"#attributes":{"xmlns":"http://schemas.microsoft.com/win/2004/08/events/event"},` +
 			`"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing","Guid":"{54849625-5478-4994-A5BA-3E3B0328C30D}"}},` +
@@ -452,7 +497,11 @@ func TestParseWindowsErrors(t *testing.T) {
 		{`null`, "not a JSON object: null"},
 		{`{"Event":{"System":{"EventID":1}}} {"x":1}`, "more than one JSON value"},
 		{`{"Event":{"System":{"EventID":1}}}]`, "unexpected characters after the JSON object"},
-		{`{"foo":1}`, "not a Windows event: neither Event.System nor winlog"},
+		{`{"foo":1}`, "not a Windows event: neither Event.System, winlog nor NXLog's EventID"},
+		{`{"EventID":4624}`, "not a Windows event"},
+		{`{"EventID":"x","Channel":"Security"}`, `EventID "x" is not an event number`},
+		{`{"EventID":4624,"SourceName":"Microsoft-Windows-Security-Auditing","EventTime":"yesterday"}`, `EventTime "yesterday" is not an RFC 3339 time`},
+		{`{"EventID":1,"Channel":"x","` + strings.Repeat("k", 5000) + `":{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1,"j":1}}`, "field names too long"},
 		{`{"winlog":"x"}`, "not a Windows event"},
 		{`{"Event":"x"}`, "Event is not a JSON object"},
 		{`{"Event":{}}`, "Event.System missing"},
