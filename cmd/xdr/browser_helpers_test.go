@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // chromiumPath is Debian's Chromium; scripts/test.sh installs it.
@@ -303,5 +304,46 @@ func (b *browser) login(n *node) {
 	b.fill("#password", n.adminPassword())
 	if st := b.submit("form[action='/login'] button[type=submit]"); st != 200 {
 		b.t.Fatalf("sign in: status %d", st)
+	}
+}
+
+// checkKeyboard checks the first Tab stop is the skip link, that it is
+// visible when focused, and that following it moves focus to <main>.
+func (b *browser) checkKeyboard() {
+	b.t.Helper()
+	b.do("focus the page", chromedp.Evaluate[chromedp.Void]("document.activeElement && document.activeElement.blur()"),
+		chromedp.KeyEvent(kb.Tab))
+	if cls := eval[string](b, "document.activeElement.className"); cls != "skip-link" {
+		b.t.Errorf("%s: the first Tab stop has class %q, want the skip link", b.path(), cls)
+	}
+	// The link slides in (a short transition): poll until it is on screen.
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		top := eval[float64](b, "document.activeElement.getBoundingClientRect().top")
+		if top >= 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.t.Errorf("%s: the focused skip link is off screen (top %v)", b.path(), top)
+			break
+		}
+	}
+	if outline := eval[string](b, "getComputedStyle(document.activeElement).outlineStyle"); outline == "none" {
+		b.t.Errorf("%s: the focused skip link has no visible focus outline", b.path())
+	}
+	b.do("follow the skip link", chromedp.KeyEvent(kb.Enter))
+	if id := eval[string](b, "document.activeElement.id"); id != "main" {
+		b.t.Errorf("%s: after the skip link focus is on #%s, want #main", b.path(), id)
+	}
+}
+
+// checkNarrow renders the page 375 px wide (a phone), screenshots it and
+// checks nothing but scroll regions is wider than the screen.
+func (b *browser) checkNarrow(name string) {
+	b.t.Helper()
+	b.do("narrow viewport", chromedp.EmulateViewport(375, 812))
+	defer b.do("wide viewport", chromedp.EmulateViewport(1280, 900))
+	b.screenshot(name + "-375px")
+	if w := eval[float64](b, "document.documentElement.scrollWidth"); w > 375 {
+		b.t.Errorf("%s at 375 px: the page is %v px wide and scrolls sideways", name, w)
 	}
 }

