@@ -107,9 +107,8 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
 			fail(err)
 		}
 	}
-	if p.Role == appliance.RoleSuperAdmin {
-		// Node-wide counters, across tenants: for the appliance's operator.
-		vm.Ingest = s.ingestRows()
+	if s.d.IngestHealth != nil {
+		vm.Ingest, vm.IngestErrors = ingestRows(visibleHealth(s.d.IngestHealth.Health(), p))
 	}
 	if vm.Total == 0 && vm.Error == "" {
 		// Nothing in the range: tell a new appliance how to send events.
@@ -155,28 +154,43 @@ func (noStats) Top(context.Context, string, string, time.Time, time.Time, int) (
 	return appliance.TopValues{}, errNoStats
 }
 
-// ingestHealther is the ingest service's accounting, when it keeps one.
-type ingestHealther interface{ Health() ingest.Health }
+// maxIngestErrors is how many recent syslog errors the dashboard lists.
+const maxIngestErrors = 10
 
-// ingestRows shows the ingest accounting of this node; nil when the
-// ingest service keeps none.
-func (s *Server) ingestRows() []pages.IngestRow {
-	ih, ok := s.d.Ingest.(ingestHealther)
-	if !ok {
-		return nil
-	}
-	h := ih.Health()
-	rows := make([]pages.IngestRow, 0, len(h.Sources))
-	for _, src := range h.Sources {
-		row := pages.IngestRow{Source: src.Source, Accepted: strconv.FormatUint(src.Accepted, 10),
-			Rejected: strconv.FormatUint(src.Rejected, 10), Dropped: strconv.FormatUint(src.Dropped, 10),
-			LastEvent: "never", Failing: src.Rejected+src.Dropped > 0}
-		if src.LastEvent != nil {
-			row.LastEvent = src.LastEvent.UTC().Format("2006-01-02 15:04:05 UTC")
+// ingestRows shows a node's ingest accounting: a row per source, then per
+// syslog listener (with its latest error), and the latest syslog errors.
+func ingestRows(h ingest.Health) ([]pages.IngestRow, []pages.IngestError) {
+	rows := []pages.IngestRow{}
+	row := func(name string, c ingest.Counts, last *time.Time) pages.IngestRow {
+		r := pages.IngestRow{Source: name, Accepted: strconv.FormatUint(c.Accepted, 10), Rejected: strconv.FormatUint(c.Rejected, 10),
+			Dropped: strconv.FormatUint(c.Dropped, 10), LastEvent: "never", Failing: c.Rejected+c.Dropped > 0}
+		if last != nil {
+			r.LastEvent = showTime(*last)
 		}
-		rows = append(rows, row)
+		return r
 	}
-	return rows
+	for _, src := range h.Sources {
+		rows = append(rows, row(src.Source, src.Counts, src.LastEvent))
+	}
+	if h.Syslog == nil {
+		return rows, nil
+	}
+	lastErr := map[string]string{}
+	for _, e := range h.Syslog.RecentErrors { // oldest first: the last one wins
+		lastErr[e.Listener] = e.Reason
+	}
+	for _, l := range h.Syslog.Listeners {
+		name := l.Transport + "://" + l.Address
+		r := row("syslog listener "+name+" (tenant "+l.Tenant+")", l.Counts, l.LastMessage)
+		r.LastError = lastErr[name]
+		rows = append(rows, r)
+	}
+	var errs []pages.IngestError
+	for i := len(h.Syslog.RecentErrors) - 1; i >= 0 && len(errs) < maxIngestErrors; i-- {
+		e := h.Syslog.RecentErrors[i]
+		errs = append(errs, pages.IngestError{Time: showTime(e.Time), Listener: e.Listener, Reason: e.Reason})
+	}
+	return rows, errs
 }
 
 // triageViews are the counts and listings of detection state the pages

@@ -32,7 +32,7 @@ func TestPagesDashboard(t *testing.T) {
 		wantContains(t, "dashboard", r.body, `role="img"`, "2 in total", ">mallory</a>", ">10.0.0.7</a>", ">web-1</a>",
 			`href="/dashboard?range=24h" aria-current="true"`)
 		wantNotContains(t, "dashboard", r.body, "No events yet", "old-user")
-		// The admin is super_admin: the node's ingest accounting is shown.
+		// The node's ingest accounting, per source.
 		wantContains(t, "dashboard", r.body, "Ingest health", "<td>json</td><td class=\"num tnum\">3</td>")
 		week := e.get(b, "/dashboard?range=7d")
 		wantContains(t, "7-day dashboard", week.body, "3 in total", ">old-user</a>", `href="/dashboard?range=7d" aria-current="true"`)

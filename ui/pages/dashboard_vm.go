@@ -10,9 +10,11 @@ type DashboardVM struct {
 	Total    int      // events in the range
 	Entities []TopTable
 	Ingest   []IngestRow // nil: no ingest health to show
-	Open     []SevCount  // open incidents by severity; nil until incidents exist
-	Empty    *EmptyState // set when the tenant has no events at all
-	Error    string
+	// IngestErrors are the latest syslog messages refused, newest first.
+	IngestErrors []IngestError
+	Open         []SevCount  // open incidents by severity; nil until incidents exist
+	Empty        *EmptyState // set when the tenant has no events at all
+	Error        string
 }
 
 // Choice is one option of a link-based picker.
@@ -43,3 +45,6 @@ type IngestRow struct {
 type SevCount struct {
 	Severity, Count, Href string
 }
+
+// IngestError is a syslog message the node refused.
+type IngestError struct{ Time, Listener, Reason string }
