@@ -38,7 +38,8 @@ func TestConformance(t *testing.T) {
 
 	var rules []*Rule
 	parseFailed, refCannot := 0, 0
-	evaluated := map[string]bool{} // rule id → reference evaluated it
+	refStatus := map[string]string{} // rule id → the reference's status
+	evaluated := map[string]bool{}   // rule id → reference evaluated it
 	doubtful := map[string]bool{}  // rule id → values with wildcards (reference compares literally)
 	for _, f := range files {
 		rs, err := ParseRules(f.Data)
@@ -52,8 +53,11 @@ func TestConformance(t *testing.T) {
 		if known && st.Status == "parse_error" {
 			refCannot++
 		}
-		if known && st.Status == "evaluated" {
-			for _, r := range rs {
+		for _, r := range rs {
+			if known {
+				refStatus[r.ID] = st.Status
+			}
+			if known && st.Status == "evaluated" {
 				evaluated[r.ID] = true
 				doubtful[r.ID] = st.WildcardValues
 			}
@@ -70,23 +74,35 @@ func TestConformance(t *testing.T) {
 			t.Errorf("rule %s, evaluated by the reference, does not compile: %s", id, reason)
 		}
 	}
-	t.Logf("rule files %d: %d parse errors; %d rules, %d compile errors (non-Windows logsources and RE2-incompatible regexps among them); %d rules parse here that the reference could not",
+	t.Logf("rule files %d: %d parse errors; %d rules, %d compile errors (logsources we do not map); %d rules parse here that the reference could not",
 		len(files), parseFailed, len(rules), len(errs), refCannot)
 	if parseFailed > 0 {
 		t.Errorf("%d SigmaHQ rule files do not parse", parseFailed)
 	}
 
+	compiled := map[string]int{} // by reference status: rules that compile here
+	for _, r := range set.Rules() {
+		compiled[refStatus[r.ID]]++
+	}
+	t.Logf("rules compiled here, by the reference's status: %v", compiled)
+
 	events, _ := loadEvents(t)
 	ours := map[pair]bool{}
+	beyond := map[string]int{} // matches of rules the reference did not evaluate, by its status
+	beyondRules := map[string]bool{}
 	var dst []*Rule
 	for i, ev := range events {
 		dst = set.Match(ev, dst[:0])
 		for _, r := range dst {
 			if evaluated[r.ID] {
 				ours[pair{i, r.ID}] = true
+			} else {
+				beyond[refStatus[r.ID]]++
+				beyondRules[r.ID] = true
 			}
 		}
 	}
+	t.Logf("matches of rules the reference did not evaluate: %d pairs of %d rules, by its status %v", sumValues(beyond), len(beyondRules), beyond)
 	want := map[pair]bool{}
 	readNDJSON(t, "matches_developer.ndjson.gz", func(line []byte) {
 		var m struct {
@@ -167,4 +183,12 @@ func logPairs(t *testing.T, what string, ps []pair, titles map[string]string) {
 		}
 		t.Logf("%s: %s %q events %s", what, id, titles[id], strings.Trim(s, "[]"))
 	}
+}
+
+func sumValues(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
