@@ -40,7 +40,7 @@ func TestConformance(t *testing.T) {
 	parseFailed, refCannot := 0, 0
 	refStatus := map[string]string{} // rule id → the reference's status
 	evaluated := map[string]bool{}   // rule id → reference evaluated it
-	doubtful := map[string]bool{}  // rule id → values with wildcards (reference compares literally)
+	doubtful := map[string]bool{}    // rule id → values with wildcards (reference compares literally)
 	for _, f := range files {
 		rs, err := ParseRules(f.Data)
 		st, known := status[f.Path]
