@@ -88,22 +88,27 @@ func (db *DB) IncidentList(ctx context.Context, f appliance.IncidentFilter) ([]d
 
 // OpenIncidentCounts counts a tenant's open incidents by severity.
 func (db *DB) OpenIncidentCounts(ctx context.Context, tenant string) (map[string]int, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT severity, count(*) FROM incidents
+	return db.countBy(ctx, "count open incidents", `SELECT severity, count(*) FROM incidents
 		WHERE tenant = ? AND status IN (?, ?, ?) GROUP BY severity`, tenant, detect.OpenStatuses[0], detect.OpenStatuses[1], detect.OpenStatuses[2])
+}
+
+// countBy runs a query of (key, count) rows into a map.
+func (db *DB) countBy(ctx context.Context, what, query string, args ...any) (map[string]int, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, wrap(err, "count open incidents")
+		return nil, wrap(err, "%s", what)
 	}
 	defer rows.Close()
 	out := map[string]int{}
 	for rows.Next() {
-		var sev string
+		var key string
 		var n int
-		if err := rows.Scan(&sev, &n); err != nil {
-			return nil, wrap(err, "count open incidents")
+		if err := rows.Scan(&key, &n); err != nil {
+			return nil, wrap(err, "%s", what)
 		}
-		out[sev] = n
+		out[key] = n
 	}
-	return out, wrap(rows.Err(), "count open incidents")
+	return out, wrap(rows.Err(), "%s", what)
 }
 
 // AlertHistogram counts a tenant's alerts per severity and time bucket:
@@ -141,20 +146,6 @@ func (db *DB) AlertHistogram(ctx context.Context, tenant string, from, to time.T
 // AlertTechniqueCounts counts a tenant's alerts in [from, to) by ATT&CK
 // technique tag.
 func (db *DB) AlertTechniqueCounts(ctx context.Context, tenant string, from, to time.Time) (map[string]int, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT t.value, count(*) FROM alerts, json_each(alerts.doc, '$.attack') AS t
+	return db.countBy(ctx, "count alert techniques", `SELECT t.value, count(*) FROM alerts, json_each(alerts.doc, '$.attack') AS t
 		WHERE alerts.tenant = ? AND alerts.time >= ? AND alerts.time < ? GROUP BY t.value`, tenant, from.UnixNano(), to.UnixNano())
-	if err != nil {
-		return nil, wrap(err, "count alert techniques")
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var id string
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, wrap(err, "count alert techniques")
-		}
-		out[id] = n
-	}
-	return out, wrap(rows.Err(), "count alert techniques")
 }
