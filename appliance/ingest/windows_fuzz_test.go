@@ -1,6 +1,6 @@
 package ingest
 
-// An internal test: it compares the fast reader of windows.go with the
+// An internal test: it compares the fast reader of windows_fast.go with the
 // reference one, and builds stored documents from what they return.
 
 import (
