@@ -258,8 +258,8 @@ func (p *condParser) quantified(q condToken) (*condExpr, error) {
 	return e, nil
 }
 
-// identifiers returns the search identifiers an expression names, directly
-// or through "of" patterns, resolved against the detection's identifiers.
+// check verifies that every identifier the expression names, directly or
+// through an "of" pattern, is one of the detection's.
 func (e *condExpr) check(names []string) error {
 	switch e.op {
 	case opIdent:

@@ -192,6 +192,9 @@ func (p *nodeParser) rule(root *yaml.Node, r *Rule) error {
 		return p.errorf(n, "", "a rule must be a YAML mapping, not %s", kindName(n))
 	}
 	var detNode, corrNode *yaml.Node
+	scalars := map[string]*string{"title": &r.Title, "id": &r.ID, "name": &r.Name, "status": &r.Status,
+		"level": &r.Level, "description": &r.Description, "author": &r.Author, "date": &r.Date}
+	lists := map[string]*[]string{"tags": &r.Tags, "references": &r.References, "falsepositives": &r.FalsePositives}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], resolveAlias(n.Content[i+1])
@@ -201,30 +204,13 @@ func (p *nodeParser) rule(root *yaml.Node, r *Rule) error {
 		}
 		seen[key] = true
 		var err error
+		switch {
+		case scalars[key] != nil:
+			*scalars[key], err = p.scalar(v, key)
+		case lists[key] != nil:
+			*lists[key], err = p.strings(v, key)
+		}
 		switch key {
-		case "title":
-			r.Title, err = p.scalar(v, key)
-		case "id":
-			r.ID, err = p.scalar(v, key)
-		case "name":
-			r.Name, err = p.scalar(v, key)
-		case "status":
-			r.Status, err = p.scalar(v, key)
-		case "level":
-			r.Level, err = p.scalar(v, key)
-			r.Level = strings.ToLower(r.Level)
-		case "description":
-			r.Description, err = p.scalar(v, key)
-		case "author":
-			r.Author, err = p.scalar(v, key)
-		case "date":
-			r.Date, err = p.scalar(v, key)
-		case "tags":
-			r.Tags, err = p.strings(v, key)
-		case "references":
-			r.References, err = p.strings(v, key)
-		case "falsepositives":
-			r.FalsePositives, err = p.strings(v, key)
 		case "logsource":
 			err = p.logsource(v, &r.Logsource)
 		case "detection":
@@ -245,6 +231,7 @@ func (p *nodeParser) rule(root *yaml.Node, r *Rule) error {
 	if r.Title == "" {
 		return p.errorf(n, "title", "missing title")
 	}
+	r.Level = strings.ToLower(r.Level)
 	if r.Level != "" && levelRank(r.Level) < 0 {
 		return p.errorf(n, "level", "unknown level %q (want one of %s)", r.Level, strings.Join(Levels, ", "))
 	}
