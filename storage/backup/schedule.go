@@ -184,7 +184,11 @@ func (s *Scheduler) backup(ctx context.Context, slot time.Time) (command.RecordB
 func WriteFile(ctx context.Context, path string, recipients []age.Recipient, src Source, clusterID string, now time.Time) (Manifest, int64, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.partial")
 	if err != nil {
-		return Manifest{}, 0, fmt.Errorf("backup file: %w", err)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the temporary name would only confuse
+		}
+		return Manifest{}, 0, fmt.Errorf("write a backup into %s: %w", filepath.Dir(path), err)
 	}
 	done := false
 	defer func() {
