@@ -264,6 +264,7 @@ func TestScheduledBackups(t *testing.T) {
 		t.Fatalf("backups of unchanged state: %v", f)
 	}
 	body := metrics()
+	checkMetricsWithPromtool(t, body)
 	for _, want := range []string{"xdr_backup_successes_total 2", "xdr_backup_failures_total 0", "xdr_backup_failing 0", "xdr_backup_last_size_bytes "} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("/metrics lacks %q:\n%s", want, body)
