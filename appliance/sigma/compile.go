@@ -131,6 +131,7 @@ func (rs *RuleSet) compileRule(r *Rule, index int, opts Options) ([]*entry, erro
 			}
 			cond = &andNode{kids: []node{w, cond}}
 		}
+		order(cond)
 		out = append(out, &entry{rule: r, index: index, sel: &sels[i], cond: cond, needOrig: c.needOrig})
 	}
 	return out, nil
@@ -408,7 +409,7 @@ func valueMatchers(v rawValue, vs valueSpec, placeholders map[string][]string) (
 		if err != nil {
 			return nil, err
 		}
-		return []matcher{regexMatcher{re}}, nil
+		return []matcher{newRegexMatcher(re)}, nil
 	case "cidr":
 		m, err := newCIDRMatcher(v.s)
 		if err != nil {

@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -362,4 +363,62 @@ func (m numMatcher) match(v *evValue) bool {
 		return f > m.n
 	}
 	return f >= m.n
+}
+
+// order sorts the parts of every AND and OR cheapest first (the result does
+// not depend on the order; the time does: a cheap part that fails spares
+// the regular expression after it) and returns n's estimated cost.
+func order(n node) int {
+	switch n := n.(type) {
+	case *andNode:
+		return orderKids(n.kids)
+	case *orNode:
+		return orderKids(n.kids)
+	case *atLeastNode:
+		return orderKids(n.kids)
+	case *notNode:
+		return order(n.kid)
+	case *fieldNode:
+		c := 1
+		for _, m := range n.matchers {
+			c += matcherCost(m)
+		}
+		return c
+	case *keywordNode:
+		return 200
+	}
+	return 2 // exists, fieldref
+}
+
+func orderKids(kids []node) int {
+	costs := make(map[node]int, len(kids))
+	total := 0
+	for _, k := range kids {
+		costs[k] = order(k)
+		total += costs[k]
+	}
+	sort.SliceStable(kids, func(i, j int) bool { return costs[kids[i]] < costs[kids[j]] })
+	return total
+}
+
+func matcherCost(m matcher) int {
+	switch m := m.(type) {
+	case equalMatcher, setMatcher, anyString:
+		return 1
+	case prefixMatcher, suffixMatcher:
+		return 2
+	case containsMatcher, numMatcher, cidrMatcher, longLineMatcher:
+		return 4
+	case globMatcher:
+		return 6
+	case regexMatcher:
+		return 50
+	case anyOfMatcher:
+		c := 0
+		for _, x := range m {
+			c += matcherCost(x)
+		}
+		return c
+	}
+	return 4
 }

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -237,6 +238,30 @@ func TestLogsourceErrors(t *testing.T) {
 		}
 		if _, errs := Compile(rules); len(errs) != 1 || !strings.Contains(errs[0].Error(), "no logsource mapping") {
 			t.Errorf("%s: compile errors %v", ls, errs)
+		}
+	}
+}
+
+func TestRegexShortcuts(t *testing.T) {
+	tests := []struct {
+		re, value string
+		want      bool
+	}{
+		{`.{10,}`, "0123456789", true},
+		{`.{10,}`, "012345678", false},
+		{`.{10,}`, "01234\n56789", false},
+		{`.{3,}`, "éé\né€€", true},
+		{`\s[a-f0-9]{8}\s`, " deadbeef ", true},
+		{`\s[a-f0-9]{8}\s`, " dead ", false},
+		{`(?i)invoke-(web|rest)`, "x INVOKE-REST y", true},
+		{`(?i)invoke-(web|rest)`, "x invoke-expression", false},
+		{`a|bc`, "a", true},
+	}
+	for _, tt := range tests {
+		m := newRegexMatcher(regexp.MustCompile(tt.re))
+		v := evValue{kind: kString, s: tt.value, low: strings.ToLower(tt.value)}
+		if got := m.match(&v); got != tt.want {
+			t.Errorf("%q on %q: %v, want %v (%T)", tt.re, tt.value, got, tt.want, m)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -194,13 +195,107 @@ func anyOf(ms []matcher) matcher {
 }
 
 // regexMatcher is |re: on the value as written (case matters unless |i).
-type regexMatcher struct{ re *regexp.Regexp }
+// need are literals one of which every match contains (lower case, from
+// the expression): a substring test on the lower-cased value spares most
+// runs of the regular expression.
+type regexMatcher struct {
+	re     *regexp.Regexp
+	need   []string
+	minLen int // no shorter value matches (in characters, so in bytes too)
+}
+
+func newRegexMatcher(re *regexp.Regexp) matcher {
+	if n, ok := longLineRegexp(re); ok {
+		return longLineMatcher{n}
+	}
+	need, _ := regexLiterals(re)
+	m := regexMatcher{re: re, need: need}
+	if tree, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
+		m.minLen = minWidth(tree.Simplify())
+	}
+	return m
+}
+
+// minWidth is the fewest characters a match of re has.
+func minWidth(re *syntax.Regexp) int {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return len(re.Rune)
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 1
+	case syntax.OpCapture, syntax.OpPlus:
+		return minWidth(re.Sub[0])
+	case syntax.OpRepeat:
+		return min(re.Min*minWidth(re.Sub[0]), 1<<20)
+	case syntax.OpConcat:
+		n := 0
+		for _, s := range re.Sub {
+			n += minWidth(s)
+		}
+		return n
+	case syntax.OpAlternate:
+		n := -1
+		for _, s := range re.Sub {
+			if w := minWidth(s); n < 0 || w < n {
+				n = w
+			}
+		}
+		return max(n, 0)
+	}
+	return 0
+}
 
 func (m regexMatcher) match(v *evValue) bool {
-	if v.kind == kNull || v.kind == kList {
+	if v.kind == kNull || v.kind == kList || len(v.s) < m.minLen {
 		return false
 	}
+	if len(m.need) > 0 {
+		found := false
+		for _, n := range m.need {
+			if strings.Contains(v.low, n) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
 	return m.re.MatchString(v.s)
+}
+
+// longLineMatcher is the common ".{N,}" (a value with a line of at least N
+// characters), which RE2 runs as an automaton of N states.
+type longLineMatcher struct{ n int }
+
+func (m longLineMatcher) match(v *evValue) bool {
+	if v.kind == kNull || v.kind == kList || len(v.s) < m.n {
+		return false
+	}
+	run := 0
+	for _, r := range v.s {
+		if r == '\n' {
+			run = 0
+			continue
+		}
+		if run++; run >= m.n {
+			return true
+		}
+	}
+	return false
+}
+
+// longLineRegexp recognises ".{N,}" unanchored, without flags that change
+// what "." matches.
+func longLineRegexp(re *regexp.Regexp) (int, bool) {
+	tree, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return 0, false
+	}
+	if tree.Op == syntax.OpRepeat && tree.Max == -1 && tree.Min > 0 && len(tree.Sub) == 1 && tree.Sub[0].Op == syntax.OpAnyCharNotNL {
+		return tree.Min, true
+	}
+	return 0, false
 }
 
 // cidrMatcher is |cidr: the value is an IP address in the network.

@@ -161,7 +161,7 @@ func matcherLiterals(m matcher) ([]string, bool) {
 	case containsMatcher:
 		return nonEmpty(m.s)
 	case regexMatcher:
-		return regexLiterals(m.re)
+		return m.need, len(m.need) > 0
 	case globMatcher:
 		longest := ""
 		for _, p := range m.p {
