@@ -21,6 +21,7 @@ import (
 	"github.com/minixdr/xdr/cluster"
 	"github.com/minixdr/xdr/storage"
 	"github.com/minixdr/xdr/storage/backup"
+	"github.com/minixdr/xdr/storage/sqlstore"
 	"github.com/minixdr/xdr/ui"
 	"github.com/minixdr/xdr/ui/pages"
 )
@@ -222,8 +223,8 @@ func backupVerify(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.Name(), err)
 	}
-	fmt.Fprintf(stdout, "%s is complete and intact: format %d, cluster %s, raft index %d, created %s, %s\n",
-		f.Name(), m.Format, m.ClusterID, m.RaftIndex, m.Created.Format("2006-01-02T15:04:05Z"), partsSummary(m))
+	fmt.Fprintf(stdout, "%s is complete and intact: format %d, cluster %s, raft index %d, created %s, state schema %d (this build restores schema %d), %s\n",
+		f.Name(), m.Format, m.ClusterID, m.RaftIndex, m.Created.Format("2006-01-02T15:04:05Z"), m.Schema, sqlstore.SchemaVersion(), partsSummary(m))
 	return nil
 }
 

@@ -92,7 +92,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		t.Fatalf("backup over an existing file: exit %d, %q", r.code, r.stderr)
 	}
 	r = mustCLI(t, "backup", "verify", file, "--identity", identity)
-	if !strings.Contains(r.stdout, "complete and intact") {
+	if !strings.Contains(r.stdout, "complete and intact") || !strings.Contains(r.stdout, "state schema") {
 		t.Fatalf("verify said %q", r.stdout)
 	}
 	n.stop()

@@ -17,6 +17,7 @@ import (
 	"github.com/minixdr/xdr/appliance/command"
 	"github.com/minixdr/xdr/storage"
 	"github.com/minixdr/xdr/storage/backup"
+	"github.com/minixdr/xdr/storage/sqlstore"
 	"github.com/minixdr/xdr/storage/storetest"
 )
 
@@ -59,7 +60,7 @@ func TestRoundTrip(t *testing.T) {
 	id1, id2 := newIdentity(t), newIdentity(t)
 	file, m := encrypted(t, src, id1.Recipient(), id2.Recipient())
 	wantDigest, wantIndex := storetest.MustDigest(t, src)
-	if m.RaftIndex != wantIndex || m.ClusterID != "cluster-1" || !m.Created.Equal(created) || m.Format != backup.FormatVersion {
+	if m.RaftIndex != wantIndex || m.ClusterID != "cluster-1" || !m.Created.Equal(created) || m.Format != backup.FormatVersion || m.Schema != sqlstore.SchemaVersion() {
 		t.Fatalf("manifest %+v, want index %d", m, wantIndex)
 	}
 	if len(m.Parts) != 1 || m.Parts[0].Name != backup.PartState || m.Parts[0].Size == 0 || len(m.Parts[0].SHA256) != 64 {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"filippo.io/age"
+
+	"github.com/minixdr/xdr/storage/sqlstore"
 )
 
 // ParseRecipients parses age X25519 public keys ("age1…").
@@ -103,7 +105,7 @@ func Write(ctx context.Context, w io.Writer, src Source, clusterID string, now t
 	if err != nil {
 		return Manifest{}, fmt.Errorf("back up state: %w", err)
 	}
-	return cw.close(idx)
+	return cw.close(idx, sqlstore.SchemaVersion())
 }
 
 // ctxWriter stops a backup when its context ends (a node shutting down, a

@@ -54,7 +54,10 @@ type Manifest struct {
 	ClusterID string    `json:"cluster_id"`
 	RaftIndex uint64    `json:"raft_index"`
 	Created   time.Time `json:"created"`
-	Parts     []Part    `json:"parts"`
+	// Schema is the relational schema version of the state: a build
+	// restores only its own (storage.Store.RestoreFrom).
+	Schema int    `json:"schema"`
+	Parts  []Part `json:"parts"`
 }
 
 // Part is one part's entry in the manifest.
@@ -127,9 +130,9 @@ func (p partWriter) Write(b []byte) (int, error) {
 }
 
 // close writes the manifest and flushes.
-func (w *writer) close(raftIndex uint64) (Manifest, error) {
+func (w *writer) close(raftIndex uint64, schema int) (Manifest, error) {
 	w.endPart()
-	m := Manifest{Format: w.hdr.Format, ClusterID: w.hdr.ClusterID, RaftIndex: raftIndex, Created: w.hdr.Created, Parts: w.parts}
+	m := Manifest{Format: w.hdr.Format, ClusterID: w.hdr.ClusterID, RaftIndex: raftIndex, Created: w.hdr.Created, Schema: schema, Parts: w.parts}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return m, err
