@@ -615,3 +615,18 @@ func BenchmarkParseWindowsWinlogbeat(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkParseWindowsNXLog parses NXLog's flat 4624 (the reference reader:
+// the fast one takes only the EVTX and Winlogbeat shapes).
+func BenchmarkParseWindowsNXLog(b *testing.B) {
+	line := []byte(nxlog4624)
+	b.SetBytes(int64(len(line)))
+	n := 0
+	for b.Loop() {
+		if _, err := ingest.ParseWindows(line, winReceived); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
