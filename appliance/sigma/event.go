@@ -55,6 +55,11 @@ type evValue struct {
 	kind   valueKind
 	s, low string
 	list   []evValue
+	// While a document is read: an unescaped string's place in the
+	// scanner's arena (inArena), or its lower-cased form's (lowPending).
+	off, n     int32
+	inArena    bool
+	lowPending bool
 }
 
 // Limits on a document: events come from the store, which bounds them, but
@@ -68,7 +73,7 @@ const (
 // "original", the event as received (docs/ingest.md). Nested objects outside
 // "original" are flattened to dotted keys too, so a plain JSON object works.
 func NewEvent(doc []byte) (*Event, error) {
-	e := &Event{doc: string(doc), fields: make([]evField, 0, 48)}
+	e := &Event{doc: string(doc), fields: make([]evField, 0, 64)}
 	sc := scanner{s: e.doc}
 	sc.skipSpace()
 	if sc.peek() != '{' {
@@ -95,6 +100,7 @@ func NewEvent(doc []byte) (*Event, error) {
 	if sc.i != len(sc.s) {
 		return nil, fmt.Errorf("event document: unexpected data after the object at offset %d", sc.i)
 	}
+	sc.finish(e.fields)
 	for _, f := range e.fields {
 		switch f.key {
 		case "id":
@@ -129,6 +135,7 @@ func (e *Event) original() []evField {
 		case '[':
 			e.origErr = sc.value("original", 1, &e.orig)
 		}
+		sc.finish(e.orig)
 	})
 	return e.orig
 }
@@ -170,8 +177,9 @@ func (e *Event) lookup(name string) *evValue {
 
 // scanner reads JSON from s, flattening objects into dotted keys.
 type scanner struct {
-	s string
-	i int
+	s     string
+	i     int
+	arena strings.Builder // decoded escaped strings (read once finished)
 }
 
 func (sc *scanner) peek() byte {
@@ -272,11 +280,7 @@ func (sc *scanner) scalarOrList(depth int) (evValue, error) {
 	}
 	switch c := sc.peek(); {
 	case c == '"':
-		s, err := sc.str()
-		if err != nil {
-			return evValue{}, err
-		}
-		return evValue{kind: kString, s: s, low: lower(s)}, nil
+		return sc.strValue()
 	case c == '[':
 		sc.i++
 		var list []evValue
@@ -332,7 +336,7 @@ func (sc *scanner) scalarOrList(depth int) (evValue, error) {
 		if !validNumber(num) {
 			return evValue{}, sc.errorf("invalid number %q", num)
 		}
-		return evValue{kind: kNumber, s: num, low: lower(num)}, nil
+		return evValue{kind: kNumber, s: num, low: num}, nil
 	}
 	return evValue{}, sc.errorf("want a value")
 }
@@ -406,8 +410,8 @@ func (sc *scanner) skipString() error {
 	}
 }
 
-// str reads a JSON string at sc.i. Stored documents are valid JSON: the
-// fast path only looks for the closing quote and for escapes.
+// str reads a JSON string at sc.i (a member name). Stored documents are
+// valid JSON: the fast path only looks for the closing quote and escapes.
 func (sc *scanner) str() (string, error) {
 	sc.i++
 	start := sc.i
@@ -417,15 +421,118 @@ func (sc *scanner) str() (string, error) {
 	}
 	if k := strings.IndexByte(sc.s[start:start+j], '\\'); k >= 0 {
 		sc.i = start + k
-		return sc.strEscaped(start)
+		var b strings.Builder
+		if err := sc.unescape(start, &b); err != nil {
+			return "", err
+		}
+		return b.String(), nil
 	}
 	sc.i = start + j + 1
 	return sc.s[start : start+j], nil
 }
 
-func (sc *scanner) strEscaped(start int) (string, error) {
-	var b strings.Builder
-	b.Grow(sc.i - start + 32)
+// strValue reads a string value: a substring of the document, or, with
+// escapes, decoded into the arena (one allocation per document, in finish).
+func (sc *scanner) strValue() (evValue, error) {
+	sc.i++
+	start := sc.i
+	j := strings.IndexByte(sc.s[start:], '"')
+	if j < 0 {
+		return evValue{}, sc.errorf("unterminated string")
+	}
+	if k := strings.IndexByte(sc.s[start:start+j], '\\'); k >= 0 {
+		sc.i = start + k
+		off := sc.arena.Len()
+		if err := sc.unescape(start, &sc.arena); err != nil {
+			return evValue{}, err
+		}
+		return evValue{kind: kString, off: int32(off), n: int32(sc.arena.Len() - off), inArena: true}, nil
+	}
+	sc.i = start + j + 1
+	return evValue{kind: kString, s: sc.s[start : start+j]}, nil
+}
+
+// finish gives the values read their final strings: the arena's decoded
+// text and the lower-cased forms, each built once for the document.
+func (sc *scanner) finish(fields []evField) {
+	arena := sc.arena.String()
+	var low strings.Builder
+	var fix func(v *evValue)
+	fix = func(v *evValue) {
+		if v.inArena {
+			v.s, v.inArena = arena[v.off:v.off+v.n], false
+		}
+		switch v.kind {
+		case kString:
+			if !needsLower(v.s) {
+				v.low = v.s
+				return
+			}
+			if low.Cap() == 0 {
+				low.Grow(len(sc.s) / 2)
+			}
+			off := low.Len()
+			writeLower(&low, v.s)
+			v.off, v.n, v.lowPending = int32(off), int32(low.Len()-off), true
+		case kList:
+			for i := range v.list {
+				fix(&v.list[i])
+			}
+		}
+	}
+	for i := range fields {
+		fix(&fields[i].v)
+	}
+	if low.Len() == 0 {
+		return
+	}
+	lowStr := low.String()
+	var set func(v *evValue)
+	set = func(v *evValue) {
+		if v.lowPending {
+			v.low, v.lowPending = lowStr[v.off:v.off+v.n], false
+		}
+		for i := range v.list {
+			set(&v.list[i])
+		}
+	}
+	for i := range fields {
+		set(&fields[i].v)
+	}
+}
+
+func needsLower(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			return true
+		}
+	}
+	return false
+}
+
+// writeLower writes strings.ToLower(s): ASCII by runs between capitals,
+// anything else through the library.
+func writeLower(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			b.WriteString(strings.ToLower(s))
+			return
+		}
+	}
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b.WriteString(s[start:i])
+			b.WriteByte(c + 'a' - 'A')
+			start = i + 1
+		}
+	}
+	b.WriteString(s[start:])
+}
+
+// unescape decodes the string from start (sc.i at its first backslash)
+// to its closing quote, appending to dst.
+func (sc *scanner) unescape(start int, b *strings.Builder) error {
 	b.WriteString(sc.s[start:sc.i])
 	for sc.i < len(sc.s) {
 		// Copy the run up to the next quote or backslash at once.
@@ -437,7 +544,7 @@ func (sc *scanner) strEscaped(start int) (string, error) {
 		sc.i += j
 		if sc.s[sc.i] == '"' {
 			sc.i++
-			return b.String(), nil
+			return nil
 		}
 		if sc.i+1 >= len(sc.s) {
 			break
@@ -460,7 +567,7 @@ func (sc *scanner) strEscaped(start int) (string, error) {
 		case 'u':
 			r, ok := sc.hex4()
 			if !ok {
-				return "", sc.errorf("invalid \\u escape")
+				return sc.errorf("invalid \\u escape")
 			}
 			if utf16.IsSurrogate(r) {
 				r2 := utf8.RuneError
@@ -474,10 +581,10 @@ func (sc *scanner) strEscaped(start int) (string, error) {
 			}
 			b.WriteRune(r)
 		default:
-			return "", sc.errorf("invalid escape \\%c", esc)
+			return sc.errorf("invalid escape \\%c", esc)
 		}
 	}
-	return "", sc.errorf("unterminated string")
+	return sc.errorf("unterminated string")
 }
 
 func (sc *scanner) hex4() (rune, bool) {

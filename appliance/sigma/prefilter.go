@@ -242,13 +242,16 @@ func (rs *RuleSet) buildPrefilter() {
 			}
 		}
 	}
+	// A slot's automaton also holds the keyword atoms, so a field is
+	// scanned once; fields without one are scanned for keywords alone.
 	rs.automata = make([]*acMachine, rs.nslots)
+	kwLits, kwIDs := perSlot[anySlot], perSlotIDs[anySlot]
 	for s, lits := range perSlot {
 		if s == anySlot {
 			rs.anyAutomaton = newACMachine(lits, perSlotIDs[s])
 			continue
 		}
-		rs.automata[s] = newACMachine(lits, perSlotIDs[s])
+		rs.automata[s] = newACMachine(append(lits, kwLits...), append(perSlotIDs[s], kwIDs...))
 	}
 }
 
@@ -257,19 +260,16 @@ func (rs *RuleSet) buildPrefilter() {
 func (st *matchState) setAndPrefilter(rs *RuleSet, fields []evField) {
 	for i := range fields {
 		v := &fields[i].v
-		if rs.anyAutomaton != nil {
-			scanValue(rs.anyAutomaton, v, st.hitAtom, true)
-		}
 		s, ok := rs.slotOf[fields[i].key]
-		if !ok {
-			continue
-		}
-		if st.stamp[s] != st.gen {
+		if ok && st.stamp[s] != st.gen {
 			st.vals[s] = v
 			st.stamp[s] = st.gen
 		}
-		if m := rs.automata[s]; m != nil {
-			scanValue(m, v, st.hitAtom, false)
+		switch {
+		case ok && rs.automata[s] != nil:
+			scanValue(rs.automata[s], v, st.hitAtom, false)
+		case rs.anyAutomaton != nil:
+			scanValue(rs.anyAutomaton, v, st.hitAtom, true)
 		}
 	}
 }
