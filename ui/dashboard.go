@@ -133,10 +133,11 @@ func searchURL(field, value string, from, to time.Time) string {
 }
 
 // stats are the event counts of the dashboard and the search facets: the
-// event reader's own, when it keeps them (the real store does).
+// event reader's own, when it keeps them (the real store does), reused for
+// statsTTL.
 func (s *Server) stats() appliance.EventStats {
 	if st, ok := s.d.Events.(appliance.EventStats); ok {
-		return st
+		return cachingStats{inner: st, cache: &s.counts, now: s.d.Now}
 	}
 	return noStats{}
 }

@@ -77,7 +77,8 @@ func (s *Server) searchFacets(ctx context.Context, tenant string, vm *pages.Even
 	}
 	vm.FacetScope = "in the time range"
 	if from.IsZero() && to.IsZero() {
-		to = s.d.Now()
+		// Whole minutes, so that reloads reuse the counts (statsTTL).
+		to = s.d.Now().UTC().Truncate(time.Minute).Add(time.Minute)
 		from = to.Add(-facetDefaultSpan)
 		vm.FacetScope = "in the last 24 hours"
 	}

@@ -53,7 +53,8 @@ type Deps struct {
 
 // Server is the HTTP front of one node.
 type Server struct {
-	d Deps
+	d      Deps
+	counts statsCache // of the dashboard's and the facets' counts
 }
 
 // New returns a server over d.
