@@ -846,8 +846,8 @@ func TestHeadersAndMetrics(t *testing.T) {
 		// Before the first event the counter is already exported (at 0),
 		// so dashboards and rate() alerts work from the start.
 		st, _, b := n.mustDo("GET", "/metrics", apiTok, nil, nil)
-		if st != http.StatusOK || !bytes.Contains(b, []byte("# TYPE xdr_events_ingested_total counter")) {
-			t.Errorf("/metrics of a node that has not ingested yet: status %d, no xdr_events_ingested_total", st)
+		if st != http.StatusOK || !bytes.Contains(b, []byte("# TYPE xdr_events_accepted_total counter")) {
+			t.Errorf("/metrics of a node that has not ingested yet: status %d, no xdr_events_accepted_total", st)
 		}
 	})
 	n.mustIngest(ingestTok, ndjson(t, ev{"event.code": "m"}, ev{"event.code": "m"}, ev{"event.code": "m"}), ingestOpts{})
@@ -861,9 +861,9 @@ func TestHeadersAndMetrics(t *testing.T) {
 	if st != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), "text/plain") {
 		t.Errorf("/metrics with an api token: %d %q, want 200 text/plain", st, h.Get("Content-Type"))
 	}
-	if !bytes.Contains(b, []byte("# TYPE xdr_events_ingested_total counter")) ||
-		!bytes.Contains(b, []byte(`xdr_events_ingested_total{source="json"} 3`)) {
-		t.Errorf("/metrics has no xdr_events_ingested_total counter of 3:\n%.2000s", b)
+	if !bytes.Contains(b, []byte("# TYPE xdr_events_accepted_total counter")) ||
+		!bytes.Contains(b, []byte(`xdr_events_accepted_total{source="json"} 3`)) {
+		t.Errorf("/metrics has no xdr_events_accepted_total counter of 3:\n%.2000s", b)
 	}
 }
 
