@@ -224,16 +224,7 @@ func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	vm.Indexed, vm.Scanned = page.Indexed, page.Scanned
 	if err == nil && len(vm.Rows) > 0 {
-		var from, to time.Time
-		if params.Get("from") != "" {
-			from, _ = time.Parse(time.RFC3339Nano, params.Get("from"))
-		}
-		if params.Get("to") != "" {
-			to, _ = time.Parse(time.RFC3339Nano, params.Get("to"))
-		}
-		if ferr := s.searchFacets(r.Context(), principalOf(r.Context()).Tenant, &vm, from, to); ferr != nil {
-			s.d.Log.Error("search facets", "err", ferr)
-		}
+		searchFacets(&vm)
 	}
 	if page.Next != (appliance.EventID{}) {
 		next := url.Values{"q": {vm.Query}, "from": {vm.From}, "to": {vm.To}, "cursor": {page.Next.String()}}
