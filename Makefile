@@ -1,11 +1,15 @@
 # Mini-XDR. `make run` starts a one-node appliance on ./data; `make test` runs
 # every check CI runs (installing what the tests need).
 GO       ?= go
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# Version stamping as in releases (scripts/package.sh): the build time is the
+# last commit's, so a commit always builds to the same binary.
+VERSION  ?= $(shell bash scripts/version.sh)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+BUILD_DATE := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 
-.PHONY: run build test bench generate fuzz load
+.PHONY: run build test bench generate fuzz load package
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/xdr ./cmd/xdr
@@ -15,6 +19,11 @@ run: build
 
 test:
 	bash scripts/test.sh
+
+# Release files in dist/: .deb and .rpm (amd64, arm64), SBOM, SHA256SUMS;
+# XDR_SIGNING_KEY=path/to/ed25519-key also signs SHA256SUMS.
+package:
+	bash scripts/package.sh
 
 generate:
 	$(GO) tool templ generate
