@@ -22,7 +22,9 @@ import (
 // with 1 KiB messages; the rest is the stores' caches and the heap growing
 // as the committed events are written (peaks of 360–430 MiB from a base of
 // 85 MiB when this was written, with 70,000 events committed during the
-// test). An unbounded queue would hold the 2,000,000 datagrams sent: 2 GiB.
+// test). The kernel drops most of the 2,000,000 datagrams sent before the
+// node reads them, so this ceiling catches gross growth; the queue's own
+// bounds are tested exactly in ui/syslogd (TestQueueBytesBound).
 const rssCeilingKiB = 600 << 10
 
 // TestSyslogUDPOverload floods the real binary's UDP listener with far more
