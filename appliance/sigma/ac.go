@@ -29,9 +29,12 @@ type acMachine struct {
 	delta  []int32
 }
 
-// maxDFACells bounds one automaton's DFA table (int32 cells); a larger one
-// scans with the trie and fail links instead.
-const maxDFACells = 4 << 20
+// DFA tables (int32 cells) are bounded per automaton and per rule set; a
+// larger automaton scans with the trie and fail links instead.
+const (
+	maxDFACells      = 1 << 20
+	maxDFACellsTotal = 8 << 20
+)
 
 type acEdge struct {
 	b    byte
@@ -99,13 +102,13 @@ func newACMachine(patterns []string, ids []int32) *acMachine {
 			m.first[st] = m.dict[st]
 		}
 	}
-	m.buildDFA()
 	return m
 }
 
-// buildDFA fills delta, in breadth-first order so that a state's fail
-// state (shallower) is done before it.
-func (m *acMachine) buildDFA() {
+// buildDFA fills delta if it takes at most budget cells, in breadth-first
+// order so that a state's fail state (shallower) is done before it. It
+// returns the cells used.
+func (m *acMachine) buildDFA(budget int) int {
 	var used [256]bool
 	for _, e := range m.edges {
 		used[e.b] = true
@@ -116,7 +119,7 @@ func (m *acMachine) buildDFA() {
 	for b := 0; b < 256; b++ {
 		if used[b] {
 			if m.nclass == 256 {
-				return // every byte used: no compression, keep the trie
+				return 0 // every byte used: no compression, keep the trie
 			}
 			m.class[b] = uint8(m.nclass)
 			rep = append(rep, byte(b))
@@ -124,8 +127,8 @@ func (m *acMachine) buildDFA() {
 		}
 	}
 	n := len(m.fail)
-	if n*m.nclass > maxDFACells {
-		return
+	if n*m.nclass > min(maxDFACells, budget) {
+		return 0
 	}
 	delta := make([]int32, n*m.nclass)
 	for c := 1; c < m.nclass; c++ {
@@ -146,6 +149,7 @@ func (m *acMachine) buildDFA() {
 		}
 	}
 	m.delta = delta
+	return len(delta)
 }
 
 func insertEdge(es []acEdge, e acEdge) []acEdge {

@@ -90,3 +90,21 @@ func BenchmarkNewEvent(b *testing.B) {
 	}
 	reportRates(b, cpu)
 }
+
+// BenchmarkCompile is parsing and compiling every SigmaHQ rule of the
+// archive (what a node does after a rule change).
+func BenchmarkCompile(b *testing.B) {
+	files := loadRuleFiles(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var rules []*Rule
+		for _, f := range files {
+			rs, err := ParseRules(f.Data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rules = append(rules, rs...)
+		}
+		Compile(rules)
+	}
+}

@@ -28,7 +28,9 @@ type RuleSet struct {
 	slotOriginal []bool       // the slot's key is in the original
 	slotWeak     []bool       // atoms on the slot rarely discriminate
 	atomEntries  [][]int32    // atom id → entries (by id) it lets through
-	automata     []*acMachine // by slot: the literals of its atoms
+	groups       [][]int        // slot lists that atoms refer to
+	groupOf      map[string]int // interned groups
+	automata     [][]*acMachine // by slot: the automata of the groups holding it
 	anyAutomaton *acMachine   // keyword atoms, searched in every string
 
 	pool sync.Pool

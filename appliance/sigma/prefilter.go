@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -16,19 +17,21 @@ import (
 // rules no atom set could be derived for (a negation alone, a regular
 // expression, a numeric comparison).
 
-// atom is a literal (lower case) that must occur in a slot's value.
+// atom is a literal (lower case) that must occur in the value of a field,
+// found in one of a group of slots (the document keys a Sigma field name
+// maps to, RuleSet.groups).
 type atom struct {
-	slot int
-	lit  string
-	weak bool // on a field that rarely discriminates (weakKeys)
+	group int
+	lit   string
+	weak  bool // on a field that rarely discriminates (weakKeys)
 }
 
 // minAtomLen: shorter literals are likely in most events; an AND prefers a
 // part whose literals are all at least this long.
 const minAtomLen = 3
 
-// anySlot is the slot of keyword atoms: they may occur in any field.
-const anySlot = -1
+// anyGroup is the group of keyword atoms: they may occur in any field.
+const anyGroup = -1
 
 // atoms returns a set of atoms one of which occurs in every event n
 // matches, or ok false when n can match without any.
@@ -62,7 +65,7 @@ func (rs *RuleSet) atoms(n node) ([]atom, bool) {
 				return nil, false
 			}
 			for _, l := range lits {
-				out = append(out, atom{slot: anySlot, lit: l})
+				out = append(out, atom{group: anyGroup, lit: l})
 			}
 		}
 		return out, len(out) > 0
@@ -134,13 +137,31 @@ func (rs *RuleSet) fieldAtoms(n *fieldNode) ([]atom, bool) {
 	for _, s := range n.slots {
 		weak = weak || rs.slotWeak[s]
 	}
-	var out []atom
-	for _, s := range n.slots {
-		for _, l := range lits {
-			out = append(out, atom{slot: s, lit: l, weak: weak})
-		}
+	g := rs.group(n.slots)
+	out := make([]atom, 0, len(lits))
+	for _, l := range lits {
+		out = append(out, atom{group: g, lit: l, weak: weak})
 	}
 	return out, true
+}
+
+// group interns a list of slots.
+func (rs *RuleSet) group(slots []int) int {
+	var b strings.Builder
+	for _, s := range slots {
+		b.WriteString(strconv.Itoa(s))
+		b.WriteByte(',')
+	}
+	k := b.String()
+	if g, ok := rs.groupOf[k]; ok {
+		return g
+	}
+	if rs.groupOf == nil {
+		rs.groupOf = map[string]int{}
+	}
+	rs.groupOf[k] = len(rs.groups)
+	rs.groups = append(rs.groups, slots)
+	return len(rs.groups) - 1
 }
 
 // weakKeys are fields whose values the rule index has already decided
@@ -214,12 +235,12 @@ func (rs *RuleSet) buildPrefilter() {
 		rs.slotWeak[s] = weakKeys[k]
 	}
 	type key struct {
-		slot int
-		lit  string
+		group int
+		lit   string
 	}
 	atomID := map[key]int{}
-	perSlot := map[int][]string{}
-	perSlotIDs := map[int][]int32{}
+	perGroup := map[int][]string{}
+	perGroupIDs := map[int][]int32{}
 	for i, e := range rs.entries {
 		e.id = i
 		a, ok := rs.atoms(e.cond)
@@ -228,30 +249,44 @@ func (rs *RuleSet) buildPrefilter() {
 		}
 		e.filtered = true
 		for _, x := range a {
-			k := key{x.slot, x.lit}
+			k := key{x.group, x.lit}
 			id, seen := atomID[k]
 			if !seen {
 				id = len(rs.atomEntries)
 				atomID[k] = id
 				rs.atomEntries = append(rs.atomEntries, nil)
-				perSlot[x.slot] = append(perSlot[x.slot], x.lit)
-				perSlotIDs[x.slot] = append(perSlotIDs[x.slot], int32(id))
+				perGroup[x.group] = append(perGroup[x.group], x.lit)
+				perGroupIDs[x.group] = append(perGroupIDs[x.group], int32(id))
 			}
 			if l := rs.atomEntries[id]; len(l) == 0 || l[len(l)-1] != int32(i) {
 				rs.atomEntries[id] = append(l, int32(i))
 			}
 		}
 	}
-	// A slot's automaton also holds the keyword atoms, so a field is
-	// scanned once; fields without one are scanned for keywords alone.
-	rs.automata = make([]*acMachine, rs.nslots)
-	kwLits, kwIDs := perSlot[anySlot], perSlotIDs[anySlot]
-	for s, lits := range perSlot {
-		if s == anySlot {
-			rs.anyAutomaton = newACMachine(lits, perSlotIDs[s])
-			continue
+	// One automaton per group, scanned for every slot of the group. It
+	// also holds the keyword atoms, so a field is scanned once per group;
+	// fields in no group are scanned for keywords alone.
+	rs.automata = make([][]*acMachine, rs.nslots)
+	kwLits, kwIDs := perGroup[anyGroup], perGroupIDs[anyGroup]
+	if len(kwLits) > 0 {
+		rs.anyAutomaton = newACMachine(kwLits, kwIDs)
+	}
+	groups := make([]int, 0, len(perGroup))
+	for g := range perGroup {
+		if g != anyGroup {
+			groups = append(groups, g)
 		}
-		rs.automata[s] = newACMachine(append(lits, kwLits...), append(perSlotIDs[s], kwIDs...))
+	}
+	sort.Ints(groups) // the DFA budget goes the same way on every node
+	budget := maxDFACellsTotal
+	for _, g := range groups {
+		lits := append(perGroup[g], kwLits...)
+		ids := append(perGroupIDs[g], kwIDs...)
+		m := newACMachine(lits, ids)
+		budget -= m.buildDFA(budget)
+		for _, s := range rs.groups[g] {
+			rs.automata[s] = append(rs.automata[s], m)
+		}
 	}
 }
 
@@ -266,8 +301,10 @@ func (st *matchState) setAndPrefilter(rs *RuleSet, fields []evField) {
 			st.stamp[s] = st.gen
 		}
 		switch {
-		case ok && rs.automata[s] != nil:
-			scanValue(rs.automata[s], v, st.hitAtom, false)
+		case ok && len(rs.automata[s]) > 0:
+			for _, m := range rs.automata[s] {
+				scanValue(m, v, st.hitAtom, false)
+			}
 		case rs.anyAutomaton != nil:
 			scanValue(rs.anyAutomaton, v, st.hitAtom, true)
 		}
