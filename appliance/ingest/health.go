@@ -84,10 +84,15 @@ type Counter struct {
 // dropped; at is when, recorded when any was accepted (sources) or received
 // (listeners, which pass at only then).
 func (c *Counter) Add(received, accepted, rejected, dropped int, at time.Time) {
-	c.received.Add(uint64(received))
-	c.accepted.Add(uint64(accepted))
-	c.rejected.Add(uint64(rejected))
-	c.dropped.Add(uint64(dropped))
+	// Syslog counts each message as it comes: skip the zero adds.
+	for _, a := range [...]struct {
+		c *atomic.Uint64
+		n int
+	}{{&c.received, received}, {&c.accepted, accepted}, {&c.rejected, rejected}, {&c.dropped, dropped}} {
+		if a.n != 0 {
+			a.c.Add(uint64(a.n))
+		}
+	}
 	if !at.IsZero() {
 		c.last.Store(at.UnixNano())
 	}

@@ -4,8 +4,9 @@
 // Each listener has a tenant: what it receives is committed as that
 // tenant's events, in batches of one listener's messages.
 //
-// UDP has no flow control: when the queue is full a datagram is dropped and
-// counted (xdr_syslog_dropped_total), never silently. TCP and TLS readers
+// The queue to the committer is bounded in messages and in bytes. UDP has
+// no flow control: when the queue is full a datagram is dropped and counted
+// (xdr_syslog_dropped_total), never silently. TCP and TLS readers
 // block instead, so a sender that outpaces the appliance is slowed by TCP
 // rather than losing messages. Framing on streams follows RFC 6587: octet
 // counting ("LEN SP MSG") when a frame starts with a digit, else one
