@@ -44,6 +44,10 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+step "packaging program"
+go -C packaging vet ./...
+go -C packaging test -count=1 ./...
+
 # The throwaway root downloads while the release builds.
 step "debootstrap a minimal Debian (in the background)"
 mirror=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -1)
@@ -146,7 +150,7 @@ step "the service's command runs as xdr with the packaged config"
 # In its own network namespace: no port clashes with anything on the host.
 sed -i 's/^# log_level = "info"$/log_level = "warn"/' "$chroot_dir/etc/xdr/xdr.toml"
 grep -qx 'log_level = "warn"' "$chroot_dir/etc/xdr/xdr.toml" || fail "could not edit the config"
-unshare --net --fork sh -c "ip link set lo up && exec chroot --userspec=xdr:xdr '$chroot_dir' /usr/bin/xdr serve --config /etc/xdr/xdr.toml" >"$work/serve.log" 2>&1 &
+unshare --net sh -c "ip link set lo up && exec chroot --userspec=xdr:xdr '$chroot_dir' /usr/bin/xdr serve --config /etc/xdr/xdr.toml" >"$work/serve.log" 2>&1 &
 serve_pid=$!
 for _ in $(seq 1 600); do
   grep -q 'Mini-XDR is running' "$work/serve.log" && break
