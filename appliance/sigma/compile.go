@@ -25,13 +25,13 @@ type RuleSet struct {
 	nindex      int                 // entry.index values are below this
 
 	// The prefilter (prefilter.go).
-	slotOriginal []bool       // the slot's key is in the original
-	slotWeak     []bool       // atoms on the slot rarely discriminate
-	atomEntries  [][]int32    // atom id → entries (by id) it lets through
+	slotOriginal []bool         // the slot's key is in the original
+	slotWeak     []bool         // atoms on the slot rarely discriminate
+	atomEntries  [][]int32      // atom id → entries (by id) it lets through
 	groups       [][]int        // slot lists that atoms refer to
 	groupOf      map[string]int // interned groups
 	automata     [][]*acMachine // by slot: the automata of the groups holding it
-	anyAutomaton *acMachine   // keyword atoms, searched in every string
+	anyAutomaton *acMachine     // keyword atoms, searched in every string
 
 	pool sync.Pool
 }

@@ -456,7 +456,7 @@ func (sc *scanner) strValue() (evValue, error) {
 // text and the lower-cased forms, each built once for the document.
 func (sc *scanner) finish(fields []evField) {
 	arena := sc.arena.String()
-	var low strings.Builder
+	var low []byte
 	var fix func(v *evValue)
 	fix = func(v *evValue) {
 		if v.inArena {
@@ -468,12 +468,12 @@ func (sc *scanner) finish(fields []evField) {
 				v.low = v.s
 				return
 			}
-			if low.Cap() == 0 {
-				low.Grow(len(sc.s) / 2)
+			if low == nil {
+				low = make([]byte, 0, len(sc.s)/2)
 			}
-			off := low.Len()
-			writeLower(&low, v.s)
-			v.off, v.n, v.lowPending = int32(off), int32(low.Len()-off), true
+			off := len(low)
+			low = appendLower(low, v.s)
+			v.off, v.n, v.lowPending = int32(off), int32(len(low)-off), true
 		case kList:
 			for i := range v.list {
 				fix(&v.list[i])
@@ -483,10 +483,10 @@ func (sc *scanner) finish(fields []evField) {
 	for i := range fields {
 		fix(&fields[i].v)
 	}
-	if low.Len() == 0 {
+	if len(low) == 0 {
 		return
 	}
-	lowStr := low.String()
+	lowStr := string(low)
 	var set func(v *evValue)
 	set = func(v *evValue) {
 		if v.lowPending {
@@ -510,24 +510,21 @@ func needsLower(s string) bool {
 	return false
 }
 
-// writeLower writes strings.ToLower(s): ASCII by runs between capitals,
+// appendLower appends strings.ToLower(s): ASCII in place after a copy,
 // anything else through the library.
-func writeLower(b *strings.Builder, s string) {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			b.WriteString(strings.ToLower(s))
-			return
+func appendLower(dst []byte, s string) []byte {
+	start := len(dst)
+	dst = append(dst, s...)
+	seg := dst[start:]
+	for i, c := range seg {
+		if c >= utf8.RuneSelf {
+			return append(dst[:start], strings.ToLower(s)...)
+		}
+		if 'A' <= c && c <= 'Z' {
+			seg[i] = c + 'a' - 'A'
 		}
 	}
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; 'A' <= c && c <= 'Z' {
-			b.WriteString(s[start:i])
-			b.WriteByte(c + 'a' - 'A')
-			start = i + 1
-		}
-	}
-	b.WriteString(s[start:])
+	return dst
 }
 
 // unescape decodes the string from start (sc.i at its first backslash)
