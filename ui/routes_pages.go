@@ -42,7 +42,7 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /incidents/{id}", s.requirePageSession(http.HandlerFunc(s.incidentUpdate)))
 	mux.Handle("GET /incidents/{id}/evidence.zip", s.requirePageSession(http.HandlerFunc(s.evidenceExport)))
 	mux.Handle("GET /rules", s.requirePageSession(http.HandlerFunc(s.rulesPage)))
-	mux.Handle("POST /rules/import", s.requirePageSession(http.HandlerFunc(s.ruleImport)))
+	mux.Handle("POST /rules/import", s.limitUpload(maxRulePackUpload, s.requirePageSession(http.HandlerFunc(s.ruleImport))))
 	mux.Handle("GET /rules/{id}", s.requirePageSession(http.HandlerFunc(s.rulePage)))
 	mux.Handle("POST /rules/{id}/enabled", s.requirePageSession(http.HandlerFunc(s.ruleSetEnabled)))
 	mux.Handle("GET /attack", s.requirePageSession(http.HandlerFunc(s.attackPage)))

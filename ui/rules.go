@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -120,7 +121,7 @@ func (s *Server) ruleImport(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, "rules", err)
 		return
 	}
-	files, err := uploadedRules(w, r)
+	files, err := uploadedRules(r)
 	if err != nil {
 		s.showRules(w, r, statusOf(appliance.ErrorCode(err)), pages.RulesVM{Error: appliance.ErrorMessage(err)})
 		return
@@ -137,10 +138,24 @@ func (s *Server) ruleImport(w http.ResponseWriter, r *http.Request) {
 	s.showRules(w, r, status, vm)
 }
 
+// limitUpload bounds a multipart upload before anything reads it: the
+// session check reads the form (for its CSRF field), which with no bound
+// would spool any amount to temporary files.
+func (s *Server) limitUpload(limit int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > limit {
+			s.renderError(w, r, pages.Chrome{}, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("The upload is larger than %d MB. Split the pack and import the parts.", limit>>20))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		next.ServeHTTP(w, r)
+	})
+}
+
 // uploadedRules reads the multipart "pack" files: YAML files as they are,
 // .tar.gz/.tgz packs unpacked.
-func uploadedRules(w http.ResponseWriter, r *http.Request) (map[string][]byte, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxRulePackUpload)
+func uploadedRules(r *http.Request) (map[string][]byte, error) {
 	if err := r.ParseMultipartForm(8 << 20); err != nil {
 		return nil, appliance.Errorf(appliance.EINVALID, "The upload could not be read (at most %d MB): %v", maxRulePackUpload>>20, err)
 	}
