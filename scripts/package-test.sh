@@ -33,11 +33,9 @@ in_root() { chroot "$chroot_dir" "$@"; }
 
 step "tools"
 need=()
-command -v lintian >/dev/null || need+=(lintian)
-command -v rpm >/dev/null || need+=(rpm)
-command -v debootstrap >/dev/null || need+=(debootstrap)
-command -v systemd-analyze >/dev/null || need+=(systemd)
-command -v ssh-keygen >/dev/null || need+=(openssh-client)
+for tool in lintian:lintian rpm:rpm debootstrap:debootstrap systemd-analyze:systemd ssh-keygen:openssh-client; do
+  command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq

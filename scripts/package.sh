@@ -3,8 +3,10 @@
 # amd64 and arm64, the CycloneDX SBOM, SHA256SUMS and, when XDR_SIGNING_KEY
 # names an ed25519 private key, SHA256SUMS.sig (ssh-keygen -Y sign).
 # Reproducible: the build time is the commit time (SOURCE_DATE_EPOCH), paths
-# are trimmed, and the packaging program writes nothing that depends on the
-# machine or the clock; building a commit twice gives identical files.
+# are trimmed, the commit is stamped with -X rather than Go's VCS stamping
+# (which differs between a checkout and an exported tree), and the packaging
+# program writes nothing that depends on the machine or the clock; building
+# a commit twice gives identical files.
 # VERSION overrides the version from scripts/version.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,10 +22,10 @@ rm -rf "$DIST"
 mkdir -p "$DIST/build"
 ldflags="-s -w -X main.version=$VERSION -X main.commit=$COMMIT -X main.buildDate=$build_date"
 for arch in amd64 arm64; do
-  CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags "$ldflags" -o "$DIST/build/linux_$arch/xdr" ./cmd/xdr
+  CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$DIST/build/linux_$arch/xdr" ./cmd/xdr
 done
 # /etc/xdr/xdr.toml: every option with its default, data_dir set for the service.
-CGO_ENABLED=0 go run -trimpath ./cmd/xdr config example --data-dir /var/lib/xdr >"$DIST/build/xdr.toml"
+CGO_ENABLED=0 go run -trimpath -buildvcs=false ./cmd/xdr config example --data-dir /var/lib/xdr >"$DIST/build/xdr.toml"
 
 go -C packaging run -trimpath . build -repo "$root" -build "$DIST/build" -dist "$DIST" \
   -version "$VERSION" -commit "$COMMIT" -epoch "$SOURCE_DATE_EPOCH"
