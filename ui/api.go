@@ -22,12 +22,17 @@ import (
 const maxJSONBody = 64 << 10
 
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	return decodeJSONLimit(w, r, v, maxJSONBody)
+}
+
+// decodeJSONLimit decodes a JSON body of at most limit bytes.
+func decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return appliance.Errorf(appliance.ETOOLARGE, "request body exceeds %d bytes", maxJSONBody)
+			return appliance.Errorf(appliance.ETOOLARGE, "request body exceeds %d bytes", limit)
 		}
 		return appliance.Errorf(appliance.EINVALID, "request body: %v", err)
 	}

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -328,20 +327,6 @@ func (s *Server) apiDeleteIntel(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// decodeAdmin decodes a large JSON body of the admin socket.
-func decodeAdmin(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAdminImport))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return appliance.Errorf(appliance.ETOOLARGE, "request body exceeds %d bytes", maxAdminImport)
-		}
-		return appliance.Errorf(appliance.EINVALID, "request body: %v", err)
-	}
-	return nil
-}
-
 func orDefaultTenant(t string) string {
 	if strings.TrimSpace(t) == "" {
 		return appliance.DefaultTenant
@@ -358,7 +343,7 @@ func (s *Server) adminImportRules(w http.ResponseWriter, r *http.Request) {
 		Disabled bool              `json:"disabled"`
 		Files    map[string][]byte `json:"files"`
 	}
-	if err := decodeAdmin(w, r, &body); err != nil {
+	if err := decodeJSONLimit(w, r, &body, maxAdminImport); err != nil {
 		writeError(w, r, s.d.Log, err)
 		return
 	}
@@ -374,7 +359,7 @@ func (s *Server) adminImportRules(w http.ResponseWriter, r *http.Request) {
 // adminImportIntel is `xdr intel import`.
 func (s *Server) adminImportIntel(w http.ResponseWriter, r *http.Request) {
 	var req intelRequest
-	if err := decodeAdmin(w, r, &req); err != nil {
+	if err := decodeJSONLimit(w, r, &req, maxAdminImport); err != nil {
 		writeError(w, r, s.d.Log, err)
 		return
 	}

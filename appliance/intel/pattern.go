@@ -204,23 +204,9 @@ func (p *patternParser) observation(depth int) (PatternNode, error) {
 func (p *patternParser) qualifier() (string, bool, error) {
 	switch {
 	case p.keyword("WITHIN"):
-		v, err := p.number()
-		if err != nil {
-			return "", false, err
-		}
-		if !p.keyword("SECONDS") {
-			return "", false, p.errorf("want SECONDS after WITHIN %s", v)
-		}
-		return "WITHIN " + v + " SECONDS", true, nil
+		return p.countQualifier("WITHIN", "SECONDS")
 	case p.keyword("REPEATS"):
-		v, err := p.number()
-		if err != nil {
-			return "", false, err
-		}
-		if !p.keyword("TIMES") {
-			return "", false, p.errorf("want TIMES after REPEATS %s", v)
-		}
-		return "REPEATS " + v + " TIMES", true, nil
+		return p.countQualifier("REPEATS", "TIMES")
 	case p.keyword("START"):
 		start, err := p.literal()
 		if err != nil || start.Kind != "timestamp" {
@@ -236,6 +222,18 @@ func (p *patternParser) qualifier() (string, bool, error) {
 		return "START t'" + start.Text + "' STOP t'" + stop.Text + "'", true, nil
 	}
 	return "", false, nil
+}
+
+// countQualifier reads the rest of "WITHIN n SECONDS" or "REPEATS n TIMES".
+func (p *patternParser) countQualifier(kw, unit string) (string, bool, error) {
+	v, err := p.number()
+	if err != nil {
+		return "", false, err
+	}
+	if !p.keyword(unit) {
+		return "", false, p.errorf("want %s after %s %s", unit, kw, v)
+	}
+	return kw + " " + v + " " + unit, true, nil
 }
 
 func (p *patternParser) number() (string, error) {
