@@ -357,3 +357,28 @@ func TestDetectionPortScan(t *testing.T) {
 		t.Fatalf("alerts %+v", got)
 	}
 }
+
+// A retried idempotent batch (same Idempotency-Key and body) stores its
+// events once and feeds the correlator once.
+func TestDetectionIdempotentRetryIsNotDetectedTwice(t *testing.T) {
+	s, l := newDetectLog(t, "acme")
+	var evs []appliance.Event
+	for i := range 6 {
+		evs = append(evs, sshEvent("acme", "192.0.2.77", "root", "failure", detectT0.Add(time.Duration(i)*time.Second), uint64(i)))
+	}
+	first := &command.IngestBatch{Tenant: "acme", Source: "auth", BatchID: "key-1", Idempotent: true, Digest: 42, Events: evs}
+	l.MustApply(first)
+	l.MustApply(first) // the client's retry, committed again
+	if got := alerts(t, s, "acme", ""); len(got) != 0 {
+		t.Fatalf("the retry counted twice: %d alerts (%s)", len(got), got[0].RuleTitle)
+	}
+	var more []appliance.Event
+	for i := range 4 {
+		more = append(more, sshEvent("acme", "192.0.2.77", "root", "failure", detectT0.Add(time.Duration(10+i)*time.Second), uint64(10+i)))
+	}
+	l.MustApply(&command.IngestBatch{Tenant: "acme", Source: "auth", BatchID: "key-2", Idempotent: true, Digest: 43, Events: more})
+	got := alerts(t, s, "acme", "")
+	if len(got) != 1 || got[0].RuleTitle != "SSH brute force" || len(got[0].EventIDs) != 10 {
+		t.Fatalf("after ten distinct failures: %+v", got)
+	}
+}
