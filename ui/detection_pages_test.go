@@ -146,6 +146,9 @@ func TestPagesDetection(t *testing.T) {
 		wantContains(t, "rules", rules.body, "Honeypot login failed", "built in", "Import a rule pack")
 		csrf, _ := hiddenField(rules.body, "csrf")
 		const id = "6f1c2b7e-3a41-4d0c-9b1e-5a2f0c7d1e03"
+		if r := e.form(b, "/rules/"+id+"/enabled", url.Values{"enabled": {"false"}}); r.status != http.StatusForbidden {
+			t.Errorf("disable without csrf: %d, want 403", r.status)
+		}
 		r := e.form(b, "/rules/"+id+"/enabled", url.Values{"csrf": {csrf}, "enabled": {"false"}})
 		if r.status != http.StatusSeeOther {
 			t.Fatalf("disable: %d %s", r.status, r.body)
@@ -153,15 +156,23 @@ func TestPagesDetection(t *testing.T) {
 		wantContains(t, "rule page", e.get(b, "/rules/"+id).body, "disabled", "attack.t1110", "Brute Force")
 		wantContains(t, "disabled rules", e.get(b, "/rules?enabled=false").body, "Honeypot login failed", "1 rules")
 
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		mw.WriteField("csrf", csrf) //nolint:errcheck // bytes.Buffer
-		for name, content := range map[string]string{"good.yml": goodRule, "broken.yml": "title: broken\ndetection: [\n"} {
-			fw, _ := mw.CreateFormFile("pack", name)
-			fw.Write([]byte(content)) //nolint:errcheck // bytes.Buffer
+		upload := func(csrf string) resp {
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			if csrf != "" {
+				mw.WriteField("csrf", csrf) //nolint:errcheck // bytes.Buffer
+			}
+			for name, content := range map[string]string{"good.yml": goodRule, "broken.yml": "title: broken\ndetection: [\n"} {
+				fw, _ := mw.CreateFormFile("pack", name)
+				fw.Write([]byte(content)) //nolint:errcheck // bytes.Buffer
+			}
+			mw.Close()
+			return send(t, b, e.newRequest("POST", "/rules/import", &body, "Content-Type", mw.FormDataContentType()))
 		}
-		mw.Close()
-		imp := send(t, b, e.newRequest("POST", "/rules/import", &body, "Content-Type", mw.FormDataContentType()))
+		if r := upload(""); r.status != http.StatusForbidden || strings.Contains(r.body, "Import:") {
+			t.Errorf("import without csrf: %d, want 403", r.status)
+		}
+		imp := upload(csrf)
 		if imp.status != http.StatusOK {
 			t.Fatalf("import: %d\n%s", imp.status, imp.body)
 		}
