@@ -158,7 +158,7 @@ func (s *Server) timeline(r *http.Request, inc *detect.Incident) ([]pages.Timeli
 			at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(m["@timestamp"]))
 			label := cmp.Or(str(m["event.action"]), str(m["source"]), "event")
 			entries = append(entries, timelineEntry{at, pages.TimelineItem{Time: showTime(at), Kind: "event", Label: label,
-				Detail: truncateRunes(cmp.Or(str(m["message"]), str(m["process.command_line"])), 200), URL: "/events/" + url.PathEscape(id)}})
+				Detail: pages.Truncate(cmp.Or(str(m["message"]), str(m["process.command_line"])), 200), URL: "/events/" + url.PathEscape(id)}})
 		}
 	}
 	if len(inc.Alerts) < inc.AlertCount {
@@ -185,14 +185,6 @@ func (s *Server) eventDoc(r *http.Request, id string) ([]byte, bool) {
 func str(v any) string {
 	s, _ := v.(string)
 	return s
-}
-
-func truncateRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }
 
 func (s *Server) incidentUpdate(w http.ResponseWriter, r *http.Request) {

@@ -40,7 +40,7 @@ func EventRowFromDoc(doc []byte) (EventRow, error) {
 		SourceIP: text(m["source.ip"]),
 		User:     text(m["user.name"]),
 		Host:     text(m["host.name"]),
-		Message:  truncate(text(m["message"]), MaxMessageRunes),
+		Message:  Truncate(text(m["message"]), MaxMessageRunes),
 	}
 	if row.ID != "" {
 		row.DetailURL = "/events/" + url.PathEscape(row.ID)
@@ -146,8 +146,8 @@ func showTime(s string) string {
 	return t.UTC().Format(TimeLayout)
 }
 
-// truncate cuts s to at most n runes, the last being "…" when it was cut.
-func truncate(s string, n int) string {
+// Truncate cuts s to at most n runes, the last being "…" when it was cut.
+func Truncate(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
