@@ -53,8 +53,8 @@ type Deps struct {
 
 // Server is the HTTP front of one node.
 type Server struct {
-	d      Deps
-	counts statsCache // of the dashboard's and the facets' counts
+	d    Deps
+	dash dashCache // the dashboard's event counts
 }
 
 // New returns a server over d.
