@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 n=${1:-500000}
 work=$(mktemp -d)
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+# Wait for what was started before removing its data: a node whose data
+# dir vanishes under it cannot finish its shutdown.
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 CGO_ENABLED=0 go build -o "$work/xdr" ./cmd/xdr
 CGO_ENABLED=0 go build -o "$work/syslogload" ./bench/syslogload
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
