@@ -73,13 +73,25 @@ const (
 // "original", the event as received (docs/ingest.md). Nested objects outside
 // "original" are flattened to dotted keys too, so a plain JSON object works.
 func NewEvent(doc []byte) (*Event, error) {
-	e := &Event{doc: string(doc), fields: make([]evField, 0, 64)}
+	e := &Event{doc: string(doc)}
+	// Read into a pooled scratch slice, then keep an exact-size copy: the
+	// event holds no spare capacity and the scratch is zeroed only as far
+	// as it was used.
+	scratch := fieldScratch.Get().(*[]evField)
+	work := *scratch
+	defer func() {
+		clear(work)
+		if cap(work) <= 1024 {
+			*scratch = work[:0]
+			fieldScratch.Put(scratch)
+		}
+	}()
 	sc := scanner{s: e.doc}
 	sc.skipSpace()
 	if sc.peek() != '{' {
 		return nil, fmt.Errorf("event document: want a JSON object at offset %d", sc.i)
 	}
-	if err := sc.object("", 0, &e.fields, func(key string, start int) (bool, error) {
+	if err := sc.object("", 0, &work, func(key string, start int) (bool, error) {
 		if key != "original" {
 			return false, nil
 		}
@@ -100,7 +112,8 @@ func NewEvent(doc []byte) (*Event, error) {
 	if sc.i != len(sc.s) {
 		return nil, fmt.Errorf("event document: unexpected data after the object at offset %d", sc.i)
 	}
-	sc.finish(e.fields)
+	sc.finish(work)
+	e.fields = append([]evField(nil), work...)
 	for _, f := range e.fields {
 		switch f.key {
 		case "id":
@@ -121,6 +134,8 @@ func NewEvent(doc []byte) (*Event, error) {
 	}
 	return e, nil
 }
+
+var fieldScratch = sync.Pool{New: func() any { s := make([]evField, 0, 64); return &s }}
 
 // original returns the original's fields as "original.<path>" keys.
 func (e *Event) original() []evField {
