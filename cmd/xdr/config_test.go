@@ -29,7 +29,7 @@ func TestLoadServeConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{DataDir: "./data", HTTP: "127.0.0.1:8080", ClusterAddr: "127.0.0.1:8300", LogLevel: "info", SyslogTenant: "default"}
+	want := Config{DataDir: "./data", HTTP: "127.0.0.1:8080", ClusterAddr: "127.0.0.1:8300", LogLevel: "info", SyslogTenant: "default", BackupKeep: "7"}
 	if !configEqual(cfg, want) {
 		t.Errorf("defaults: got %+v, want %+v", cfg, want)
 	}
@@ -70,7 +70,7 @@ log_level = "warn"
 			t.Fatalf("%s: %v", how, err)
 		}
 		want := Config{DataDir: "/from/file", HTTP: "127.0.0.1:3333", ClusterAddr: "127.0.0.1:5555",
-			GossipAddr: "127.0.0.1:2223", LogLevel: "warn", SyslogTenant: "default"}
+			GossipAddr: "127.0.0.1:2223", LogLevel: "warn", SyslogTenant: "default", BackupKeep: "7"}
 		if !configEqual(cfg, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", how, cfg, want)
 		}
