@@ -95,12 +95,12 @@ func (rs *RuleSet) corrDef(r *Rule) *corrDef {
 		if _, dup := d.refs[base]; !dup {
 			d.refs[base] = i
 		}
-		sel := firstSelector(base)
+		sels, _ := selectors(base.Logsource) // it compiled, so it has some
 		for _, g := range cr.GroupBy {
-			d.keys[base] = append(d.keys[base], fieldKeys(aliasFor(cr, g, base), sel))
+			d.keys[base] = append(d.keys[base], selectorKeys(aliasFor(cr, g, base), sels))
 		}
 		if cr.Field != "" {
-			d.value[base] = fieldKeys(aliasFor(cr, cr.Field, base), sel)
+			d.value[base] = selectorKeys(aliasFor(cr, cr.Field, base), sels)
 		}
 	}
 	return d
@@ -118,12 +118,17 @@ func aliasFor(c *Correlation, field string, r *Rule) string {
 	return field
 }
 
-func firstSelector(r *Rule) *selector {
-	sels, err := selectors(r.Logsource)
-	if err != nil || len(sels) == 0 {
-		return &selector{}
+// selectorKeys is where a field may be, over all of a rule's selectors
+// (a process_creation rule reads Image from Sysmon 1 and from 4688's
+// NewProcessName).
+func selectorKeys(field string, sels []selector) []string {
+	var keys []string
+	for i := range sels {
+		for _, k := range fieldKeys(field, &sels[i]) {
+			keys = appendOnce(keys, k)
+		}
 	}
-	return &sels[0]
+	return keys
 }
 
 // Observe feeds one event with the detection rules it matched (Match's

@@ -219,3 +219,50 @@ func TestCorrelationParseErrors(t *testing.T) {
 		t.Errorf("compile errors %v, want the unknown reference", errs)
 	}
 }
+
+// TestCorrelationWindowsFields: group-by and value_count fields go through
+// the Windows field mapping of every selector of the referenced rule.
+func TestCorrelationWindowsFields(t *testing.T) {
+	rules, err := ParseRules([]byte(`title: Whoami
+id: whoami
+logsource: {product: windows, category: process_creation}
+detection:
+  sel: {Image|endswith: '\whoami.exe'}
+  condition: sel
+---
+title: Whoami from several parents
+id: whoami-parents
+correlation:
+  type: value_count
+  rules: [whoami]
+  group-by: [Computer]
+  timespan: 1h
+  condition: {gte: 2, field: ParentImage}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, errs := Compile(rules)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	c := NewCorrelator(rs)
+	docs := []map[string]any{
+		{"id": "a", "source": "sysmon", "winlog.channel": "Microsoft-Windows-Sysmon/Operational", "winlog.event_id": 1, "host.name": "WS1",
+			"winlog.event_data.Image": `C:\Windows\System32\whoami.exe`, "winlog.event_data.ParentImage": `C:\Windows\explorer.exe`},
+		{"id": "b", "source": "windows", "winlog.channel": "Security", "winlog.event_id": 4688, "host.name": "WS1",
+			"winlog.event_data.NewProcessName": `C:\Windows\System32\whoami.exe`, "winlog.event_data.ParentProcessName": `C:\Windows\System32\cmd.exe`},
+	}
+	var hits []CorrelationHit
+	for i, d := range docs {
+		b, _ := json.Marshal(d)
+		ev, err := NewEvent(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hits = append(hits, c.Observe(ev, t0.Add(time.Duration(i)*time.Minute), rs.Match(ev, nil))...)
+	}
+	if len(hits) != 1 || hits[0].GroupKey != "Computer=WS1" || !reflect.DeepEqual(hits[0].EventIDs, []string{"a", "b"}) {
+		t.Errorf("hits %+v", hits)
+	}
+}
