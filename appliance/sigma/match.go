@@ -403,11 +403,11 @@ func orderKids(kids []node) int {
 
 func matcherCost(m matcher) int {
 	switch m := m.(type) {
-	case equalMatcher, setMatcher, anyString:
+	case setMatcher, anyString:
 		return 1
-	case prefixMatcher, suffixMatcher:
-		return 2
-	case containsMatcher, numMatcher, cidrMatcher, longLineMatcher:
+	case litMatcher:
+		return [...]int{litEqual: 1, litPrefix: 2, litSuffix: 2, litContains: 4}[m.op]
+	case numMatcher, cidrMatcher, longLineMatcher:
 		return 4
 	case globMatcher:
 		return 6

@@ -29,15 +29,15 @@ func newStringMatcher(p pattern, cased bool) matcher {
 	case len(lits) == 0 && (lead || trail):
 		return anyString{}
 	case len(lits) == 0:
-		return equalMatcher{strBase: b, s: ""}
+		return litMatcher{strBase: b, op: litEqual}
 	case lead && trail:
-		return containsMatcher{strBase: b, s: lits[0]}
+		return litMatcher{strBase: b, op: litContains, s: lits[0]}
 	case lead:
-		return suffixMatcher{strBase: b, s: lits[0]}
+		return litMatcher{strBase: b, op: litSuffix, s: lits[0]}
 	case trail:
-		return prefixMatcher{strBase: b, s: lits[0]}
+		return litMatcher{strBase: b, op: litPrefix, s: lits[0]}
 	}
-	return equalMatcher{strBase: b, s: lits[0]}
+	return litMatcher{strBase: b, op: litEqual, s: lits[0]}
 }
 
 // shape describes a pattern that is at most one literal between optional
@@ -79,44 +79,37 @@ type anyString struct{}
 
 func (anyString) match(v *evValue) bool { return v.kind != kNull && v.kind != kList }
 
-type equalMatcher struct {
+// litMatcher compares a value with one literal: equal, prefix, suffix or
+// substring.
+type litMatcher struct {
 	strBase
-	s string
+	op litOp
+	s  string
 }
 
-func (m equalMatcher) match(v *evValue) bool {
+type litOp uint8
+
+const (
+	litEqual litOp = iota
+	litPrefix
+	litSuffix
+	litContains
+)
+
+func (m litMatcher) match(v *evValue) bool {
 	t, ok := m.text(v)
-	return ok && t == m.s
-}
-
-type prefixMatcher struct {
-	strBase
-	s string
-}
-
-func (m prefixMatcher) match(v *evValue) bool {
-	t, ok := m.text(v)
-	return ok && strings.HasPrefix(t, m.s)
-}
-
-type suffixMatcher struct {
-	strBase
-	s string
-}
-
-func (m suffixMatcher) match(v *evValue) bool {
-	t, ok := m.text(v)
-	return ok && strings.HasSuffix(t, m.s)
-}
-
-type containsMatcher struct {
-	strBase
-	s string
-}
-
-func (m containsMatcher) match(v *evValue) bool {
-	t, ok := m.text(v)
-	return ok && strings.Contains(t, m.s)
+	if !ok {
+		return false
+	}
+	switch m.op {
+	case litEqual:
+		return t == m.s
+	case litPrefix:
+		return strings.HasPrefix(t, m.s)
+	case litSuffix:
+		return strings.HasSuffix(t, m.s)
+	}
+	return strings.Contains(t, m.s)
 }
 
 type globMatcher struct {
@@ -149,7 +142,7 @@ func groupExact(ms []matcher) []matcher {
 	var sets [2]map[string]struct{} // by cased
 	var out []matcher
 	for _, m := range ms {
-		if e, ok := m.(equalMatcher); ok {
+		if e, ok := m.(litMatcher); ok && e.op == litEqual {
 			i := 0
 			if e.cased {
 				i = 1
@@ -166,7 +159,7 @@ func groupExact(ms []matcher) []matcher {
 		switch {
 		case len(s) == 1:
 			for k := range s {
-				out = append(out, equalMatcher{strBase{i == 1}, k})
+				out = append(out, litMatcher{strBase{i == 1}, litEqual, k})
 			}
 		case len(s) > 1:
 			out = append(out, setMatcher{strBase{i == 1}, s})

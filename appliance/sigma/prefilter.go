@@ -173,13 +173,7 @@ var weakKeys = map[string]bool{"winlog.channel": true, "winlog.event_id": true, 
 // matcher accepts.
 func matcherLiterals(m matcher) ([]string, bool) {
 	switch m := m.(type) {
-	case equalMatcher:
-		return nonEmpty(m.s)
-	case prefixMatcher:
-		return nonEmpty(m.s)
-	case suffixMatcher:
-		return nonEmpty(m.s)
-	case containsMatcher:
+	case litMatcher:
 		return nonEmpty(m.s)
 	case regexMatcher:
 		return m.need, len(m.need) > 0
