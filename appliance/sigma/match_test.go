@@ -89,6 +89,7 @@ func TestModifiers(t *testing.T) {
 		{"windash -", "s: {process.command_line|windash|contains: ' -exec '}\ncondition: s", cmd("x -exec y"), true},
 		{"windash /", "s: {process.command_line|windash|contains: ' -exec '}\ncondition: s", cmd("x /exec y"), true},
 		{"windash en dash", "s: {process.command_line|contains|windash: ' -exec '}\ncondition: s", cmd("x –exec y"), true},
+		{"windash keeps other characters", "s: {process.command_line|windash|contains: 'é -x'}\ncondition: s", cmd("aé /x"), true},
 		{"windash not mid-word", "s: {process.command_line|windash: 'a-b'}\ncondition: s", cmd("a/b"), false},
 		{"cidr", "s: {source.ip|cidr: 10.0.0.0/8}\ncondition: s", map[string]any{"source.ip": "10.1.2.3"}, true},
 		{"cidr out", "s: {source.ip|cidr: 10.0.0.0/8}\ncondition: s", map[string]any{"source.ip": "11.1.2.3"}, false},

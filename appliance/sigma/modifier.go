@@ -157,9 +157,9 @@ func transform(t string, p pattern, placeholders map[string][]string) ([]pattern
 	case "utf16be":
 		return []pattern{literalPattern(utf16Bytes(p.text(), true, false))}, nil
 	case "windash":
-		return windash(p), nil
+		return windash(p)
 	case "expand":
-		return expandPlaceholders(p, placeholders), nil
+		return expandPlaceholders(p, placeholders)
 	}
 	return nil, fmt.Errorf("unknown transformation %q", t)
 }
@@ -206,7 +206,7 @@ var windashChars = []string{"-", "/", "–", "—", "―"}
 // windash expands every dash or slash that starts an option (preceded by
 // a non-word character or the start, followed by a word character) into all
 // the windashChars, in every combination.
-func windash(p pattern) []pattern {
+func windash(p pattern) ([]pattern, error) {
 	out := []pattern{nil}
 	prevWord := false // the character before is a word character
 	for pi, part := range p {
@@ -217,8 +217,7 @@ func windash(p pattern) []pattern {
 			prevWord = false
 			continue
 		}
-		var cur []string // the variants of this literal so far
-		cur = []string{""}
+		cur := []string{""} // the variants of this literal so far
 		s := part.lit
 		for i := 0; i < len(s); i++ {
 			c := s[i]
@@ -228,7 +227,10 @@ func windash(p pattern) []pattern {
 			} else if pi+1 < len(p) && p[pi+1].wild == 0 && p[pi+1].lit != "" {
 				nextWord = isWordByte(p[pi+1].lit[0])
 			}
-			if (c == '-' || c == '/') && !prevWord && nextWord && len(cur)*len(windashChars) <= maxVariants {
+			if (c == '-' || c == '/') && !prevWord && nextWord {
+				if len(cur)*len(windashChars) > maxVariants {
+					return nil, fmt.Errorf("|windash gives more than %d values", maxVariants)
+				}
 				var next []string
 				for _, v := range cur {
 					for _, d := range windashChars {
@@ -238,10 +240,13 @@ func windash(p pattern) []pattern {
 				cur = next
 			} else {
 				for j := range cur {
-					cur[j] += string(c)
+					cur[j] += s[i : i+1]
 				}
 			}
 			prevWord = isWordByte(c)
+		}
+		if len(out)*len(cur) > maxVariants {
+			return nil, fmt.Errorf("|windash gives more than %d values", maxVariants)
 		}
 		var next []pattern
 		for _, o := range out {
@@ -252,7 +257,7 @@ func windash(p pattern) []pattern {
 		}
 		out = next
 	}
-	return out
+	return out, nil
 }
 
 func isWordByte(c byte) bool {
@@ -262,7 +267,7 @@ func isWordByte(c byte) bool {
 // expandPlaceholders replaces %name% in literal text with each of the
 // placeholder's values. An unknown placeholder is an empty set: the value
 // matches nothing (documented in docs/detection.md).
-func expandPlaceholders(p pattern, placeholders map[string][]string) []pattern {
+func expandPlaceholders(p pattern, placeholders map[string][]string) ([]pattern, error) {
 	out := []pattern{nil}
 	for _, part := range p {
 		if part.wild != 0 {
@@ -287,6 +292,9 @@ func expandPlaceholders(p pattern, placeholders map[string][]string) []pattern {
 			}
 			name := s[i+1 : i+1+j]
 			vals := placeholders[name]
+			if len(variants)*len(vals) > maxVariants {
+				return nil, fmt.Errorf("|expand: placeholders give more than %d values", maxVariants)
+			}
 			var next []string
 			for _, v := range variants {
 				for _, r := range vals {
@@ -296,6 +304,9 @@ func expandPlaceholders(p pattern, placeholders map[string][]string) []pattern {
 			variants = next
 			s = s[i+2+j:]
 		}
+		if len(out)*len(variants) > maxVariants {
+			return nil, fmt.Errorf("|expand: placeholders give more than %d values", maxVariants)
+		}
 		var next []pattern
 		for _, o := range out {
 			for _, v := range variants {
@@ -304,7 +315,7 @@ func expandPlaceholders(p pattern, placeholders map[string][]string) []pattern {
 		}
 		out = next
 	}
-	return out
+	return out, nil
 }
 
 // compileRegexp compiles a |re value. Sigma's regular expressions are
