@@ -118,19 +118,7 @@ func WindowsEvents(dir string) (*Events, error) {
 		if err != nil {
 			return fmt.Errorf("windows parser: %w", err)
 		}
-		doc := make(map[string]any, len(p.Fields)+4)
-		for k, v := range p.Fields {
-			doc[k] = v
-		}
-		ts := p.Timestamp
-		if ts.IsZero() {
-			ts = received
-		}
-		doc["id"] = strconv.Itoa(len(evs.Docs))
-		doc["source"] = "windows"
-		doc["@timestamp"] = ts.Format(time.RFC3339Nano)
-		doc["original"] = json.RawMessage(p.Original)
-		b, err := json.Marshal(doc)
+		b, err := StoredDoc("windows", strconv.Itoa(len(evs.Docs)), p, received)
 		if err != nil {
 			return err
 		}
@@ -139,4 +127,22 @@ func WindowsEvents(dir string) (*Events, error) {
 		return nil
 	})
 	return evs, err
+}
+
+// StoredDoc renders a parsed event as the store keeps it: its fields, id,
+// source, @timestamp (received when the event has none) and original.
+func StoredDoc(source, id string, p ingest.Parsed, received time.Time) ([]byte, error) {
+	doc := make(map[string]any, len(p.Fields)+4)
+	for k, v := range p.Fields {
+		doc[k] = v
+	}
+	ts := p.Timestamp
+	if ts.IsZero() {
+		ts = received
+	}
+	doc["id"] = id
+	doc["source"] = source
+	doc["@timestamp"] = ts.Format(time.RFC3339Nano)
+	doc["original"] = json.RawMessage(p.Original)
+	return json.Marshal(doc)
 }
