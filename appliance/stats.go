@@ -29,4 +29,14 @@ type EventStats interface {
 	// Top returns the n most frequent values of an indexed field among the
 	// events in [from, to] (EINVALID for a field without an index).
 	Top(ctx context.Context, tenant, field string, from, to time.Time, n int) (TopValues, error)
+	// Summary is Histogram and Top of each field in one call, which lets
+	// the store pick the cheaper way to count a range (one pass over a few
+	// events' documents, or the postings).
+	Summary(ctx context.Context, tenant string, from, to time.Time, buckets int, fields []string, n int) (Summary, error)
+}
+
+// Summary is a range's events per bucket and the top values of fields.
+type Summary struct {
+	Counts []int       // as Histogram
+	Tops   []TopValues // in the order of the fields asked
 }

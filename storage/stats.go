@@ -17,4 +17,9 @@ func (s *Store) Top(ctx context.Context, tenant, field string, from, to time.Tim
 	return s.Events.Top(ctx, tenant, field, from, to, n)
 }
 
+// Summary counts a range's events per bucket and the top values of fields.
+func (s *Store) Summary(ctx context.Context, tenant string, from, to time.Time, buckets int, fields []string, n int) (appliance.Summary, error) {
+	return s.Events.Summary(ctx, tenant, from, to, buckets, fields, n)
+}
+
 var _ appliance.EventStats = (*Store)(nil)

@@ -2,12 +2,10 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/minixdr/xdr/appliance"
@@ -110,24 +108,20 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // countEvents counts a dashboard view's events: per bucket and the top
-// entities, over whole buckets ending at the minute after now. The four
-// counts walk different index ranges, so they run side by side.
+// entities, over whole buckets ending at the minute after now.
 func (s *Server) countEvents(ctx context.Context, tenant string, rng dashRange, now time.Time) (dashCounts, error) {
-	c := dashCounts{to: now.Truncate(time.Minute).Add(time.Minute), at: now, tops: make([]appliance.TopValues, len(dashEntities))}
+	c := dashCounts{to: now.Truncate(time.Minute).Add(time.Minute), at: now}
 	c.from = c.to.Add(-rng.span)
-	errs := make([]error, 1+len(dashEntities))
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		c.counts, errs[0] = s.stats().Histogram(ctx, tenant, c.from, c.to.Add(-time.Nanosecond), chartBuckets)
-	})
+	fields := make([]string, len(dashEntities))
 	for i, e := range dashEntities {
-		wg.Go(func() { c.tops[i], errs[1+i] = s.stats().Top(ctx, tenant, e.field, c.from, c.to, topN) })
+		fields[i] = e.field
 	}
-	wg.Wait()
+	sum, err := s.stats().Summary(ctx, tenant, c.from, c.to.Add(-time.Nanosecond), chartBuckets, fields, topN)
+	c.counts, c.tops = sum.Counts, sum.Tops
 	if c.counts == nil {
 		c.counts = make([]int, chartBuckets)
 	}
-	return c, errors.Join(errs...)
+	return c, err
 }
 
 // searchURL is the event search for field = value within [from, to].
@@ -162,6 +156,10 @@ func (noStats) Histogram(context.Context, string, time.Time, time.Time, int) ([]
 
 func (noStats) Top(context.Context, string, string, time.Time, time.Time, int) (appliance.TopValues, error) {
 	return appliance.TopValues{}, errNoStats
+}
+
+func (noStats) Summary(context.Context, string, time.Time, time.Time, int, []string, int) (appliance.Summary, error) {
+	return appliance.Summary{}, errNoStats
 }
 
 // maxIngestErrors is how many recent syslog errors the dashboard lists.

@@ -43,7 +43,11 @@ func newStatsFixture(t *testing.T, n int) *eventstore.Store {
 			if tenant == "other" {
 				user = "other-user" // must never show in acme's answers
 			}
-			evs = append(evs, storetest.Event(tenant, e.source, e.ts, uint64(i), map[string]any{"user.name": user}))
+			category := []any{"authentication"}
+			if i%2 == 0 {
+				category = append(category, "session", "Session") // the same value twice, as indexed
+			}
+			evs = append(evs, storetest.Event(tenant, e.source, e.ts, uint64(i), map[string]any{"user.name": user, "event.category": category}))
 		}
 		for start := 0; start < len(evs); start += 500 {
 			index++
@@ -138,5 +142,41 @@ func TestStatsErrors(t *testing.T) {
 	got, err := s.Histogram(ctx, "acme", storetest.Base, storetest.Base.Add(time.Hour), 4)
 	if err != nil || !slices.Equal(got, []int{0, 0, 0, 0}) {
 		t.Errorf("Histogram of an empty store = %v, %v", got, err)
+	}
+}
+
+// Summary counts a small range from the documents and a large one from
+// the postings: both ways must agree with each other and with Top.
+func TestSummaryBothWays(t *testing.T) {
+	s := newStatsFixture(t, 3000)
+	ctx := context.Background()
+	at := func(sec int) time.Time { return storetest.Base.Add(time.Duration(sec) * time.Second) }
+	fields := []string{"user.name", "source", "event.category"}
+	for _, r := range []struct{ from, to time.Time }{
+		{at(0), at(100)}, {at(10), at(40)}, {at(5), at(5).Add(500 * time.Millisecond)}, {at(200), at(300)},
+	} {
+		docs, err := eventstore.SummaryWith(s, ctx, "acme", r.from, r.to, 4, fields, 3, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		posts, err := eventstore.SummaryWith(s, ctx, "acme", r.from, r.to, 4, fields, 3, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(docs.Counts, posts.Counts) {
+			t.Errorf("%v..%v: counts %v and %v", r.from, r.to, docs.Counts, posts.Counts)
+		}
+		for i, f := range fields {
+			top, err := s.Top(ctx, "acme", f, r.from, r.to, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(docs.Tops[i].Values, posts.Tops[i].Values) || !slices.Equal(posts.Tops[i].Values, top.Values) {
+				t.Errorf("%v..%v %s: documents %+v, postings %+v, Top %+v", r.from, r.to, f, docs.Tops[i].Values, posts.Tops[i].Values, top.Values)
+			}
+		}
+	}
+	if _, err := s.Summary(ctx, "acme", at(0), at(1), 1, []string{"message"}, 3); appliance.ErrorCode(err) != appliance.EINVALID {
+		t.Errorf("Summary of an unindexed field: %v, want EINVALID", err)
 	}
 }
