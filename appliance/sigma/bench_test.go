@@ -108,3 +108,26 @@ func BenchmarkCompile(b *testing.B) {
 		Compile(rules)
 	}
 }
+
+// BenchmarkMatchAllRules is Match with every rule of the archive that
+// compiles (Windows, Linux, network…) over the Windows events: what a
+// tenant importing the whole SigmaHQ release runs.
+func BenchmarkMatchAllRules(b *testing.B) {
+	var rules []*Rule
+	for _, f := range loadRuleFiles(b) {
+		rs, err := ParseRules(f.Data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rules = append(rules, rs...)
+	}
+	set, _ := Compile(rules)
+	events, _ := loadEvents(b)
+	var dst []*Rule
+	cpu := cpuTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		dst = set.Match(events[i%len(events)], dst[:0])
+	}
+	reportRates(b, cpu)
+}
