@@ -9,13 +9,22 @@ cd "$(dirname "$0")/.."
 rate=${1:-10000}
 duration=${2:-60s}
 work=$(mktemp -d)
-trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+# Stop the node and wait for it (up to 20 s, then SIGKILL) before removing
+# its data dir: removing it first can leave the node hanging in shutdown.
+stop_node() {
+  local pid
+  pid=$(cat "$work/pid" 2>/dev/null) || return 0
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+trap 'stop_node; rm -rf "$work"' EXIT
 CGO_ENABLED=0 go build -o "$work/xdr" ./cmd/xdr
 CGO_ENABLED=0 go build -o "$work/detectload" ./bench/detectload
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 http=127.0.0.1:$(port); raftaddr=127.0.0.1:$(port)
 XDR_ADMIN_PASSWORD=load-test "$work/xdr" serve --data-dir "$work/data" --http "$http" --cluster-addr "$raftaddr" \
-  --log-level warn 2>"$work/node.log" &
+  --log-level warn >"$work/node.log" 2>&1 &
 echo $! >"$work/pid"
 for _ in $(seq 100); do curl -sf "http://$http/healthz/ready" >/dev/null && break; sleep 0.1; done
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(go version)"
