@@ -99,7 +99,7 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if vm.Total == 0 && vm.Error == "" {
 		// Nothing in the range: tell a new appliance how to send events.
-		if all, err := s.stats().Top(r.Context(), p.Tenant, appliance.FieldSource, time.Time{}, time.Time{}, 1); err == nil && len(all.Values) == 0 {
+		if newest, err := s.d.Events.Search(r.Context(), appliance.EventSearch{Tenant: p.Tenant, Limit: 1}); err == nil && len(newest.Events) == 0 {
 			e := emptyState(false, r)
 			vm.Empty = &e
 		}

@@ -65,7 +65,8 @@ func (c *dashCache) get(ctx context.Context, key string, now time.Time, count fu
 			delete(c.entries, k)
 		}
 	}
-	if e, ok := c.entries[key]; ok {
+	// A negative age (the clock went back) makes the counts unusable.
+	if e, ok := c.entries[key]; ok && !now.Before(e.counts.at) {
 		age := now.Sub(e.counts.at)
 		if age < dashFresh {
 			c.mu.Unlock()

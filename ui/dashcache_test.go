@@ -76,19 +76,24 @@ func TestDashCache(t *testing.T) {
 	if got := get(t0.Add(dashMaxStale + time.Hour)); got != 9 || calls != 3 {
 		t.Fatalf("expired view: %d (%d calls)", got, calls)
 	}
+	// Counts from the future (the clock went back) are counted again.
+	next = 10
+	if got := get(t0.Add(dashMaxStale)); got != 10 || calls != 4 {
+		t.Fatalf("clock went back: %d (%d calls)", got, calls)
+	}
 	// Empty and failed counts are never kept.
 	next = 0
 	later := t0.Add(3 * time.Hour)
 	get(later)
 	next = 4
-	if got := get(later); got != 4 || calls != 5 {
+	if got := get(later); got != 4 || calls != 6 {
 		t.Fatalf("after an empty count: %d (%d calls), want a new count", got, calls)
 	}
 	c.entries = nil
 	failNext = errors.New("disk on fire")
 	get(later)
 	failNext = nil
-	if got := get(later); got != 4 || calls != 7 {
+	if got := get(later); got != 4 || calls != 8 {
 		t.Fatalf("after a failed count: %d (%d calls), want a new count", got, calls)
 	}
 }
