@@ -422,3 +422,18 @@ func matcherCost(m matcher) int {
 	}
 	return 4
 }
+
+// Selects reports whether any detection rule of the set can take events of
+// an ingest source, so a caller can skip reading events no rule looks at.
+// Windows rules can take the windows and sysmon sources, and json events
+// that carry winlog.channel.
+func (rs *RuleSet) Selects(source string) bool {
+	if len(rs.bySource[source]) > 0 || len(rs.anySource) > 0 {
+		return true
+	}
+	switch source {
+	case "windows", "sysmon", "json":
+		return len(rs.winByChanID) > 0 || len(rs.winByChan) > 0 || len(rs.winAny) > 0
+	}
+	return false
+}

@@ -266,3 +266,27 @@ func TestRegexShortcuts(t *testing.T) {
 		}
 	}
 }
+
+func TestSelects(t *testing.T) {
+	rules, err := ParseRules([]byte(`title: a
+logsource: {product: linux, service: sshd}
+detection: {s: {a: 1}, condition: s}
+---
+title: b
+logsource: {product: windows, service: security}
+detection: {s: {a: 1}, condition: s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := Compile(rules)
+	for src, want := range map[string]bool{"auth": true, "syslog": true, "windows": true, "sysmon": true, "json": true, "zeek": false, "cowrie": false} {
+		if got := rs.Selects(src); got != want {
+			t.Errorf("Selects(%q) = %v, want %v", src, got, want)
+		}
+	}
+	empty, _ := Compile(nil)
+	if empty.Selects("windows") || empty.Selects("auth") {
+		t.Error("an empty set selects a source")
+	}
+}
