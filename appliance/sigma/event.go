@@ -31,7 +31,6 @@ type Event struct {
 	origSpan [2]int // the original's JSON in doc; [0,0] if none
 	origOnce sync.Once
 	orig     []evField // the original flattened to "original.<path>" keys
-	origErr  error
 }
 
 type evField struct {
@@ -144,11 +143,13 @@ func (e *Event) original() []evField {
 			return
 		}
 		sc := scanner{s: e.doc[:e.origSpan[1]], i: e.origSpan[0]}
+		// A malformed original (NewEvent only skipped over it) keeps the
+		// fields read before the error: rules see what there is.
 		switch sc.peek() {
 		case '{':
-			e.origErr = sc.object("original", 1, &e.orig, nil)
+			_ = sc.object("original", 1, &e.orig, nil)
 		case '[':
-			e.origErr = sc.value("original", 1, &e.orig)
+			_ = sc.value("original", 1, &e.orig)
 		}
 		sc.finish(e.orig)
 	})

@@ -69,15 +69,6 @@ func (p pattern) text() string {
 	return b.String()
 }
 
-func (p pattern) hasWildcards() bool {
-	for _, part := range p {
-		if part.wild != 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // wrap adds a leading and/or trailing * (contains, startswith, endswith).
 func (p pattern) wrap(lead, trail bool) pattern {
 	out := make(pattern, 0, len(p)+2)
