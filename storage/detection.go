@@ -30,12 +30,27 @@ func (s *Store) ingestDetect(index uint64, c *command.IngestBatch, fresh bool) e
 		if ok, err := sqlstore.HasTenant(tx, c.Tenant); !ok || err != nil {
 			return err
 		}
-		st := sqlstore.NewDetectState(tx)
+		st := s.detectState(tx)
 		defer st.Close()
 		return s.det.Process(st, c.Tenant, c.Source, c.Events)
 	})
 	// Detection has no domain errors: anything here is the stores failing.
 	return domainErr
+}
+
+// detectState is the pipeline's view of the apply in progress.
+func (s *Store) detectState(tx *sql.Tx) *sqlstore.DetectState {
+	return sqlstore.NewDetectState(tx, func(tenant string, id appliance.EventID) ([]byte, error) {
+		return s.Events.Get(context.Background(), tenant, id)
+	})
+}
+
+// beforeRulesChange checkpoints the tenant's correlator in the rule
+// command's transaction (appliance/detect/correlate.go).
+func (s *Store) beforeRulesChange(tx *sql.Tx, tenant string) error {
+	st := s.detectState(tx)
+	defer st.Close()
+	return s.det.BeforeRulesChange(st, tenant)
 }
 
 // batchIsNew tells a first application of an idempotent batch part from a
@@ -54,13 +69,28 @@ func (s *Store) applyDetection(index uint64, cmd command.Command) (domainErr, er
 	switch c := cmd.(type) {
 	case *command.PutRules:
 		defer s.det.RulesChanged(c.Tenant)
-		return s.applySQL(index, func(tx *sql.Tx) error { return s.putRules(tx, c) })
+		return s.applySQL(index, func(tx *sql.Tx) error {
+			if err := s.beforeRulesChange(tx, c.Tenant); err != nil {
+				return err
+			}
+			return s.putRules(tx, c)
+		})
 	case *command.SetRuleEnabled:
 		defer s.det.RulesChanged(c.Tenant)
-		return s.applySQL(index, func(tx *sql.Tx) error { return s.setRuleEnabled(tx, c) })
+		return s.applySQL(index, func(tx *sql.Tx) error {
+			if err := s.beforeRulesChange(tx, c.Tenant); err != nil {
+				return err
+			}
+			return s.setRuleEnabled(tx, c)
+		})
 	case *command.DeleteRule:
 		defer s.det.RulesChanged(c.Tenant)
-		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.DeleteRule(tx, c.Tenant, c.ID) })
+		return s.applySQL(index, func(tx *sql.Tx) error {
+			if err := s.beforeRulesChange(tx, c.Tenant); err != nil {
+				return err
+			}
+			return sqlstore.DeleteRule(tx, c.Tenant, c.ID)
+		})
 	case *command.PutIndicators:
 		defer s.det.IntelChanged(c.Tenant)
 		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.PutIndicators(tx, c) })

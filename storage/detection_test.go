@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -380,5 +381,57 @@ func TestDetectionIdempotentRetryIsNotDetectedTwice(t *testing.T) {
 	got := alerts(t, s, "acme", "")
 	if len(got) != 1 || got[0].RuleTitle != "SSH brute force" || len(got[0].EventIDs) != 10 {
 		t.Fatalf("after ten distinct failures: %+v", got)
+	}
+}
+
+// The correlator's state is saved every few dozen batches and rebuilt from
+// the saved state plus the logged events (appliance/detect/correlate.go): a
+// node restarted anywhere in the stream, across checkpoints and a rule
+// change, ends with exactly the state of a node that never stopped.
+func TestDetectionCorrelationCheckpointsAndReplay(t *testing.T) {
+	dirs := [2]string{t.TempDir(), t.TempDir()}
+	var logs [2]*storetest.Log
+	for i := range logs {
+		logs[i] = &storetest.Log{TB: t, Store: storetest.MustOpenStoreAt(t, dirs[i])}
+	}
+	apply := func(c command.Command) {
+		for _, l := range logs {
+			l.MustApply(c)
+		}
+	}
+	restartB := func() {
+		logs[1].Store.Close()
+		logs[1].Store = storetest.MustOpenStoreAt(t, dirs[1])
+	}
+	apply(&command.CreateTenant{Tenant: appliance.Tenant{Name: "acme", Created: detectT0}})
+	for i := range 150 {
+		ip := "192.0.2." + strconv.Itoa(i%60)
+		apply(&command.IngestBatch{Tenant: "acme", Source: "auth", BatchID: "b", Events: []appliance.Event{
+			sshEvent("acme", ip, "root", "failure", detectT0.Add(time.Duration(i)*time.Second), uint64(i))}})
+		switch i {
+		case 30, 100, 149:
+			restartB()
+		case 70:
+			apply(&command.PutRules{Tenant: "acme", Time: detectT0.UnixNano(), Rules: []command.RuleDef{
+				{ID: "11111111-2222-4333-8444-555555555555", Source: []byte(customRule), Enabled: true}}})
+		}
+	}
+	// 192.0.2.5 failed at seconds 5, 65 and 125; now it logs in.
+	apply(&command.IngestBatch{Tenant: "acme", Source: "auth", BatchID: "s", Events: []appliance.Event{
+		sshEvent("acme", "192.0.2.5", "root", "success", detectT0.Add(150*time.Second), 1000)}})
+	// Enough batches for another checkpoint, which saves the state each
+	// node holds in memory: the digests compare it.
+	for i := 151; i < 230; i++ {
+		apply(&command.IngestBatch{Tenant: "acme", Source: "auth", BatchID: "c", Events: []appliance.Event{
+			sshEvent("acme", "198.51.100."+strconv.Itoa(i%30), "admin", "failure", detectT0.Add(time.Duration(i)*time.Second), uint64(i))}})
+	}
+	dA, _ := storetest.MustDigest(t, logs[0].Store)
+	dB, _ := storetest.MustDigest(t, logs[1].Store)
+	if dA != dB {
+		t.Fatal("the restarted store differs from the one that never stopped")
+	}
+	got := alerts(t, logs[1].Store, "acme", `rule_title:"SSH login succeeded after failures"`)
+	if len(got) != 1 || len(got[0].EventIDs) != 4 {
+		t.Fatalf("success after failures: %+v", got)
 	}
 }

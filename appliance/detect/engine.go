@@ -22,6 +22,13 @@ type State interface {
 	// CorrelationState is the saved correlator of a tenant (nil: none).
 	CorrelationState(tenant string) ([]byte, error)
 	SaveCorrelationState(tenant string, state []byte) error
+	// The correlation log: the events that fed the correlator since its
+	// state was saved, batch by batch (see correlate.go).
+	AppendCorrelationLog(tenant string, ids []appliance.EventID) (batches int, err error)
+	CorrelationLog(tenant string) ([]appliance.EventID, error)
+	ClearCorrelationLog(tenant string) error
+	// EventDoc is a stored event (the correlation log replays them).
+	EventDoc(tenant string, id appliance.EventID) ([]byte, error)
 	// AlertExists reports whether an alert ID is stored already.
 	AlertExists(tenant, id string) (bool, error)
 	PutAlert(a *Alert) error
@@ -146,15 +153,7 @@ func (e *Engine) compile(st State, tenant string, ts *tenantState) error {
 	ts.corr = nil
 	if hasCorrelations(rs) {
 		ts.corr = sigma.NewCorrelator(rs)
-		saved, err := st.CorrelationState(tenant)
-		if err != nil {
-			return fmt.Errorf("load correlation state of %q: %w", tenant, err)
-		}
-		if saved != nil {
-			if err := ts.corr.UnmarshalBinary(saved); err != nil {
-				return fmt.Errorf("restore correlation state of %q: %w", tenant, err)
-			}
-		}
+		return e.restoreCorrelator(st, tenant, ts)
 	}
 	return nil
 }
@@ -168,7 +167,7 @@ func (e *Engine) Process(st State, tenant, source string, events []appliance.Eve
 	}
 	b := batch{e: e, st: st, ts: ts, tenant: tenant, source: source}
 	var matched []*sigma.Rule
-	corrChanged := false
+	var fed []appliance.EventID // events that fed the correlator
 	for i := range events {
 		ev := &events[i]
 		sev, err := sigma.NewEvent(ev.Doc)
@@ -186,7 +185,7 @@ func (e *Engine) Process(st State, tenant, source string, events []appliance.Eve
 			for _, hit := range ts.corr.Observe(sev, ev.Timestamp, matched) {
 				b.ruleAlert(hit.Rule, sev, hit.Time, hit.EventIDs, hit.GroupKey)
 			}
-			corrChanged = true
+			fed = append(fed, ev.ID)
 		}
 		if ts.intel.Len() > 0 {
 			for _, hit := range ts.intel.Match(intelLookup(sev), ev.Timestamp) {
@@ -197,14 +196,7 @@ func (e *Engine) Process(st State, tenant, source string, events []appliance.Eve
 	if err := b.flush(); err != nil {
 		return err
 	}
-	if corrChanged {
-		state, err := ts.corr.MarshalBinary()
-		if err != nil {
-			return fmt.Errorf("save correlation state of %q: %w", tenant, err)
-		}
-		return st.SaveCorrelationState(tenant, state)
-	}
-	return nil
+	return e.logCorrelation(st, tenant, ts, fed)
 }
 
 // intelLookup reads an event's fields for the intel matcher; list values

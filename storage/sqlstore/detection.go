@@ -211,13 +211,60 @@ func putIncident(ex execer, inc *detect.Incident) error {
 type DetectState struct {
 	Tx    *sql.Tx
 	stmts map[string]*sql.Stmt
+	// events reads a stored event (the event store's Get).
+	events func(tenant string, id appliance.EventID) ([]byte, error)
 }
 
 var _ detect.State = (*DetectState)(nil)
 
 // NewDetectState returns the state of one apply; Close releases it.
-func NewDetectState(tx *sql.Tx) *DetectState {
-	return &DetectState{Tx: tx, stmts: map[string]*sql.Stmt{}}
+func NewDetectState(tx *sql.Tx, events func(tenant string, id appliance.EventID) ([]byte, error)) *DetectState {
+	return &DetectState{Tx: tx, stmts: map[string]*sql.Stmt{}, events: events}
+}
+
+func (s *DetectState) EventDoc(tenant string, id appliance.EventID) ([]byte, error) {
+	return s.events(tenant, id)
+}
+
+func (s *DetectState) AppendCorrelationLog(tenant string, ids []appliance.EventID) (int, error) {
+	blob := make([]byte, 0, 16*len(ids))
+	for _, id := range ids {
+		blob = append(blob, id[:]...)
+	}
+	var seq, n int
+	err := s.Tx.QueryRow(`SELECT COALESCE(MAX(seq), 0), count(*) FROM correlation_log WHERE tenant = ?`, tenant).Scan(&seq, &n)
+	if err != nil {
+		return 0, wrap(err, "correlation log")
+	}
+	_, err = s.Tx.Exec(`INSERT INTO correlation_log (tenant, seq, events) VALUES (?, ?, ?)`, tenant, seq+1, blob)
+	return n + 1, wrap(err, "append correlation log")
+}
+
+func (s *DetectState) CorrelationLog(tenant string) ([]appliance.EventID, error) {
+	rows, err := s.Tx.Query(`SELECT events FROM correlation_log WHERE tenant = ? ORDER BY seq`, tenant)
+	if err != nil {
+		return nil, wrap(err, "correlation log")
+	}
+	defer rows.Close()
+	var ids []appliance.EventID
+	for rows.Next() {
+		var blob []byte
+		if err := rows.Scan(&blob); err != nil {
+			return nil, wrap(err, "correlation log")
+		}
+		if len(blob)%16 != 0 {
+			return nil, fmt.Errorf("correlation log of %q: entry of %d bytes", tenant, len(blob))
+		}
+		for i := 0; i < len(blob); i += 16 {
+			ids = append(ids, appliance.EventID(blob[i:i+16]))
+		}
+	}
+	return ids, wrap(rows.Err(), "correlation log")
+}
+
+func (s *DetectState) ClearCorrelationLog(tenant string) error {
+	_, err := s.Tx.Exec(`DELETE FROM correlation_log WHERE tenant = ?`, tenant)
+	return wrap(err, "clear correlation log")
 }
 
 // Close closes the prepared statements.

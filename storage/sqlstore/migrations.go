@@ -116,6 +116,14 @@ var migrations = []string{
 	);
 	CREATE INDEX alerts_time ON alerts(tenant, time, id);
 	CREATE INDEX alerts_incident ON alerts(tenant, incident, time);`,
+	// 4: the correlation log: events that fed a tenant's correlator since
+	// its state was saved (appliance/detect/correlate.go).
+	`CREATE TABLE correlation_log (
+		tenant TEXT NOT NULL REFERENCES tenants(name),
+		seq    INTEGER NOT NULL,
+		events BLOB NOT NULL,
+		PRIMARY KEY (tenant, seq)
+	);`,
 }
 
 // localTables hold node-local bookkeeping, not replicated state: snapshots
