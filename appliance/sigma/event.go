@@ -364,40 +364,9 @@ func (sc *scanner) skipValue(depth int) error {
 	}
 	switch sc.peek() {
 	case '{':
-		sc.i++
-		sc.skipSpace()
-		if sc.peek() == '}' {
-			sc.i++
-			return nil
-		}
-		for {
-			sc.skipSpace()
-			if sc.peek() != '"' {
-				return sc.errorf("want a member name")
-			}
-			if err := sc.skipString(); err != nil {
-				return err
-			}
-			sc.skipSpace()
-			if sc.peek() != ':' {
-				return sc.errorf("want ':' after member name")
-			}
-			sc.i++
-			sc.skipSpace()
-			if err := sc.skipValue(depth + 1); err != nil {
-				return err
-			}
-			sc.skipSpace()
-			switch sc.peek() {
-			case ',':
-				sc.i++
-			case '}':
-				sc.i++
-				return nil
-			default:
-				return sc.errorf("want ',' or '}'")
-			}
-		}
+		return sc.object("", depth, nil, func(string, int) (bool, error) {
+			return true, sc.skipValue(depth + 1)
+		})
 	case '"':
 		return sc.skipString()
 	}
