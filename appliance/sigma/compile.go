@@ -23,6 +23,7 @@ type RuleSet struct {
 	bySource    map[string][]*entry // non-Windows events, by source
 	anySource   []*entry            // selectors without a source
 	nindex      int                 // entry.index values are below this
+	order       map[*Rule]int       // position in rules: Match's result order
 
 	// The prefilter (prefilter.go).
 	slotOriginal []bool         // the slot's key is in the original
@@ -106,6 +107,10 @@ func CompileWith(rules []*Rule, opts Options) (*RuleSet, []error) {
 		errs = append(errs, err...)
 	}
 	rs.nindex = len(rs.rules)
+	rs.order = make(map[*Rule]int, len(rs.rules))
+	for i, r := range rs.rules {
+		rs.order[r] = i
+	}
 	rs.buildPrefilter()
 	rs.pool.New = func() any { return rs.newState() }
 	return rs, errs

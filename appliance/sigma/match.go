@@ -98,19 +98,8 @@ func (rs *RuleSet) Match(ev *Event, dst []*Rule) []*Rule {
 
 // sortByIndex orders matches by rule order (insertion sort: few matches).
 func sortByIndex(rules []*Rule, rs *RuleSet) {
-	if len(rules) < 2 {
-		return
-	}
-	pos := make(map[*Rule]int, len(rules))
-	for i, r := range rs.rules {
-		for _, m := range rules {
-			if m == r {
-				pos[r] = i
-			}
-		}
-	}
 	for i := 1; i < len(rules); i++ {
-		for j := i; j > 0 && pos[rules[j]] < pos[rules[j-1]]; j-- {
+		for j := i; j > 0 && rs.order[rules[j]] < rs.order[rules[j-1]]; j-- {
 			rules[j], rules[j-1] = rules[j-1], rules[j]
 		}
 	}

@@ -290,3 +290,43 @@ detection: {s: {a: 1}, condition: s}
 		t.Error("an empty set selects a source")
 	}
 }
+
+func TestMatchOrder(t *testing.T) {
+	// Rules of different index buckets (channel+ID, channel, any), given
+	// in an order the buckets do not follow: Match keeps the given order.
+	rules, err := ParseRules([]byte(`title: any windows
+id: r1
+logsource: {product: windows}
+detection: {s: {Computer: dc1}, condition: s}
+---
+title: security 4625
+id: r2
+logsource: {product: windows, service: security}
+detection: {s: {EventID: 4625}, condition: s}
+---
+title: security
+id: r3
+logsource: {product: windows, service: security}
+detection: {s: {TargetUserName: bob}, condition: s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, errs := Compile(rules)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	b, _ := json.Marshal(map[string]any{"source": "windows", "winlog.channel": "Security", "winlog.event_id": 4625,
+		"host.name": "DC1", "winlog.event_data.TargetUserName": "bob"})
+	ev, err := NewEvent(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range rs.Match(ev, nil) {
+		ids = append(ids, r.ID)
+	}
+	if strings.Join(ids, ",") != "r1,r2,r3" {
+		t.Errorf("matches %v, want r1,r2,r3", ids)
+	}
+}
