@@ -333,6 +333,9 @@ func (c *compiler) where() (node, error) {
 
 // field compiles one "field|modifiers: values".
 func (c *compiler) field(fs *fieldSpec) (node, error) {
+	if fs.field == "" {
+		return c.keywords(fs) // "'|all': [a, b]": keywords, every one
+	}
 	vs := specOf(fs)
 	f := &fieldNode{slots: c.slots(fs.field), all: vs.all}
 	switch vs.compare {
@@ -395,6 +398,7 @@ func (c *compiler) keywords(fs *fieldSpec) (node, error) {
 		vs.compare = "contains"
 	}
 	var ms []matcher
+	var all []node // with |all: every value, each somewhere in the event
 	for _, v := range fs.values {
 		if v.null {
 			continue
@@ -404,6 +408,10 @@ func (c *compiler) keywords(fs *fieldSpec) (node, error) {
 			return nil, err
 		}
 		ms = append(ms, m...)
+		all = append(all, &keywordNode{matchers: m})
+	}
+	if vs.all && len(all) > 1 {
+		return &andNode{kids: all}, nil
 	}
 	return &keywordNode{matchers: ms}, nil
 }

@@ -116,6 +116,8 @@ func TestModifiers(t *testing.T) {
 		{"expand unknown placeholder matches nothing", "s: {user.name|expand: '%nobody%'}\ncondition: s", map[string]any{"user.name": "root"}, false},
 		{"keywords", "k: [whoami, 'net user']\ncondition: k", map[string]any{"message": "ran NET USER x"}, true},
 		{"keywords no", "k: [whoami]\ncondition: k", map[string]any{"message": "ran net user"}, false},
+		{"keywords |all", "k: {'|all': [whoami, priv]}\ncondition: k", map[string]any{"message": "whoami", "user.name": "/priv"}, true},
+		{"keywords |all needs every one", "k: {'|all': [whoami, priv]}\ncondition: k", map[string]any{"message": "whoami"}, false},
 		{"keywords in original line", "k: ['Failed password']\ncondition: k", map[string]any{"original": "sshd: Failed password for root"}, true},
 		{"original path", "s: {original.a.b: x}\ncondition: s", map[string]any{"original": map[string]any{"a": map[string]any{"b": "X"}}}, true},
 	}
