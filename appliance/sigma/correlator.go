@@ -2,7 +2,6 @@ package sigma
 
 import (
 	"container/heap"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -52,19 +51,19 @@ type corrDef struct {
 	maxObs int
 }
 
-// corrGroup is the state of one group; exported fields for MarshalBinary.
+// corrGroup is the state of one group (state.go serialises it).
 type corrGroup struct {
-	Def   int       `json:"d"`
-	Key   string    `json:"k"`
-	Obs   []corrObs `json:"o"`
-	Start int64     `json:"s,omitempty"` // at-close groups: window start
+	Def   int // index in Correlator.defs
+	Key   string
+	Obs   []corrObs
+	Start int64 // at-close groups: window start
 }
 
 type corrObs struct {
-	T     int64  `json:"t"`
-	Rule  int    `json:"r"` // position in the correlation's rules
-	ID    string `json:"i"`
-	Value string `json:"v,omitempty"`
+	T     int64 // event time, Unix ns
+	Rule  int   // position in the correlation's rules
+	ID    string
+	Value string // value_count: the counted value
 }
 
 // maxGroupObs bounds the observations a group keeps (the oldest go first).
@@ -362,67 +361,6 @@ func (h *closeHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
-}
-
-// correlatorState is the serialised form: groups in key order, correlation
-// rules named by id (or title) so a state survives a reordered rule set.
-type correlatorState struct {
-	Version   int        `json:"version"`
-	Watermark int64      `json:"watermark"`
-	Groups    []stateGrp `json:"groups"`
-}
-
-type stateGrp struct {
-	Rule string `json:"rule"`
-	corrGroup
-}
-
-// MarshalBinary serialises the correlator's state, deterministically.
-func (c *Correlator) MarshalBinary() ([]byte, error) {
-	st := correlatorState{Version: 1, Watermark: c.watermark}
-	keys := make([]string, 0, len(c.groups))
-	for k := range c.groups {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		g := c.groups[k]
-		st.Groups = append(st.Groups, stateGrp{Rule: ruleRef(c.defs[g.Def].rule), corrGroup: *g})
-	}
-	return json.Marshal(st)
-}
-
-// UnmarshalBinary restores a state from MarshalBinary. Groups of
-// correlation rules the rule set no longer has are dropped.
-func (c *Correlator) UnmarshalBinary(data []byte) error {
-	var st correlatorState
-	if err := json.Unmarshal(data, &st); err != nil {
-		return fmt.Errorf("correlator state: %w", err)
-	}
-	if st.Version != 1 {
-		return fmt.Errorf("correlator state: unknown version %d", st.Version)
-	}
-	byRef := map[string]int{}
-	for i, d := range c.defs {
-		byRef[ruleRef(d.rule)] = i
-	}
-	c.groups = map[string]*corrGroup{}
-	c.closing = nil
-	c.watermark = st.Watermark
-	for _, sg := range st.Groups {
-		di, ok := byRef[sg.Rule]
-		if !ok {
-			continue
-		}
-		g := sg.corrGroup
-		g.Def = di
-		gk := fmt.Sprintf("%d\x00%s", di, g.Key)
-		c.groups[gk] = &g
-		if c.defs[di].atEnd && len(g.Obs) > 0 {
-			heap.Push(&c.closing, closeItem{end: g.Start + int64(c.defs[di].rule.Correlation.Timespan), key: gk})
-		}
-	}
-	return nil
 }
 
 func ruleRef(r *Rule) string {

@@ -266,3 +266,55 @@ correlation:
 		t.Errorf("hits %+v", hits)
 	}
 }
+
+func TestCorrelatorStateFormats(t *testing.T) {
+	rs := corrSet(t, `title: Brute force
+id: brute
+correlation:
+  type: event_count
+  rules: [failed_login]
+  group-by: [user.name]
+  timespan: 5m
+  condition: {gte: 3}
+`)
+	// The first (JSON) version still restores.
+	legacy := `{"version":1,"watermark":` + fmt.Sprint(t0.UnixNano()) + `,"groups":[{"rule":"brute","d":0,"k":"user.name=alice","o":[{"t":` +
+		fmt.Sprint(t0.UnixNano()) + `,"r":0,"i":"x1"},{"t":` + fmt.Sprint(t0.Add(time.Second).UnixNano()) + `,"r":0,"i":"x2"}]}]}`
+	c := NewCorrelator(rs)
+	if err := c.UnmarshalBinary([]byte(legacy)); err != nil {
+		t.Fatal(err)
+	}
+	got := feed(t, rs, c, []corrEvent{{2, "login-failed", "alice", ""}}, 3)
+	if want := []string{"brute user.name=alice [x1 x2 e3] @2s"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("after the legacy state: %q, want %q", got, want)
+	}
+	// Malformed states are refused with a reason, never a panic.
+	good, _ := NewCorrelator(rs).MarshalBinary()
+	for _, bad := range [][]byte{nil, []byte("XSC"), []byte("nope"), append(append([]byte{}, good...), 1), []byte("XSC\x02\x00\xff\xff\xff\xff\x0f")} {
+		if err := NewCorrelator(rs).UnmarshalBinary(bad); err == nil {
+			t.Errorf("state %q accepted", bad)
+		}
+	}
+}
+
+// FuzzCorrelatorState: any bytes are restored or refused, never a panic.
+func FuzzCorrelatorState(f *testing.F) {
+	f.Add([]byte("XSC\x02\x00\x00"))
+	f.Add([]byte(`{"version":1,"watermark":5,"groups":[{"rule":"brute","k":"a","o":[{"t":1,"r":0,"i":"x"}]}]}`))
+	rules, err := ParseRules([]byte(corrBase + "---\ntitle: b\nid: brute\ncorrelation: {type: event_count, rules: [failed], group-by: [user.name], timespan: 5m, condition: {lt: 3}}\n"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	rs, _ := Compile(rules)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := NewCorrelator(rs)
+		if c.UnmarshalBinary(data) != nil {
+			return
+		}
+		if _, err := c.MarshalBinary(); err != nil {
+			t.Fatal(err)
+		}
+		ev, _ := NewEvent([]byte(`{"id":"e","source":"json","event.action":"login-failed","user.name":"a"}`))
+		c.Observe(ev, t0, rs.Match(ev, nil))
+	})
+}
