@@ -2,8 +2,8 @@ package sigma
 
 import (
 	"container/heap"
-	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -182,7 +182,7 @@ func (c *Correlator) defIndex(r *Rule) int {
 // add records an observation in its group; an eager condition is checked.
 func (c *Correlator) add(di int, d *corrDef, key string, o corrObs) (CorrelationHit, bool) {
 	span := int64(d.rule.Correlation.Timespan)
-	gk := fmt.Sprintf("%d\x00%s", di, key)
+	gk := strconv.Itoa(di) + "\x00" + key
 	g := c.groups[gk]
 	if g == nil {
 		g = &corrGroup{Def: di, Key: key}
@@ -319,6 +319,8 @@ func firstValue(ev *Event, keys []string) (string, bool) {
 	return "", false
 }
 
+var groupValueEscaper = strings.NewReplacer("%", "%25", ",", "%2C", "=", "%3D")
+
 // groupKey renders the group-by values: "field=value" pairs, with , = and
 // % in values escaped. A missing field groups as an empty value.
 func groupKey(fields []string, ev *Event, keys [][]string) string {
@@ -333,7 +335,7 @@ func groupKey(fields []string, ev *Event, keys [][]string) string {
 		}
 		b.WriteString(f)
 		b.WriteByte('=')
-		b.WriteString(strings.NewReplacer("%", "%25", ",", "%2C", "=", "%3D").Replace(v))
+		b.WriteString(groupValueEscaper.Replace(v))
 	}
 	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 )
 
 // The correlator's state as MarshalBinary writes it (version 2): the magic
@@ -78,7 +79,7 @@ func (c *Correlator) UnmarshalBinary(data []byte) error {
 				return fmt.Errorf("correlator state: group %q of %s: rule position %d out of range", g.Key, sg.Rule, g.Obs[i].Rule)
 			}
 		}
-		gk := fmt.Sprintf("%d\x00%s", di, g.Key)
+		gk := strconv.Itoa(di) + "\x00" + g.Key
 		c.groups[gk] = &g
 		if c.defs[di].atEnd && len(g.Obs) > 0 {
 			heap.Push(&c.closing, closeItem{end: g.Start + int64(c.defs[di].rule.Correlation.Timespan), key: gk})
