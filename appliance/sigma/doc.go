@@ -3,11 +3,15 @@
 // of detection rules into matchers over our stored event documents (Compile,
 // RuleSet.Match) and evaluates correlation rules on event time (Correlator).
 //
-// It owns the Sigma semantics only: which events a rule selects (logsource
-// mapping, logsource.go), how Sigma field names find our fields (fieldmap.go),
-// the value modifiers (modifier.go), wildcard patterns (pattern.go) and the
-// condition language (condition.go). Storing rules, raising alerts and
-// building incidents belong to the callers.
+// It owns the Sigma semantics only: the rule and condition languages
+// (rule.go, detection.go, condition.go, correlation.go), which events a rule
+// selects (logsource.go), how Sigma field names find our fields
+// (fieldmap.go), the value modifiers and wildcard patterns (modifier.go,
+// pattern.go, matcher.go), and making that fast: the literal prefilter
+// (prefilter.go, ac.go) and reading a stored document once (event.go).
+// Correlation state lives in correlator.go and serialises in state.go.
+// Storing rules, raising alerts and building incidents belong to the
+// callers (appliance/detect).
 //
 // docs/detection.md describes the design, the mapping tables and the
 // conformance result against the SigmaHQ rules.
