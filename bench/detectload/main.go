@@ -63,6 +63,7 @@ func run() error {
 	conns := flag.Int("conns", 4, "concurrent requests")
 	duration := flag.Duration("duration", time.Minute, "how long to ingest")
 	probeEvery := flag.Duration("probe-every", 200*time.Millisecond, "how often a new address brute-forces")
+	warmup := flag.Duration("warmup", 10*time.Second, "ingest this long before the first probe (the node compiles the rule set on the first batch)")
 	flag.Parse()
 	if *token == "" {
 		return fmt.Errorf("-token is required")
@@ -140,9 +141,9 @@ func run() error {
 	start := time.Now()
 	interval := time.Duration(float64(time.Second) * float64(*batch) / float64(*rate))
 	tick := time.NewTicker(interval)
-	nextProbe := start
+	nextProbe := start.Add(*warmup)
 	probes := 0
-	for n := 0; time.Since(start) < *duration; n++ {
+	for n := 0; time.Since(start) < *warmup+*duration; n++ {
 		<-tick.C
 		var buf bytes.Buffer
 		now := time.Now().UTC()
@@ -177,12 +178,22 @@ func run() error {
 	mu.Lock()
 	defer mu.Unlock()
 	var lat []time.Duration
-	for _, d := range seen {
+	type slow struct {
+		at time.Duration // after the start
+		d  time.Duration
+	}
+	var slowest []slow
+	for ip, d := range seen {
 		lat = append(lat, d)
+		slowest = append(slowest, slow{sent[ip].Sub(start), d})
 	}
 	slices.Sort(lat)
-	fmt.Printf("ingested %d events in %.1f s = %.0f events/s (target %d), %d failed requests\n",
-		accepted.Load(), elapsed.Seconds(), float64(accepted.Load())/elapsed.Seconds(), *rate, failed.Load())
+	slices.SortFunc(slowest, func(a, b slow) int { return int(b.d - a.d) })
+	for _, s := range slowest[:min(5, len(slowest))] {
+		fmt.Printf("slow probe: sent %.1f s after the start, alert after %v\n", s.at.Seconds(), s.d.Round(time.Millisecond))
+	}
+	fmt.Printf("ingested %d events in %.1f s (%v warm-up first) = %.0f events/s (target %d), %d failed requests\n",
+		accepted.Load(), elapsed.Seconds(), *warmup, float64(accepted.Load())/elapsed.Seconds(), *rate, failed.Load())
 	fmt.Printf("probes: %d sent, %d alerts seen\n", len(sent), len(seen))
 	if len(lat) > 0 {
 		pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
