@@ -140,6 +140,8 @@ in_root dpkg-query -W -f='${Conffiles}\n' xdr | grep -q '/etc/xdr/xdr.toml' || f
 in_root getent passwd xdr | grep -q ':/var/lib/xdr:/usr/sbin/nologin$' || fail "user xdr: $(in_root getent passwd xdr)"
 uid=$(in_root id -u xdr)
 [ "$uid" -lt 1000 ] || fail "user xdr has uid $uid: not a system user"
+in_root /usr/bin/xdr config example --data-dir /var/lib/xdr | cmp - "$chroot_dir/etc/xdr/xdr.toml" ||
+  fail "/etc/xdr/xdr.toml is not the installed binary's config example"
 in_root /usr/bin/xdr version | tee "$work/version.txt"
 grep -q "^xdr $VERSION (commit $COMMIT, built " "$work/version.txt" || fail "xdr version: $(cat "$work/version.txt")"
 
