@@ -31,7 +31,6 @@ if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1
 step "go mod tidy"
 go mod tidy -diff
 go -C packaging mod tidy -e -diff # -e: nfpm's own tests import a module the proxy refuses
-go -C bench/sigmacompare mod tidy -diff # the Sigma comparison benchmarks (own module)
 
 step "generated templ code is current"
 go tool templ generate >/dev/null
@@ -41,7 +40,6 @@ fi
 
 step "vet"
 go vet ./...
-go -C bench/sigmacompare vet ./... # it must keep compiling against appliance/sigma
 
 step "release: packages, signature, SBOM, unit, reproducibility, install/upgrade/purge"
 bash scripts/package-test.sh
