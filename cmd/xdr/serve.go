@@ -160,7 +160,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 		log.Error("listener failed", "err", serveErr)
 	}
 	stopNotify()
-	sd.send("STOPPING=1\nSTATUS=stopping")
+	sd.stop()
 	stopSyslog() // closes its listeners and commits what it received
 	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()

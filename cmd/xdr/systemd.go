@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -24,6 +25,9 @@ type notifier struct {
 	addr     *net.UnixAddr // nil: not run by systemd
 	watchdog time.Duration // 0: no watchdog wanted
 	log      *slog.Logger
+
+	mu       sync.Mutex
+	stopping bool // STOPPING=1 sent: a late READY or ping must not follow it
 }
 
 func newNotifier(getenv func(string) string, log *slog.Logger) (*notifier, error) {
@@ -53,7 +57,17 @@ func newNotifier(getenv func(string) string, log *slog.Logger) (*notifier, error
 }
 
 // notify sends one message ("READY=1", "STATUS=...", newline-separated).
+// After stop it sends nothing.
 func (n *notifier) notify(state string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.stopping {
+		return nil
+	}
+	return n.write(state)
+}
+
+func (n *notifier) write(state string) error {
 	if n.addr == nil {
 		return nil
 	}
@@ -72,6 +86,16 @@ func (n *notifier) notify(state string) error {
 // going away mid-run must not stop the node.
 func (n *notifier) send(state string) {
 	if err := n.notify(state); err != nil {
+		n.log.Warn("systemd notify failed", "err", err)
+	}
+}
+
+// stop tells systemd the node is shutting down; nothing is sent after it.
+func (n *notifier) stop() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.stopping = true
+	if err := n.write("STOPPING=1\nSTATUS=stopping"); err != nil {
 		n.log.Warn("systemd notify failed", "err", err)
 	}
 }

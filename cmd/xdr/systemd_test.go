@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -185,6 +186,42 @@ func TestNewNotifier(t *testing.T) {
 		if (n.addr != nil) != c.active || n.watchdog != c.watchdog {
 			t.Errorf("%s: active %v watchdog %v, want %v %v", c.name, n.addr != nil, n.watchdog, c.active, c.watchdog)
 		}
+	}
+}
+
+// After STOPPING=1 nothing follows: a late READY=1 or ping would tell
+// systemd the stopping node is alive.
+func TestNotifyNothingAfterStop(t *testing.T) {
+	t.Parallel()
+	sock, msgs := listenNotify(t)
+	n, err := newNotifier(envOf(map[string]string{"NOTIFY_SOCKET": sock}), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.send("WATCHDOG=1")
+	n.stop()
+	n.send("WATCHDOG=1")
+	if err := n.notify("READY=1"); err != nil {
+		t.Fatal(err)
+	}
+	// A marker from another sender, queued after whatever stop let through.
+	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("MARKER")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for m := range msgs {
+		got = append(got, m)
+		if m == "MARKER" {
+			break
+		}
+	}
+	if want := []string{"WATCHDOG=1", "STOPPING=1\nSTATUS=stopping", "MARKER"}; !slices.Equal(got, want) {
+		t.Errorf("datagrams %q, want %q", got, want)
 	}
 }
 
