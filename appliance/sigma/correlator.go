@@ -57,6 +57,12 @@ type corrGroup struct {
 	Key   string
 	Obs   []corrObs
 	Start int64 // at-close groups: window start
+
+	// distinct counts the observations by counted value (value_count) or
+	// by rule (temporal), kept up to date as observations come and go so
+	// a condition is checked without a pass over the window; nil until
+	// first needed (a restored group rebuilds it).
+	distinct map[string]int
 }
 
 type corrObs struct {
@@ -201,7 +207,7 @@ func (c *Correlator) add(di int, d *corrDef, key string, o corrObs) (Correlation
 			g.Start = o.T
 			heap.Push(&c.closing, closeItem{end: o.T + span, key: gk})
 		}
-		g.insert(o, d.maxObs)
+		g.insert(d, o)
 		return CorrelationHit{}, false
 	}
 	newest := o.T
@@ -211,14 +217,14 @@ func (c *Correlator) add(di int, d *corrDef, key string, o corrObs) (Correlation
 	if o.T < newest-span {
 		return CorrelationHit{}, false // too late for the window
 	}
-	g.insert(o, d.maxObs)
+	g.insert(d, o)
 	// Slide: keep the last timespan before the newest event.
 	drop := 0
 	for drop < len(g.Obs) && g.Obs[drop].T < newest-span {
 		drop++
 	}
-	g.Obs = g.Obs[drop:]
-	if !d.holds(g.Obs) {
+	g.dropOldest(d, drop)
+	if !d.holds(g) {
 		return CorrelationHit{}, false
 	}
 	h := d.hit(g)
@@ -226,15 +232,51 @@ func (c *Correlator) add(di int, d *corrDef, key string, o corrObs) (Correlation
 	return h, true
 }
 
-// insert keeps observations ordered by time (arrival order among equals).
-func (g *corrGroup) insert(o corrObs, maxObs int) {
+// insert keeps observations ordered by time (arrival order among equals),
+// at most d.maxObs (the oldest go).
+func (g *corrGroup) insert(d *corrDef, o corrObs) {
 	i := sort.Search(len(g.Obs), func(i int) bool { return g.Obs[i].T > o.T })
 	g.Obs = append(g.Obs, corrObs{})
 	copy(g.Obs[i+1:], g.Obs[i:])
 	g.Obs[i] = o
-	if len(g.Obs) > maxObs {
-		g.Obs = g.Obs[len(g.Obs)-maxObs:]
+	if g.distinct != nil {
+		g.distinct[d.distinctKey(o)]++
 	}
+	if len(g.Obs) > d.maxObs {
+		g.dropOldest(d, len(g.Obs)-d.maxObs)
+	}
+}
+
+// dropOldest removes the n oldest observations.
+func (g *corrGroup) dropOldest(d *corrDef, n int) {
+	if g.distinct != nil {
+		for _, o := range g.Obs[:n] {
+			k := d.distinctKey(o)
+			if g.distinct[k]--; g.distinct[k] == 0 {
+				delete(g.distinct, k)
+			}
+		}
+	}
+	g.Obs = g.Obs[n:]
+}
+
+// distinctKey is what value_count and temporal count distinct values of.
+func (d *corrDef) distinctKey(o corrObs) string {
+	if d.rule.Correlation.Type == "temporal" {
+		return strconv.Itoa(o.Rule)
+	}
+	return o.Value
+}
+
+// countDistinct is the number of distinct values (or rules) in the window.
+func (g *corrGroup) countDistinct(d *corrDef) int {
+	if g.distinct == nil {
+		g.distinct = make(map[string]int, len(g.Obs))
+		for _, o := range g.Obs {
+			g.distinct[d.distinctKey(o)]++
+		}
+	}
+	return len(g.distinct)
 }
 
 // closeWindows decides the at-close groups whose window ended before the
@@ -249,34 +291,24 @@ func (c *Correlator) closeWindows() []CorrelationHit {
 		}
 		delete(c.groups, it.key)
 		d := c.defs[g.Def]
-		if d.holds(g.Obs) {
+		if d.holds(g) {
 			hits = append(hits, d.hit(g))
 		}
 	}
 	return hits
 }
 
-// holds evaluates the correlation condition on a window.
-func (d *corrDef) holds(obs []corrObs) bool {
+// holds evaluates the correlation condition on a group's window.
+func (d *corrDef) holds(g *corrGroup) bool {
 	cr := d.rule.Correlation
 	var n int64
 	switch cr.Type {
 	case "event_count":
-		n = int64(len(obs))
-	case "value_count":
-		seen := map[string]bool{}
-		for _, o := range obs {
-			seen[o.Value] = true
-		}
-		n = int64(len(seen))
-	case "temporal":
-		seen := map[int]bool{}
-		for _, o := range obs {
-			seen[o.Rule] = true
-		}
-		n = int64(len(seen))
+		n = int64(len(g.Obs))
+	case "value_count", "temporal":
+		n = int64(g.countDistinct(d))
 	case "temporal_ordered":
-		n = int64(orderedPrefix(obs, len(cr.Rules)))
+		n = int64(orderedPrefix(g.Obs, len(cr.Rules)))
 	}
 	for _, cmp := range cr.Condition {
 		if !cmp.holds(n) {

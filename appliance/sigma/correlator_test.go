@@ -318,3 +318,27 @@ func FuzzCorrelatorState(f *testing.F) {
 		c.Observe(ev, t0, rs.Match(ev, nil))
 	})
 }
+
+// TestCorrelationObservationCap: a group keeps its newest observations
+// only, and distinct counts follow the ones it drops.
+func TestCorrelationObservationCap(t *testing.T) {
+	rs := corrSet(t, `title: Spray
+id: spray
+correlation:
+  type: value_count
+  rules: [failed]
+  group-by: [source.ip]
+  timespan: 1h
+  condition: {gte: 3, field: user.name}
+`)
+	c := NewCorrelator(rs)
+	c.defs[0].maxObs = 3
+	got := feed(t, rs, c, []corrEvent{
+		{0, "login-failed", "a", "ip"}, {1, "login-failed", "b", "ip"}, {2, "login-failed", "a", "ip"},
+		{3, "login-failed", "a", "ip"}, {4, "login-failed", "c", "ip"}, // window a, a, c: 2 users
+		{5, "login-failed", "d", "ip"}, // a, c, d: 3
+	}, 0)
+	if want := []string{"spray source.ip=ip [e3 e4 e5] @5s"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("hits %q, want %q", got, want)
+	}
+}
