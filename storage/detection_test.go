@@ -435,3 +435,23 @@ func TestDetectionCorrelationCheckpointsAndReplay(t *testing.T) {
 		t.Fatalf("success after failures: %+v", got)
 	}
 }
+
+// A batch of a source no rule reads, with no intel loaded, is not read at
+// all; once an indicator exists, it is.
+func TestDetectionSkipsSourcesNoRuleReads(t *testing.T) {
+	s, l := newDetectLog(t, "acme")
+	ev := func(n uint64) *command.IngestBatch {
+		return &command.IngestBatch{Tenant: "acme", Source: "osquery", BatchID: "o", Events: []appliance.Event{
+			storetest.Event("acme", "osquery", detectT0, n, map[string]any{"source.ip": "203.0.113.99"})}}
+	}
+	l.MustApply(ev(1))
+	rep, err := intel.Import([]byte("203.0.113.99\n"), intel.Options{Format: "list", Source: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.MustApply(&command.PutIndicators{Tenant: "acme", Source: "x", Indicators: rep.Indicators})
+	l.MustApply(ev(2))
+	if got := alerts(t, s, "acme", ""); len(got) != 1 || got[0].RuleID != "threat-intel" {
+		t.Fatalf("alerts %+v", got)
+	}
+}

@@ -165,6 +165,9 @@ func (e *Engine) Process(st State, tenant, source string, events []appliance.Eve
 	if err != nil {
 		return err
 	}
+	if !ts.rules.Selects(source) && ts.intel.Len() == 0 {
+		return nil // no rule reads this source's events, and no indicator to look for
+	}
 	b := batch{e: e, st: st, ts: ts, tenant: tenant, source: source}
 	var matched []*sigma.Rule
 	var fed []appliance.EventID // events that fed the correlator
