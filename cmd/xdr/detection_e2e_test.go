@@ -155,3 +155,89 @@ func TestIntelImportSamples(t *testing.T) {
 		t.Errorf("intel summary counts %d indicators: %v", total, sources)
 	}
 }
+
+// alertIDs lists the IDs of a node's alerts (all pages).
+func (n *node) alertIDs(token string) []string {
+	n.t.Helper()
+	var ids []string
+	for cursor := ""; ; {
+		page := n.getJSON(token, "/api/v1/alerts?limit=1000&cursor="+url.QueryEscape(cursor))
+		for _, a := range page["alerts"].([]any) {
+			ids = append(ids, a.(map[string]any)["id"].(string))
+		}
+		if cursor, _ = page["next"].(string); cursor == "" {
+			return ids
+		}
+	}
+}
+
+// Every node of a cluster derives the same alerts and incidents from the
+// log, and a new leader carries on the correlations the old one started.
+func TestClusterDetectionIsReplicated(t *testing.T) {
+	t.Parallel()
+	nodes := startCluster(t, 3)
+	tok := sessionToken(t, nodes[1])
+	leader := leaderOf(t, nodes, tok)
+	var followers []*node
+	for _, n := range nodes {
+		if n != leader {
+			followers = append(followers, n)
+		}
+	}
+	cowrie, err := os.ReadFile(sharedPath("testdata", "samples", "cowrie", "cowrie_scenarioA.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _, b := followers[0].mustDo("POST", "/api/v1/ingest/cowrie", tok, strings.NewReader(string(cowrie)), nil); st != http.StatusOK {
+		t.Fatalf("ingest through a follower: %d %s", st, b)
+	}
+	// Six failed sshd logins from one address: below the brute-force
+	// threshold of ten.
+	line := func(i int) string {
+		return time.Date(2026, 11, 22, 5, 0, i, 0, time.UTC).Format(time.RFC3339Nano) +
+			" srv sshd[1]: Failed password for root from 192.0.2.200 port " + strconv.Itoa(40000+i) + " ssh2\n"
+	}
+	var first strings.Builder
+	for i := range 6 {
+		first.WriteString(line(i))
+	}
+	if st, _, b := leader.mustDo("POST", "/api/v1/ingest/auth", tok, strings.NewReader(first.String()), nil); st != http.StatusOK {
+		t.Fatalf("ingest: %d %s", st, b)
+	}
+	waitSameState(t, nodes)
+	want := leader.alertIDs(tok)
+	if len(want) == 0 {
+		t.Fatal("no alerts from the honeypot sample")
+	}
+	for _, n := range followers {
+		if got := n.alertIDs(tok); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("%s has alerts %v, the leader %v", n.http, got, want)
+		}
+	}
+
+	// The leader dies; four more failures through the survivors complete
+	// the brute force the old leader's log began.
+	leader.kill9()
+	tok = sessionToken(t, followers[0])
+	var rest strings.Builder
+	for i := 6; i < 10; i++ {
+		rest.WriteString(line(i))
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		st, _, b := followers[0].mustDo("POST", "/api/v1/ingest/auth", tok, strings.NewReader(rest.String()), nil)
+		if st == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ingest after failover: %d %s", st, b)
+		}
+		time.Sleep(pollInterval)
+	}
+	waitSameState(t, followers)
+	for _, n := range followers {
+		got := n.getJSON(tok, "/api/v1/alerts?q="+url.QueryEscape(`rule_title:"SSH brute force" AND entities.value:192.0.2.200`))["alerts"].([]any)
+		if len(got) != 1 || len(got[0].(map[string]any)["event_ids"].([]any)) != 10 {
+			t.Fatalf("%s: brute-force alerts after failover: %v", n.http, got)
+		}
+	}
+}
