@@ -3,7 +3,6 @@ package storage_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -14,13 +13,15 @@ import (
 	"github.com/minixdr/xdr/appliance/ingest"
 	"github.com/minixdr/xdr/storage"
 	"github.com/minixdr/xdr/storage/storetest"
+
+	"github.com/minixdr/xdr/internal/shareddata"
 )
 
 // ingestSample sends a sample file of ../shared/testdata/samples through
 // the real ingest service into the store.
 func ingestSample(t *testing.T, svc *ingest.Service, source, path string) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "shared", "testdata", "samples", path))
+	f, err := os.Open(shareddata.Path(t, "testdata", "samples", path))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,10 +4,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minixdr/xdr/internal/shareddata"
 )
 
 const apiTestRule = `title: Root login on the honeypot
@@ -28,7 +29,7 @@ tags:
 
 func readSample(t *testing.T, path string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "shared", path))
+	b, err := os.ReadFile(shareddata.Path(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}

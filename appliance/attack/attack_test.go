@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/minixdr/xdr/appliance/attack"
+
+	"github.com/minixdr/xdr/internal/shareddata"
 )
 
 // The counts are those of the data's README.
@@ -57,7 +59,7 @@ func TestLookups(t *testing.T) {
 // The embedded copy must stay the product data, byte for byte.
 func TestEmbeddedCopyMatchesProductData(t *testing.T) {
 	for _, name := range []string{"enterprise-techniques.json", "enterprise-tactics.json", "LICENSE.txt"} {
-		want, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "data", "attack", name))
+		want, err := os.ReadFile(shareddata.Path(t, "data", "attack", name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,18 +2,19 @@ package intel_test
 
 import (
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/minixdr/xdr/appliance/intel"
+
+	"github.com/minixdr/xdr/internal/shareddata"
 )
 
 // sample reads a file of ../shared/data/intel (from the repository root).
 func sample(t testing.TB, path string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "data", "intel", path))
+	b, err := os.ReadFile(shareddata.Path(t, "data", "intel", path))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/minixdr/xdr/appliance/sigma/sigmatest"
+
+	"github.com/minixdr/xdr/internal/shareddata"
 )
 
 // The shared test data, loaded once per test binary.
@@ -20,6 +22,7 @@ var testData struct {
 
 func loadTestData(t testing.TB) {
 	t.Helper()
+	shareddata.Root(t) // skips when the shared folder is absent
 	testData.once.Do(func() {
 		d := &testData
 		if d.dir, d.err = sigmatest.Dir(); d.err != nil {

@@ -15,11 +15,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minixdr/xdr/internal/shareddata"
 )
 
-// sharedPath is a path under ../shared from the repository root.
-func sharedPath(parts ...string) string {
-	return filepath.Join(append([]string{"..", "..", "..", "shared"}, parts...)...)
+// sharedPath is a path under ../shared beside the repository; the test
+// is skipped when that folder is absent.
+func sharedPath(t testing.TB, parts ...string) string {
+	t.Helper()
+	return shareddata.Path(t, parts...)
 }
 
 // getJSON GETs an API path and decodes the object answered.
@@ -60,7 +64,7 @@ func TestDetectionEndToEnd(t *testing.T) {
 	}
 
 	// The SigmaHQ release: most rules import; every failure names its file.
-	r = runCLI(t, nil, "rules", "import", sharedPath("testdata", "sigma", "sigma_rules.tar.gz"), "--status", "stable,test", "--data-dir", dir)
+	r = runCLI(t, nil, "rules", "import", sharedPath(t, "testdata", "sigma", "sigma_rules.tar.gz"), "--status", "stable,test", "--data-dir", dir)
 	if r.code != 0 {
 		t.Fatalf("SigmaHQ import: exit %d\n%s", r.code, r.stderr)
 	}
@@ -83,7 +87,7 @@ func TestDetectionEndToEnd(t *testing.T) {
 
 	// Brute force on sshd, from the lab sample.
 	ingestTok := n.createToken("sensor", "ingest")
-	body, err := os.ReadFile(sharedPath("testdata", "samples", "auth", "auth_debian12_scenarioA.log"))
+	body, err := os.ReadFile(sharedPath(t, "testdata", "samples", "auth", "auth_debian12_scenarioA.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +141,7 @@ func TestIntelImportSamples(t *testing.T) {
 		{"lists/ipsum-min5.tsv", []string{"--format", "list", "--expires", "720h"}, "imported 1413 indicators (ip 1413) from 1413 read"},
 		{"lists/eset-stantinko-cryptominer.sha256", nil, "imported 1053 indicators (sha256 1053) from 1053 read"},
 	} {
-		args := append([]string{"intel", "import", sharedPath("data", "intel", tc.file), "--data-dir", n.dir}, tc.args...)
+		args := append([]string{"intel", "import", sharedPath(t, "data", "intel", tc.file), "--data-dir", n.dir}, tc.args...)
 		r := runCLI(t, nil, args...)
 		if r.code != 0 || !strings.Contains(r.stdout, tc.want) {
 			t.Errorf("%s: exit %d, stdout:\n%s\nstderr %s\nwant %q", tc.file, r.code, r.stdout, r.stderr, tc.want)
@@ -184,7 +188,7 @@ func TestClusterDetectionIsReplicated(t *testing.T) {
 			followers = append(followers, n)
 		}
 	}
-	cowrie, err := os.ReadFile(sharedPath("testdata", "samples", "cowrie", "cowrie_scenarioA.ndjson"))
+	cowrie, err := os.ReadFile(sharedPath(t, "testdata", "samples", "cowrie", "cowrie_scenarioA.ndjson"))
 	if err != nil {
 		t.Fatal(err)
 	}
