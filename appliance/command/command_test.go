@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"runtime"
 	"strings"
@@ -131,7 +132,7 @@ func TestTypeString(t *testing.T) {
 // withCount returns the start of an IngestBatch entry up to and including an
 // event count of n: an encoded empty batch ends with its count.
 func withCount(n uint64) []byte {
-	empty, _ := command.Encode(&command.IngestBatch{Tenant: "acme", Source: "json", BatchID: "b"})
+	empty := command.EncodeIngestBatchPlain(&command.IngestBatch{Tenant: "acme", Source: "json", BatchID: "b"})
 	if empty[len(empty)-1] != 0 {
 		panic("an empty batch no longer ends with its event count")
 	}
@@ -139,7 +140,8 @@ func withCount(n uint64) []byte {
 }
 
 func TestDecodeErrors(t *testing.T) {
-	batch, _ := command.Encode(commands()["IngestBatch"])
+	batch := command.EncodeIngestBatchPlain(commands()["IngestBatch"].(*command.IngestBatch))
+	compressed, _ := command.Encode(commands()["IngestBatch"])
 	cases := []struct {
 		name    string
 		data    []byte
@@ -148,7 +150,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"empty", nil, "too short"},
 		{"type only", []byte{byte(command.TypeCreateUser)}, "too short"},
 		{"unknown JSON version", []byte{byte(command.TypeCreateUser), 2, '{', '}'}, "unknown version 2"},
-		{"unknown batch version", append([]byte{byte(command.TypeIngestBatch), 2}, batch[2:]...), "unknown version 2"},
+		{"unknown batch version", append([]byte{byte(command.TypeIngestBatch), 3}, batch[2:]...), "unknown version 3"},
+		{"corrupt compressed batch", append(bytes.Clone(compressed[:len(compressed)-3]), 0xff, 0xff, 0xff), "decode IngestBatch"},
+		{"compression bomb", append([]byte{byte(command.TypeIngestBatch), 2}, 0xff, 0xff, 0xff, 0xff, 0x7f), "bad compressed body"},
 		{"bad JSON", []byte{byte(command.TypeCreateTenant), 1, '{'}, "decode CreateTenant"},
 		{"JSON of the wrong shape", []byte{byte(command.TypeCreateToken), 1, '[', ']'}, "decode CreateToken"},
 		{"bad time", []byte(string([]byte{byte(command.TypeCreateTenant), 1}) + `{"Tenant":{"Created":"yesterday"}}`), "decode CreateTenant"},
@@ -231,4 +235,29 @@ func TestDecodeCorruptCountAllocatesLittle(t *testing.T) {
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8*size {
 		t.Fatalf("decoding a corrupt %d-byte entry allocated %d bytes", len(data), alloc)
 	}
+}
+
+func TestIngestBatchIsCompressed(t *testing.T) {
+	b := &command.IngestBatch{Tenant: "acme", Source: "json", BatchID: "b"}
+	for i := range 200 {
+		doc := fmt.Sprintf(`{"@timestamp":"2026-11-22T10:00:%02dZ","source.ip":"10.0.%d.%d","user.name":"user%d","event.action":"ssh_login","event.outcome":"failure","message":"Failed password for user%d from 10.0.%d.%d port 22 ssh2"}`, i%60, i/250, i%250, i%7, i%7, i/250, i%250)
+		b.Events = append(b.Events, appliance.Event{ID: appliance.NewEventID(time.Unix(int64(i), 0), uint64(i)), Timestamp: time.Unix(int64(i), 0).UTC(), Doc: []byte(doc),
+			Terms: []appliance.Term{{Field: "user.name", Value: fmt.Sprint("user", i%7)}}})
+	}
+	plain := command.EncodeIngestBatchPlain(b)
+	enc, err := command.Encode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(enc) > len(plain)/2 {
+		t.Fatalf("encoded batch %d bytes, plain %d: not compressed", len(enc), len(plain))
+	}
+	got, err := command.Decode(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, b) {
+		t.Fatal("compressed batch does not decode to the original")
+	}
+	t.Logf("200 events: %d bytes plain, %d compressed", len(plain), len(enc))
 }

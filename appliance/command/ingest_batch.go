@@ -6,10 +6,23 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/klauspost/compress/s2"
+
 	"github.com/minixdr/xdr/appliance"
 )
 
-const ingestBatchVersion = 1
+// Versions of the IngestBatch body. Version 2 is version 1's body
+// compressed as one S2 block: event documents are JSON and compress about
+// 3-5x, which cuts what the Raft log writes, fsyncs and sends to every
+// follower for a few hundred microseconds of CPU per 1,000 events.
+const (
+	ingestBatchPlain      = 1
+	ingestBatchCompressed = 2
+)
+
+// maxDecodedBatch bounds a compressed body's decoded size (a body is at
+// most the 32 MiB ingest limit plus index terms).
+const maxDecodedBatch = 256 << 20
 
 const flagIdempotent = 1 << 0
 
@@ -30,7 +43,7 @@ func encodeIngestBatch(b *IngestBatch) []byte {
 		}
 	}
 	buf := make([]byte, 0, size)
-	buf = append(buf, byte(TypeIngestBatch), ingestBatchVersion)
+	buf = append(buf, byte(TypeIngestBatch), ingestBatchPlain)
 	buf = appendString(buf, b.Tenant)
 	buf = appendString(buf, b.Source)
 	buf = appendString(buf, b.BatchID)
@@ -109,8 +122,26 @@ func (r *reader) string() (string, error) {
 	return string(b), err
 }
 
+// compressIngestBatch turns a version 1 entry into a version 2 one.
+func compressIngestBatch(plain []byte) []byte {
+	buf := make([]byte, 2+s2.MaxEncodedLen(len(plain)-2))
+	buf[0], buf[1] = byte(TypeIngestBatch), ingestBatchCompressed
+	enc := s2.Encode(buf[2:], plain[2:])
+	return buf[:2+len(enc)]
+}
+
 func decodeIngestBatch(version byte, body []byte) (*IngestBatch, error) {
-	if version != ingestBatchVersion {
+	switch version {
+	case ingestBatchPlain:
+	case ingestBatchCompressed:
+		n, err := s2.DecodedLen(body)
+		if err != nil || n > maxDecodedBatch {
+			return nil, fmt.Errorf("decode IngestBatch: bad compressed body (%d bytes decoded, %v)", n, err)
+		}
+		if body, err = s2.Decode(make([]byte, n), body); err != nil {
+			return nil, fmt.Errorf("decode IngestBatch: %w", err)
+		}
+	default:
 		return nil, fmt.Errorf("IngestBatch: unknown version %d", version)
 	}
 	b, err := readIngestBatch(&reader{b: body})
