@@ -3,7 +3,9 @@ package detect
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minixdr/xdr/appliance"
@@ -169,16 +171,15 @@ func (e *Engine) Process(st State, tenant, source string, events []appliance.Eve
 		return nil // no rule reads this source's events, and no indicator to look for
 	}
 	b := batch{e: e, st: st, ts: ts, tenant: tenant, source: source}
-	var matched []*sigma.Rule
+	prepared := prepare(ts.rules, events)
 	var fed []appliance.EventID // events that fed the correlator
 	for i := range events {
-		ev := &events[i]
-		sev, err := sigma.NewEvent(ev.Doc)
-		if err != nil {
+		ev, p := &events[i], &prepared[i]
+		if p.ev == nil {
 			continue // not a document the engine reads: nothing to detect, on every node alike
 		}
+		sev, matched := p.ev, p.matched
 		id := ev.ID.String()
-		matched = ts.rules.Match(sev, matched[:0])
 		for _, r := range matched {
 			if !ts.suppressed[r] {
 				b.ruleAlert(r, sev, ev.Timestamp, []string{id}, "")
@@ -200,6 +201,48 @@ func (e *Engine) Process(st State, tenant, source string, events []appliance.Eve
 		return err
 	}
 	return e.logCorrelation(st, tenant, ts, fed)
+}
+
+// preparedEvent is an event read for matching and the rules it matched.
+type preparedEvent struct {
+	ev      *sigma.Event // nil: not a document the engine reads
+	matched []*sigma.Rule
+}
+
+// parallelFrom is the batch size from which events are read and matched
+// on every core: both are pure functions of the event and the immutable
+// rule set, so the results, consumed in order afterwards, are the same
+// on every node. Below it, goroutines cost more than they save.
+const parallelFrom = 64
+
+// prepare reads and matches every event of a batch.
+func prepare(rs *sigma.RuleSet, events []appliance.Event) []preparedEvent {
+	out := make([]preparedEvent, len(events))
+	work := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			ev, err := sigma.NewEvent(events[i].Doc)
+			if err != nil {
+				continue
+			}
+			out[i] = preparedEvent{ev: ev, matched: rs.Match(ev, nil)}
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(events)/parallelFrom)
+	if workers < 2 {
+		work(0, len(events))
+		return out
+	}
+	var wg sync.WaitGroup
+	chunk := (len(events) + workers - 1) / workers
+	for lo := 0; lo < len(events); lo += chunk {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			work(lo, hi)
+		}(lo, min(lo+chunk, len(events)))
+	}
+	wg.Wait()
+	return out
 }
 
 // intelLookup reads an event's fields for the intel matcher; list values
