@@ -419,11 +419,17 @@ func TestDetectionCorrelationCheckpointsAndReplay(t *testing.T) {
 	// 192.0.2.5 failed at seconds 5, 65 and 125; now it logs in.
 	apply(&command.IngestBatch{Tenant: "acme", Source: "auth", BatchID: "s", Events: []appliance.Event{
 		sshEvent("acme", "192.0.2.5", "root", "success", detectT0.Add(150*time.Second), 1000)}})
-	// Enough batches for another checkpoint, which saves the state each
-	// node holds in memory: the digests compare it.
-	for i := 151; i < 230; i++ {
-		apply(&command.IngestBatch{Tenant: "acme", Source: "auth", BatchID: "c", Events: []appliance.Event{
-			sshEvent("acme", "198.51.100."+strconv.Itoa(i%30), "admin", "failure", detectT0.Add(time.Duration(i)*time.Second), uint64(i))}})
+	// Enough batches, spread over hours so old observations leave the
+	// windows, for the log to outgrow the state and trigger another
+	// checkpoint, which saves the state each node holds in memory: the
+	// digests compare it.
+	for i := 151; i < 400; i++ {
+		var evs []appliance.Event
+		for k := range 5 {
+			evs = append(evs, sshEvent("acme", "198.51.100."+strconv.Itoa((5*i+k)%30), "admin", "failure",
+				detectT0.Add(150*time.Second+time.Duration(i-150)*time.Minute+time.Duration(k)*time.Second), uint64(10*i+k)))
+		}
+		apply(&command.IngestBatch{Tenant: "acme", Source: "auth", BatchID: "c", Events: evs})
 	}
 	dA, _ := storetest.MustDigest(t, logs[0].Store)
 	dB, _ := storetest.MustDigest(t, logs[1].Store)

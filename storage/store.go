@@ -119,16 +119,30 @@ func (s *Store) apply(index uint64, cmd command.Command) (domainErr, err error) 
 		if err != nil {
 			return nil, err
 		}
-		if c.Idempotent {
-			rec := eventstore.BatchRecord{BatchID: c.BatchID, Part: c.Part, Digest: c.Digest}
-			domainErr, err = s.Events.ApplyIdempotentBatch(index, c.Tenant, rec, c.Events)
-		} else {
-			_, err = s.Events.ApplyBatch(index, c.Tenant, c.Events)
+		// The event store's write and detection (SQLite) touch different
+		// stores and neither reads what the other writes for this entry,
+		// so they run at once: the apply, which Raft runs one entry at a
+		// time, takes the longer of the two instead of their sum. Detection
+		// does not depend on the event store's answer: an idempotent batch
+		// is refused as a conflict only when its key was seen before, and
+		// then it is not fresh.
+		var evErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if c.Idempotent {
+				rec := eventstore.BatchRecord{BatchID: c.BatchID, Part: c.Part, Digest: c.Digest}
+				domainErr, evErr = s.Events.ApplyIdempotentBatch(index, c.Tenant, rec, c.Events)
+			} else {
+				_, evErr = s.Events.ApplyBatch(index, c.Tenant, c.Events)
+			}
+		}()
+		detErr := s.ingestDetect(index, c, fresh)
+		<-done
+		if evErr != nil {
+			return nil, evErr
 		}
-		if err != nil {
-			return nil, err
-		}
-		return domainErr, s.ingestDetect(index, c, fresh && domainErr == nil)
+		return domainErr, detErr
 	case *command.CreateTenant:
 		return s.applySQL(index, func(tx *sql.Tx) error { return sqlstore.CreateTenant(tx, c.Tenant) })
 	case *command.CreateUser:

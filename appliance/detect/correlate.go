@@ -11,16 +11,19 @@ import (
 // every batch cost half the apply time under a steady stream of logins
 // (every group of every correlation rule, as JSON). Instead each batch
 // appends the IDs of the events that fed the correlator to the correlation
-// log, and every checkpointEvery batches the state is saved whole and the
-// log emptied. Rebuilding the correlator (after a restart, a snapshot
+// log, and once the log holds as many events as the state holds
+// observations (at least checkpointMinEvents) the state is saved whole and
+// the log emptied: saving costs in proportion to the state and replaying in
+// proportion to the log, so this keeps the saving cost per event constant
+// and a restart's replay no longer than the state is large. Rebuilding the correlator (after a restart, a snapshot
 // restore or a rule change) loads the saved state and replays the logged
 // events, read back from the event store, through the same rule set: Observe
 // is deterministic, so the result is the state the node had. A rule change
 // first checkpoints (replaying with the old rules if need be), so the log
 // never spans two rule sets.
 
-// checkpointEvery is how many logged batches trigger a full save.
-const checkpointEvery = 64
+// checkpointMinEvents is the shortest log that triggers a full save.
+const checkpointMinEvents = 64
 
 // logCorrelation records a batch's events that fed the correlator.
 func (e *Engine) logCorrelation(st State, tenant string, ts *tenantState, fed []appliance.EventID) error {
@@ -31,7 +34,7 @@ func (e *Engine) logCorrelation(st State, tenant string, ts *tenantState, fed []
 	if err != nil {
 		return fmt.Errorf("log correlation of %q: %w", tenant, err)
 	}
-	if n < checkpointEvery {
+	if n < max(checkpointMinEvents, ts.corr.Observations()) {
 		return nil
 	}
 	return checkpoint(st, tenant, ts.corr)

@@ -26,7 +26,7 @@ type State interface {
 	SaveCorrelationState(tenant string, state []byte) error
 	// The correlation log: the events that fed the correlator since its
 	// state was saved, batch by batch (see correlate.go).
-	AppendCorrelationLog(tenant string, ids []appliance.EventID) (batches int, err error)
+	AppendCorrelationLog(tenant string, ids []appliance.EventID) (logged int, err error) // logged: events in the log now
 	CorrelationLog(tenant string) ([]appliance.EventID, error)
 	ClearCorrelationLog(tenant string) error
 	// EventDoc is a stored event (the correlation log replays them).

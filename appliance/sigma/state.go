@@ -209,3 +209,14 @@ func (d *stateDecoder) string() string {
 	d.b = d.b[n+int(v):]
 	return s
 }
+
+// Observations is how many observations the correlator holds: the size of
+// its state, which the pipeline weighs against the length of its replay
+// log to decide when saving the state whole is worth it.
+func (c *Correlator) Observations() int {
+	n := 0
+	for _, g := range c.groups {
+		n += len(g.Obs)
+	}
+	return n
+}

@@ -231,13 +231,13 @@ func (s *DetectState) AppendCorrelationLog(tenant string, ids []appliance.EventI
 	for _, id := range ids {
 		blob = append(blob, id[:]...)
 	}
-	var seq, n int
-	err := s.Tx.QueryRow(`SELECT COALESCE(MAX(seq), 0), count(*) FROM correlation_log WHERE tenant = ?`, tenant).Scan(&seq, &n)
+	var seq, bytes int
+	err := s.Tx.QueryRow(`SELECT COALESCE(MAX(seq), 0), COALESCE(SUM(length(events)), 0) FROM correlation_log WHERE tenant = ?`, tenant).Scan(&seq, &bytes)
 	if err != nil {
 		return 0, wrap(err, "correlation log")
 	}
 	_, err = s.Tx.Exec(`INSERT INTO correlation_log (tenant, seq, events) VALUES (?, ?, ?)`, tenant, seq+1, blob)
-	return n + 1, wrap(err, "append correlation log")
+	return bytes/16 + len(ids), wrap(err, "append correlation log")
 }
 
 func (s *DetectState) CorrelationLog(tenant string) ([]appliance.EventID, error) {
