@@ -31,6 +31,7 @@ type Correlator struct {
 	groups    map[string]*corrGroup // by defIndex \x00 group key
 	watermark int64                 // newest event time observed, Unix ns
 	closing   closeHeap             // at-close groups by window end
+	nobs      int                   // observations in all groups (Observations)
 }
 
 // CorrelationHit is one firing of a correlation rule.
@@ -194,6 +195,14 @@ func (c *Correlator) add(di int, d *corrDef, key string, o corrObs) (Correlation
 		g = &corrGroup{Def: di, Key: key}
 		c.groups[gk] = g
 	}
+	before := len(g.Obs)
+	defer func() {
+		after := 0
+		if c.groups[gk] == g {
+			after = len(g.Obs)
+		}
+		c.nobs += after - before
+	}()
 	if d.atEnd {
 		// Observe closed the windows that ended before this event, so
 		// an open window here contains o unless o is late.
@@ -290,6 +299,7 @@ func (c *Correlator) closeWindows() []CorrelationHit {
 			continue
 		}
 		delete(c.groups, it.key)
+		c.nobs -= len(g.Obs)
 		d := c.defs[g.Def]
 		if d.holds(g) {
 			hits = append(hits, d.hit(g))

@@ -342,3 +342,57 @@ correlation:
 		t.Errorf("hits %q, want %q", got, want)
 	}
 }
+
+// The running count of observations equals a recount after every event,
+// through firing, sliding, late events and closing windows, and survives
+// a save and restore.
+func TestObservationsCount(t *testing.T) {
+	for _, rule := range []string{`title: Brute force
+id: brute
+correlation:
+  type: event_count
+  rules: [failed_login]
+  group-by: [user.name]
+  timespan: 5m
+  condition: {gte: 4}
+`, `title: Quiet
+id: quiet
+correlation:
+  type: event_count
+  rules: [failed_login]
+  group-by: [source.ip]
+  timespan: 2m
+  condition: {lt: 3}
+`} {
+		rs := corrSet(t, rule)
+		c := NewCorrelator(rs)
+		recount := func() int {
+			n := 0
+			for _, g := range c.groups {
+				n += len(g.Obs)
+			}
+			return n
+		}
+		for i := range 400 {
+			sec := i * 13
+			if i%11 == 0 {
+				sec -= 400 // late events, some too late for their window
+			}
+			feed(t, rs, c, []corrEvent{{sec, "login-failed", fmt.Sprint("u", i%5), fmt.Sprint("10.0.0.", i%9)}}, i)
+			if got, want := c.Observations(), recount(); got != want {
+				t.Fatalf("%s, after event %d: Observations() = %d, recount %d", rs.Rules()[2].ID, i, got, want)
+			}
+		}
+		state, err := c.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		restored := NewCorrelator(rs)
+		if err := restored.UnmarshalBinary(state); err != nil {
+			t.Fatal(err)
+		}
+		if restored.Observations() != c.Observations() {
+			t.Fatalf("restored %d observations, had %d", restored.Observations(), c.Observations())
+		}
+	}
+}

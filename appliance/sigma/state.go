@@ -67,6 +67,7 @@ func (c *Correlator) UnmarshalBinary(data []byte) error {
 	c.groups = map[string]*corrGroup{}
 	c.closing = nil
 	c.watermark = watermark
+	defer c.countObservations()
 	for _, sg := range groups {
 		di, ok := byRef[sg.Rule]
 		if !ok {
@@ -213,10 +214,12 @@ func (d *stateDecoder) string() string {
 // Observations is how many observations the correlator holds: the size of
 // its state, which the pipeline weighs against the length of its replay
 // log to decide when saving the state whole is worth it.
-func (c *Correlator) Observations() int {
-	n := 0
+func (c *Correlator) Observations() int { return c.nobs }
+
+// countObservations recounts nobs from the groups (after a restore).
+func (c *Correlator) countObservations() {
+	c.nobs = 0
 	for _, g := range c.groups {
-		n += len(g.Obs)
+		c.nobs += len(g.Obs)
 	}
-	return n
 }
