@@ -61,7 +61,7 @@ func (c *Config) defaults() {
 		c.MaxMessage = 64 << 10
 	}
 	if c.BatchSize == 0 {
-		c.BatchSize = 4000
+		c.BatchSize = 1000
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = 50 * time.Millisecond
