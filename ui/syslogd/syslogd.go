@@ -61,7 +61,7 @@ func (c *Config) defaults() {
 		c.MaxMessage = 64 << 10
 	}
 	if c.BatchSize == 0 {
-		c.BatchSize = 1000
+		c.BatchSize = 4000
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = 50 * time.Millisecond
@@ -262,13 +262,30 @@ func (s *Server) ServeUDP(conn net.PacketConn, tenant string) error {
 	defer s.untrack(conn)
 	l := s.addListener("udp", conn.LocalAddr(), tenant)
 	buf := make([]byte, 64<<10)
+	udp, _ := conn.(*net.UDPConn)
+	if udp != nil && !watchKernelDrops(udp) {
+		udp = nil
+	}
+	oob := make([]byte, 64)
+	var kernelDrops uint32 // the socket's total so far, as last reported
 	for {
-		n, _, err := conn.ReadFrom(buf)
+		var n, oobn int
+		var err error
+		if udp != nil {
+			n, oobn, _, _, err = udp.ReadMsgUDP(buf, oob)
+		} else {
+			n, _, err = conn.ReadFrom(buf)
+		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
 			}
 			return fmt.Errorf("syslog udp: %w", err)
+		}
+		if total, ok := kernelDropTotal(oob[:oobn]); ok && total != kernelDrops {
+			d := int(total - kernelDrops) // uint32 arithmetic: right across wraparound
+			kernelDrops = total
+			l.count.Add(d, 0, 0, d, time.Time{})
 		}
 		msg := trimFrame(buf[:n])
 		if len(msg) == 0 {

@@ -285,3 +285,46 @@ func TestRetriesWhileUnavailableAndKeepsRejections(t *testing.T) {
 		t.Fatalf("recent errors %q", r)
 	}
 }
+
+// TestUDPKernelDropsAreCounted overflows the socket's receive buffer while
+// nothing reads it: the datagrams the kernel drops are counted as received
+// and dropped once the listener reads again, so every datagram sent is
+// accounted for.
+func TestUDPKernelDropsAreCounted(t *testing.T) {
+	rec := &recorder{}
+	srv, reg := start(t, syslogd.Config{}, rec)
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetReadBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sent = 400
+	line := strings.Repeat("x", 500)
+	for i := 0; i < sent; i++ { // nobody reads yet: the small buffer overflows
+		fmt.Fprintf(c, "<13>msg %d %s", i, line)
+	}
+	go srv.ServeUDP(pc, "") //nolint:errcheck
+	// The drop total rides on the next datagram read, so markers follow
+	// until every datagram sent shows as received.
+	markers := 0
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		fmt.Fprintf(c, "<13>marker %d", markers)
+		markers++
+		time.Sleep(20 * time.Millisecond) // polling interval
+		if recv := counter(t, reg, "xdr_syslog_received_total", "udp"); recv == float64(sent+markers) {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("received %v of %d datagrams sent past a full socket buffer", recv, sent+markers)
+		}
+	}
+	if dropped := counter(t, reg, "xdr_syslog_dropped_total", "udp"); dropped == 0 || dropped > sent {
+		t.Fatalf("%v dropped of %d sent to a socket with a 4 KiB buffer nobody read", dropped, sent)
+	}
+}
