@@ -170,14 +170,7 @@ correlation:
 			for cut := 0; cut <= len(tt.events); cut++ {
 				a := NewCorrelator(rs)
 				first := feed(t, rs, a, tt.events[:cut], 0)
-				snap, err := a.MarshalBinary()
-				if err != nil {
-					t.Fatal(err)
-				}
-				b := NewCorrelator(rs)
-				if err := b.UnmarshalBinary(snap); err != nil {
-					t.Fatal(err)
-				}
+				b := restoredCopy(t, rs, a)
 				rest := feed(t, rs, b, tt.events[cut:], cut)
 				if all := append(first, rest...); !reflect.DeepEqual(all, tt.want) && !(len(all) == 0 && len(tt.want) == 0) {
 					t.Errorf("restored at event %d: hits %q, want %q", cut, all, tt.want)
@@ -383,16 +376,23 @@ correlation:
 				t.Fatalf("%s, after event %d: Observations() = %d, recount %d", rs.Rules()[2].ID, i, got, want)
 			}
 		}
-		state, err := c.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		restored := NewCorrelator(rs)
-		if err := restored.UnmarshalBinary(state); err != nil {
-			t.Fatal(err)
-		}
+		restored := restoredCopy(t, rs, c)
 		if restored.Observations() != c.Observations() {
 			t.Fatalf("restored %d observations, had %d", restored.Observations(), c.Observations())
 		}
 	}
+}
+
+// restoredCopy is a new correlator restored from c's saved state.
+func restoredCopy(t *testing.T, rs *RuleSet, c *Correlator) *Correlator {
+	t.Helper()
+	state, err := c.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewCorrelator(rs)
+	if err := r.UnmarshalBinary(state); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
