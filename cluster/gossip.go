@@ -53,15 +53,15 @@ func (n *Node) startGossip(extra []string) error {
 		return fmt.Errorf("start gossip on %s: %w", n.cfg.GossipAddr, err)
 	}
 	n.gossip = ml
-	peers := append(readPeers(n.cfg.DataDir), extra...)
+	known := readPeers(n.cfg.DataDir)
 	n.loops.Add(1)
-	go n.gossipLoop(peers)
+	go n.gossipLoop(append(slices.Clone(known), extra...), known)
 	return nil
 }
 
 // gossipLoop joins the known peers (retrying while none answers) and
 // keeps the peers file current so a restarted node finds the others.
-func (n *Node) gossipLoop(peers []string) {
+func (n *Node) gossipLoop(peers, saved []string) {
 	defer n.loops.Done()
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
@@ -72,7 +72,7 @@ func (n *Node) gossipLoop(peers []string) {
 				joined = true
 			}
 		}
-		n.savePeers()
+		saved = n.savePeers(saved)
 		select {
 		case <-n.stop:
 			return
@@ -81,24 +81,27 @@ func (n *Node) gossipLoop(peers []string) {
 	}
 }
 
-func (n *Node) savePeers() {
+// savePeers writes the other members' gossip addresses when they differ
+// from saved (what the file holds) and returns what the file holds now.
+func (n *Node) savePeers(saved []string) []string {
 	var addrs []string
 	for _, m := range n.gossip.Members() {
 		if m.Name != n.ID {
 			addrs = append(addrs, m.Address())
 		}
 	}
-	if len(addrs) == 0 {
-		return
-	}
 	slices.Sort(addrs)
-	if slices.Equal(addrs, readPeers(n.cfg.DataDir)) {
-		return
+	if len(addrs) == 0 || slices.Equal(addrs, saved) {
+		return saved
 	}
 	tmp := filepath.Join(n.cfg.DataDir, peersFile+".tmp")
-	if err := os.WriteFile(tmp, []byte(strings.Join(addrs, "\n")+"\n"), 0o600); err == nil {
-		os.Rename(tmp, filepath.Join(n.cfg.DataDir, peersFile))
+	if err := os.WriteFile(tmp, []byte(strings.Join(addrs, "\n")+"\n"), 0o600); err != nil {
+		return saved
 	}
+	if err := os.Rename(tmp, filepath.Join(n.cfg.DataDir, peersFile)); err != nil {
+		return saved
+	}
+	return addrs
 }
 
 func readPeers(dataDir string) []string {

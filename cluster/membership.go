@@ -28,6 +28,9 @@ type addAnswer struct {
 var errNoLeader = appliance.Errorf(appliance.EUNAVAILABLE,
 	"no cluster leader: this node cannot reach a majority of the cluster; writes are refused until it can (retry shortly or use another node)")
 
+// maxLeaderRetries is how often leaderCall follows a leader change.
+const maxLeaderRetries = 3
+
 // leaderCall runs a leader-only operation: here when this node leads,
 // otherwise on the leader over RPC. A leader that has just stepped down
 // answers ErrNotLeader before doing anything, so that answer is retried
@@ -42,7 +45,7 @@ func (n *Node) leaderCall(ctx context.Context, op byte, body []byte) ([]byte, er
 			return nil, errNoLeader
 		}
 		out, err := n.rpc.call(ctx, string(addr), op, body)
-		if !errors.Is(err, appliance.ErrNotLeader) || attempt == 3 {
+		if !errors.Is(err, appliance.ErrNotLeader) || attempt == maxLeaderRetries {
 			return out, err
 		}
 		if err := n.waitLeaderChange(ctx, id); err != nil {

@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -86,9 +87,8 @@ func LoadPKI(dataDir string) (*PKI, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The CA rides along in the chain so a joining node can pin it.
-	if p.Node, err = tls.X509KeyPair(append(certPEM, caPEM...), keyPEM); err != nil {
-		return nil, fmt.Errorf("load node certificate: %w", err)
+	if err := p.loadNode(certPEM, keyPEM); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -211,7 +211,13 @@ func (p *PKI) save(dataDir string, certPEM, keyPEM []byte) error {
 			return err
 		}
 	}
-	node, err := tls.X509KeyPair(append(certPEM, p.CAPEM...), keyPEM)
+	return p.loadNode(certPEM, keyPEM)
+}
+
+// loadNode sets the node's TLS pair. The CA rides along in the chain so a
+// joining node can pin it.
+func (p *PKI) loadNode(certPEM, keyPEM []byte) error {
+	node, err := tls.X509KeyPair(append(slices.Clip(certPEM), p.CAPEM...), keyPEM)
 	if err != nil {
 		return fmt.Errorf("load node certificate: %w", err)
 	}

@@ -19,7 +19,8 @@ type ClusterNode interface {
 	Advertise() string
 }
 
-// apiCluster answers GET /api/v1/cluster: members, roles, leader, health.
+// apiCluster answers GET /api/v1/cluster (members, roles, leader, health)
+// and, on the admin socket, `xdr cluster status`.
 func (s *Server) apiCluster(w http.ResponseWriter, r *http.Request) {
 	st, err := s.d.Cluster.Status(r.Context())
 	if err != nil {
@@ -53,11 +54,6 @@ func (s *Server) adminClusterToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"token": token, "expires": expires, "join": s.d.Cluster.Advertise()})
-}
-
-// adminClusterStatus answers `xdr cluster status`.
-func (s *Server) adminClusterStatus(w http.ResponseWriter, r *http.Request) {
-	s.apiCluster(w, r)
 }
 
 // adminClusterRemove answers `xdr cluster remove NODE`.

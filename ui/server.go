@@ -102,7 +102,7 @@ func (s *Server) AdminHandler() http.Handler {
 	mux.HandleFunc("POST /admin/tokens", s.adminCreateToken)
 	mux.HandleFunc("GET /admin/backup", s.adminBackup)
 	mux.HandleFunc("POST /admin/cluster/token", s.adminClusterToken)
-	mux.HandleFunc("POST /admin/cluster/status", s.adminClusterStatus)
+	mux.HandleFunc("POST /admin/cluster/status", s.apiCluster)
 	mux.HandleFunc("POST /admin/cluster/remove", s.adminClusterRemove)
 	mux.HandleFunc("POST /admin/state/digest", s.adminStateDigest)
 	mux.HandleFunc("POST /admin/rules/import", s.adminImportRules)
