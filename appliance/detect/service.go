@@ -84,6 +84,10 @@ const maxCommandBytes = 512 << 10
 type ImportOptions struct {
 	Status   string // comma-separated statuses to import; empty: all
 	Disabled bool   // import the rules disabled
+	// Progress, when set, is told how many of the checked rules are
+	// stored so far: (0, total) once the check is done, then after each
+	// batch committed.
+	Progress func(stored, total int)
 }
 
 // ImportReport says what an import stored and what it refused.
@@ -122,7 +126,13 @@ func (s *Service) ImportRules(ctx context.Context, tenant string, files map[stri
 		defs, size = nil, 0
 		return nil
 	}
-	for _, r := range res.Rules {
+	progress := func(stored int) {
+		if opt.Progress != nil {
+			opt.Progress(stored, len(res.Rules))
+		}
+	}
+	progress(0)
+	for i, r := range res.Rules {
 		if IsBuiltin(r.ID) {
 			rep.Failed = append(rep.Failed, RuleFailure{Rule: r.ID, Reason: "a built-in rule has this id"})
 			continue
@@ -131,11 +141,16 @@ func (s *Service) ImportRules(ctx context.Context, tenant string, files map[stri
 			if err := flush(); err != nil {
 				return rep, err
 			}
+			progress(i)
 		}
 		defs = append(defs, command.RuleDef{ID: r.ID, Source: r.Source, Enabled: !opt.Disabled})
 		size += len(r.Source)
 	}
-	return rep, flush()
+	if err := flush(); err != nil {
+		return rep, err
+	}
+	progress(len(res.Rules))
+	return rep, nil
 }
 
 // existingRules parses the tenant's stored rules and the built-in ones,
