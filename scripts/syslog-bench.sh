@@ -2,8 +2,11 @@
 # Syslog over TCP, end to end: the same generated stream (RFC 5424, octet
 # counting) into a fresh node (received -> committed through Raft -> indexed)
 # and into rsyslog writing a file, one after the other on this machine; the
-# time is until the last message is committed / written.
+# time is until the last message is committed / written. Each side's CPU
+# time (user + system, from /proc/PID/stat) per message is printed too: on a
+# shared machine it is steadier than the rate.
 # Usage: scripts/syslog-bench.sh [MESSAGES]
+# PROFILE=FILE also writes a CPU profile of the node during its run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-500000}
@@ -16,6 +19,11 @@ CGO_ENABLED=0 go build -o "$work/xdr" ./cmd/xdr
 CGO_ENABLED=0 go build -o "$work/syslogload" ./bench/syslogload
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
+# cpu PID: the process's user + system CPU time so far, in seconds.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); print ($12 + $13) / hz}' "/proc/$1/stat"; }
+# per_msg CPU0 CPU1: microseconds of CPU per message.
+per_msg() { python3 -c "print(round(($2-$1)*1e6/$n, 2))"; }
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # 1. rsyslog into a file.
 rport=$(port)
@@ -29,12 +37,14 @@ CONF
 rsyslogd -n -f "$work/rsyslog.conf" -i "$work/rsyslogd.pid" &
 pids+=($!)
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$rport) 2>/dev/null && break; sleep 0.1; done
+c0=$(cpu "${pids[0]}")
 t0=$(now)
 "$work/syslogload" -addr "127.0.0.1:$rport" -n "$n"
 while [ "$(wc -l <"$work/rsyslog.out" 2>/dev/null || echo 0)" -lt "$n" ]; do sleep 0.05; done
 t1=$(now)
+c1=$(cpu "${pids[0]}")
 rs_rate=$(python3 -c "print(round($n/($t1-$t0)))")
-echo "rsyslog -> file: $n messages in $(python3 -c "print(round($t1-$t0,2))")s = $rs_rate msg/s"
+echo "rsyslog -> file: $n messages in $(python3 -c "print(round($t1-$t0,2))")s = $rs_rate msg/s, $(per_msg "$c0" "$c1") µs CPU/msg"
 kill "${pids[0]}"
 
 # 2. the node.
@@ -45,10 +55,18 @@ pids+=($!)
 for _ in $(seq 100); do curl -sf "http://$http/healthz/ready" >/dev/null && break; sleep 0.1; done
 token=$("$work/xdr" token create --tenant default --name bench --scope api --data-dir "$work/data")
 committed() { curl -s -H "Authorization: Bearer $token" "http://$http/metrics" | awk '/^xdr_events_accepted_total\{source="syslog"\}/{print int($2)}'; }
+node=${pids[1]}
+if [ -n "${PROFILE:-}" ]; then
+  curl -s --unix-socket "$work/data/admin.sock" "http://node/debug/pprof/profile?seconds=${PROFILE_SECONDS:-4}" -o "$PROFILE" &
+  prof=$!
+fi
+c0=$(cpu "$node")
 t0=$(now)
 "$work/syslogload" -addr "127.0.0.1:$sport" -n "$n"
 while [ "$(committed)" -lt "$n" ]; do sleep 0.05; done
 t1=$(now)
+c1=$(cpu "$node")
 xdr_rate=$(python3 -c "print(round($n/($t1-$t0)))")
-echo "xdr (committed and indexed): $n messages in $(python3 -c "print(round($t1-$t0,2))")s = $xdr_rate msg/s"
+echo "xdr (committed and indexed): $n messages in $(python3 -c "print(round($t1-$t0,2))")s = $xdr_rate msg/s, $(per_msg "$c0" "$c1") µs CPU/msg"
+if [ -n "${prof:-}" ]; then wait "$prof"; fi
 echo "ratio xdr/rsyslog: $(python3 -c "print(round($xdr_rate/$rs_rate,3))")"

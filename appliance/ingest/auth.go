@@ -92,7 +92,7 @@ func authRecognise(app, msg string, f map[string]any) bool {
 		if strings.HasPrefix(inner, "message repeated ") || !authRecognise(app, inner, f) {
 			return false
 		}
-		f["auth.repeated"] = float64(n)
+		f["auth.repeated"] = number(n)
 		return true
 	}
 	category := authCategory
@@ -123,16 +123,16 @@ func authRecognise(app, msg string, f map[string]any) bool {
 func authRelated(f map[string]any) {
 	var users, ips []any
 	add := func(list []any, k string) []any {
-		s, _ := f[k].(string)
-		if s == "" {
+		v := f[k] // appended as it is: re-boxing the string would allocate
+		if s, _ := v.(string); s == "" {
 			return list
 		}
 		for _, e := range list {
-			if e == s {
+			if e == v {
 				return list
 			}
 		}
-		return append(list, s)
+		return append(list, v)
 	}
 	for _, k := range [...]string{"user.name", "user.effective.name", "user.target.name", "auth.by_user.name", "auth.pam.ruser"} {
 		users = add(users, k)
@@ -158,21 +158,29 @@ func authSet(f map[string]any, action, outcome, user, host string, port int) {
 	if user != "" {
 		f["user.name"] = user
 	}
-	authAddr(f, "source", host, port)
+	authAddr(f, sourceAddr, host, port)
 }
 
-// authAddr stores host as PREFIX.ip when it is an IP address, else as
-// PREFIX.domain (sshd with UseDNS, PAM rhost), and port as PREFIX.port.
-func authAddr(f map[string]any, prefix, host string, port int) {
+// addrFields names the fields of one end of a connection.
+type addrFields struct{ ip, domain, port string }
+
+var (
+	sourceAddr      = addrFields{"source.ip", "source.domain", "source.port"}
+	destinationAddr = addrFields{"destination.ip", "destination.domain", "destination.port"}
+)
+
+// authAddr stores host as its ip field when it is an IP address, else as
+// its domain field (sshd with UseDNS, PAM rhost), and port as its port field.
+func authAddr(f map[string]any, to addrFields, host string, port int) {
 	if host != "" {
 		if _, err := netip.ParseAddr(host); err == nil {
-			f[prefix+".ip"] = host
+			f[to.ip] = host
 		} else {
-			f[prefix+".domain"] = host
+			f[to.domain] = host
 		}
 	}
 	if port >= 0 {
-		f[prefix+".port"] = float64(port)
+		f[to.port] = number(port)
 	}
 }
 
@@ -321,7 +329,7 @@ func authSSHD(m string, f map[string]any) bool {
 				authSet(f, "ssh-connection", "", "", host, port)
 				if on, ok := strings.CutPrefix(tail, " on "); ok {
 					dhost, dport, _ := authHostPort(on)
-					authAddr(f, "destination", dhost, dport)
+					authAddr(f, destinationAddr, dhost, dport)
 				}
 				return true
 			}

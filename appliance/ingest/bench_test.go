@@ -38,3 +38,25 @@ func BenchmarkIngestParse(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkIngestSyslog measures the request side of syslog ingest for a
+// listener's batch of 4,000 RFC 5424 sshd messages shaped like
+// bench/syslogload's: parse, normalise (auth recognition included), build
+// documents and terms, encode and compress the command.
+func BenchmarkIngestSyslog(b *testing.B) {
+	start := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	msgs := make([][]byte, 4000)
+	for i := range msgs {
+		msgs[i] = fmt.Appendf(nil, "<38>1 %s bench-host sshd %d - - Failed password for invalid user u%d from 10.%d.%d.%d port %d ssh2",
+			start.Add(time.Duration(i)*time.Microsecond).Format(time.RFC3339Nano), 1000+i%5000, i%997, i%200, (i/200)%250, i%250, 1024+i%60000)
+	}
+	s := ingest.New(encodeOnly{}, ingest.DefaultLimits, time.Now, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := s.IngestMessages(context.Background(), "t", "syslog", msgs)
+		if err != nil || res.Accepted != len(msgs) {
+			b.Fatalf("%+v %v", res, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(msgs)), "ns/msg")
+}

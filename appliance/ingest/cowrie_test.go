@@ -86,7 +86,7 @@ func sensorCheck(t *testing.T, source string, line []byte, p Parsed) {
 		checkStoredValue(t, k, v, true)
 	}
 	h := header{tenant: "acme", source: source, received: sensorReceived}
-	var buf bytes.Buffer
+	var buf docBuilder
 	ev, err := buildEvent(h, appliance.NewEventID(eventTime(p, h), 1), p, &buf)
 	if err != nil {
 		t.Fatalf("buildEvent: %v", err)

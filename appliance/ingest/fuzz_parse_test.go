@@ -53,7 +53,7 @@ func FuzzParseJSON(f *testing.F) {
 
 		h := header{tenant: "acme", source: "json", received: received}
 		id := appliance.NewEventID(eventTime(p, h), 0x1234)
-		var buf bytes.Buffer
+		var buf docBuilder
 		ev, err := buildEvent(h, id, p, &buf)
 		if err != nil {
 			t.Fatalf("buildEvent of an accepted line: %v", err)

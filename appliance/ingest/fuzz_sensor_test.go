@@ -55,7 +55,7 @@ func sensorFuzz(f *testing.F, source, sample, kindKey string, parse Parser) {
 		}
 		sensorCheck(t, source, line, p)
 		h := header{tenant: "acme", source: source, received: sensorReceived}
-		var buf bytes.Buffer
+		var buf docBuilder
 		ev, err := buildEvent(h, appliance.NewEventID(eventTime(p, h), 7), p, &buf)
 		if err != nil {
 			t.Fatal(err)

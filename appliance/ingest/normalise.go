@@ -2,9 +2,10 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -215,6 +216,23 @@ func scalar(v any) (any, bool) {
 	return nil, false
 }
 
+// smallNumbers are the field values 0 to 255, boxed once: codes and
+// priorities are stored without an allocation each.
+var smallNumbers = func() (t [256]any) {
+	for i := range t {
+		t[i] = float64(i)
+	}
+	return t
+}()
+
+// number is n as a field value.
+func number(n int) any {
+	if n >= 0 && n < len(smallNumbers) {
+		return smallNumbers[n]
+	}
+	return float64(n)
+}
+
 func normaliseOutcome(f map[string]any) {
 	s, ok := f["event.outcome"].(string)
 	if !ok {
@@ -291,13 +309,67 @@ type header struct {
 	received       time.Time
 }
 
+// docBuilder renders the stored documents and index terms of a batch's
+// events. Its scratch space is reused from event to event, and the
+// documents and terms are carved from blocks shared by many events, so a
+// batch makes a few large allocations instead of several per event (the
+// blocks live as long as the batch's command, which is encoded and dropped).
+type docBuilder struct {
+	buf      []byte
+	keys     []string
+	terms    []appliance.Term
+	docs     []byte           // block the next documents are carved from
+	termSlab []appliance.Term // block the next events' terms are carved from
+	recvAt   time.Time        // received time rendered in recvText
+	recvText []byte
+}
+
+// Block sizes grow from small (a one-line request stays cheap) to large.
+const (
+	minDocBlock  = 4 << 10
+	maxDocBlock  = 256 << 10
+	maxTermBlock = 4096
+)
+
+// keepDoc copies the rendered document into the current block.
+func (d *docBuilder) keepDoc(doc []byte) []byte {
+	if len(doc) > maxDocBlock/4 {
+		return bytes.Clone(doc)
+	}
+	if cap(d.docs)-len(d.docs) < len(doc) {
+		d.docs = make([]byte, 0, min(max(2*cap(d.docs), minDocBlock), maxDocBlock))
+	}
+	start := len(d.docs)
+	d.docs = append(d.docs, doc...)
+	return d.docs[start:len(d.docs):len(d.docs)]
+}
+
+// keepTerms copies the event's terms into the current block.
+func (d *docBuilder) keepTerms(terms []appliance.Term) []appliance.Term {
+	if cap(d.termSlab)-len(d.termSlab) < len(terms) {
+		d.termSlab = make([]appliance.Term, 0, min(max(2*cap(d.termSlab), 64, len(terms)), max(maxTermBlock, len(terms))))
+	}
+	start := len(d.termSlab)
+	d.termSlab = append(d.termSlab, terms...)
+	return d.termSlab[start:len(d.termSlab):len(d.termSlab)]
+}
+
+// received returns h.received as the document shows it, rendered once per
+// batch.
+func (d *docBuilder) received(t time.Time) []byte {
+	if d.recvText == nil || !t.Equal(d.recvAt) || t.Location() != d.recvAt.Location() {
+		d.recvAt, d.recvText = t, t.AppendFormat(d.recvText[:0], time.RFC3339Nano)
+	}
+	return d.recvText
+}
+
 // buildEvent renders the stored document and the index terms of one event.
-func buildEvent(h header, id appliance.EventID, p Parsed, buf *bytes.Buffer) (appliance.Event, error) {
+func buildEvent(h header, id appliance.EventID, p Parsed, d *docBuilder) (appliance.Event, error) {
 	ts := p.Timestamp
 	if ts.IsZero() {
 		ts = h.received
 	}
-	keys := make([]string, 0, len(p.Fields))
+	keys := d.keys[:0]
 	for k := range p.Fields {
 		switch k {
 		case appliance.FieldID, appliance.FieldTenant, appliance.FieldSource, appliance.FieldReceived, appliance.FieldOriginal:
@@ -305,38 +377,42 @@ func buildEvent(h header, id appliance.EventID, p Parsed, buf *bytes.Buffer) (ap
 		}
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
+	d.keys = keys
 
-	buf.Reset()
-	buf.WriteString(`{"id":"`)
-	buf.WriteString(id.String())
-	buf.WriteString(`","tenant":`)
-	writeString(buf, h.tenant)
-	buf.WriteString(`,"source":`)
-	writeString(buf, h.source)
-	buf.WriteString(`,"@timestamp":"`)
-	buf.WriteString(ts.Format(time.RFC3339Nano))
-	buf.WriteString(`","received":"`)
-	buf.WriteString(h.received.Format(time.RFC3339Nano))
-	buf.WriteByte('"')
-	terms := make([]appliance.Term, 0, 8)
-	terms = append(terms, appliance.Term{Field: appliance.FieldSource, Value: appliance.IndexValue(h.source)})
+	var idText [32]byte
+	hex.Encode(idText[:], id[:])
+	buf := append(d.buf[:0], `{"id":"`...)
+	buf = append(buf, idText[:]...)
+	buf = append(buf, `","tenant":`...)
+	buf = appendString(buf, h.tenant)
+	buf = append(buf, `,"source":`...)
+	buf = appendString(buf, h.source)
+	buf = append(buf, `,"@timestamp":"`...)
+	buf = ts.AppendFormat(buf, time.RFC3339Nano)
+	buf = append(buf, `","received":"`...)
+	buf = append(buf, d.received(h.received)...)
+	buf = append(buf, '"')
+	terms := append(d.terms[:0], appliance.Term{Field: appliance.FieldSource, Value: appliance.IndexValue(h.source)})
 	for _, k := range keys {
 		v := p.Fields[k]
-		buf.WriteByte(',')
-		writeString(buf, k)
-		buf.WriteByte(':')
-		if err := writeValue(buf, v); err != nil {
+		buf = append(buf, ',')
+		buf = appendString(buf, k)
+		buf = append(buf, ':')
+		var err error
+		if buf, err = appendValue(buf, v); err != nil {
+			d.buf = buf
 			return appliance.Event{}, fmt.Errorf("field %q: %w", k, err)
 		}
 		if appliance.IsIndexed(k) {
 			terms = appendTerms(terms, k, v)
 		}
 	}
-	buf.WriteString(`,"original":`)
-	buf.Write(p.Original)
-	buf.WriteByte('}')
-	return appliance.Event{ID: id, Timestamp: ts, Doc: bytes.Clone(buf.Bytes()), Terms: terms}, nil
+	buf = append(buf, `,"original":`...)
+	buf = append(buf, p.Original...)
+	buf = append(buf, '}')
+	d.buf, d.terms = buf, terms
+	return appliance.Event{ID: id, Timestamp: ts, Doc: d.keepDoc(buf), Terms: d.keepTerms(terms)}, nil
 }
 
 func appendTerms(terms []appliance.Term, field string, v any) []appliance.Term {
@@ -356,65 +432,73 @@ func valueString(v any) string {
 	case string:
 		return v
 	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
+		var b [32]byte
+		return string(appendFloat(b[:0], v))
 	case bool:
 		return strconv.FormatBool(v)
 	}
 	return fmt.Sprint(v)
 }
 
-func writeValue(buf *bytes.Buffer, v any) error {
-	switch v := v.(type) {
-	case string:
-		writeString(buf, v)
-	case float64:
-		buf.WriteString(strconv.FormatFloat(v, 'f', -1, 64))
-	case bool:
-		buf.WriteString(strconv.FormatBool(v))
-	case []any:
-		buf.WriteByte('[')
-		for i, e := range v {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := writeValue(buf, e); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte(']')
-	default:
-		return fmt.Errorf("unsupported value type %T", v)
+// appendFloat writes v as strconv.FormatFloat(v, 'f', -1, 64) does, with a
+// fast path for the integers most numeric fields hold (ports, codes, pids).
+func appendFloat(buf []byte, v float64) []byte {
+	if v == math.Trunc(v) && math.Abs(v) < 1<<53 && (v != 0 || !math.Signbit(v)) {
+		return strconv.AppendInt(buf, int64(v), 10)
 	}
-	return nil
+	return strconv.AppendFloat(buf, v, 'f', -1, 64)
 }
 
-// writeString writes s as a JSON string, replacing invalid UTF-8.
-func writeString(buf *bytes.Buffer, s string) {
+func appendValue(buf []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case string:
+		buf = appendString(buf, v)
+	case float64:
+		buf = appendFloat(buf, v)
+	case bool:
+		buf = strconv.AppendBool(buf, v)
+	case []any:
+		buf = append(buf, '[')
+		for i, e := range v {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			var err error
+			if buf, err = appendValue(buf, e); err != nil {
+				return buf, err
+			}
+		}
+		buf = append(buf, ']')
+	default:
+		return buf, fmt.Errorf("unsupported value type %T", v)
+	}
+	return buf, nil
+}
+
+// appendString writes s as a JSON string, replacing invalid UTF-8.
+func appendString(buf []byte, s string) []byte {
 	const hex = "0123456789abcdef"
-	buf.WriteByte('"')
+	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if jsonSafe[c] {
 				i++
 				continue
 			}
-			buf.WriteString(s[start:i])
+			buf = append(buf, s[start:i]...)
 			switch c {
 			case '"', '\\':
-				buf.WriteByte('\\')
-				buf.WriteByte(c)
+				buf = append(buf, '\\', c)
 			case '\n':
-				buf.WriteString(`\n`)
+				buf = append(buf, `\n`...)
 			case '\r':
-				buf.WriteString(`\r`)
+				buf = append(buf, `\r`...)
 			case '\t':
-				buf.WriteString(`\t`)
+				buf = append(buf, `\t`...)
 			default:
-				buf.WriteString(`\u00`)
-				buf.WriteByte(hex[c>>4])
-				buf.WriteByte(hex[c&0xf])
+				buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			}
 			i++
 			start = i
@@ -422,14 +506,24 @@ func writeString(buf *bytes.Buffer, s string) {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			buf.WriteString(s[start:i])
-			buf.WriteString(`\ufffd`)
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
 			i++
 			start = i
 			continue
 		}
 		i += size
 	}
-	buf.WriteString(s[start:])
-	buf.WriteByte('"')
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
 }
+
+// jsonSafe marks the ASCII bytes a JSON string holds as they are: not
+// control characters, quotes or backslashes, and not <, > or & (escaped as
+// encoding/json does, so a document is safe inside HTML).
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()

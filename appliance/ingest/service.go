@@ -207,7 +207,7 @@ type batch struct {
 	parse   Parser
 	events  []parsedEvent
 	res     Result
-	buf     bytes.Buffer
+	build   docBuilder
 }
 
 func (s *Service) newBatch(tenant, source, batchID string, parse Parser) *batch {
@@ -221,7 +221,7 @@ func (b *batch) add(lineNo int, line []byte) {
 	lh := lineHash(b.batchID, lineNo, line)
 	var ev appliance.Event
 	if err == nil {
-		ev, err = buildEvent(b.h, appliance.NewEventID(eventTime(p, b.h), lh), p, &b.buf)
+		ev, err = buildEvent(b.h, appliance.NewEventID(eventTime(p, b.h), lh), p, &b.build)
 	}
 	if err != nil {
 		b.reject(lineNo, err)

@@ -33,15 +33,16 @@ import (
 	"unicode/utf8"
 )
 
-// syslogFacilities are the RFC 5424 facility names, by code.
-var syslogFacilities = [24]string{
+// syslogFacilities are the RFC 5424 facility names, by code. They are
+// held as field values (any), so storing one in a Parsed allocates nothing.
+var syslogFacilities = [24]any{
 	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
 	"uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "solaris-cron",
 	"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
 }
 
-// syslogSeverities are the RFC 5424 severity names, by code.
-var syslogSeverities = [8]string{
+// syslogSeverities are the RFC 5424 severity names, by code, as field values.
+var syslogSeverities = [8]any{
 	"emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug",
 }
 
@@ -72,7 +73,7 @@ type syslogHeader struct {
 // user.name, source.ip, ...).
 func ParseSyslog(line []byte, received time.Time) (Parsed, error) {
 	s, orig := syslogText(line)
-	f := make(map[string]any, 16)
+	f := make(map[string]any, 24) // an sshd login has 21 fields
 	h, err := parseSyslogHeader(s, received, f)
 	if err != nil {
 		return Parsed{}, err
@@ -91,20 +92,17 @@ func syslogText(line []byte) (string, []byte) {
 	} else {
 		s = string(bytes.ToValidUTF8(line, []byte("\uFFFD")))
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(s) + len(s)/16 + 8)
-	writeString(&buf, s)
-	return s, buf.Bytes()
+	return s, appendString(make([]byte, 0, len(s)+len(s)/16+8), s)
 }
 
 // syslogFields stores the header's fields and its message.
 func syslogFields(h *syslogHeader, f map[string]any) {
 	if h.pri >= 0 {
 		fac, sev := h.pri>>3, h.pri&7
-		f["log.syslog.priority"] = float64(h.pri)
-		f["log.syslog.facility.code"] = float64(fac)
+		f["log.syslog.priority"] = number(h.pri)
+		f["log.syslog.facility.code"] = number(fac)
 		f["log.syslog.facility.name"] = syslogFacilities[fac]
-		f["log.syslog.severity.code"] = float64(sev)
+		f["log.syslog.severity.code"] = number(sev)
 		f["log.syslog.severity.name"] = syslogSeverities[sev]
 		f["log.level"] = syslogSeverities[sev]
 	}
@@ -119,7 +117,7 @@ func syslogFields(h *syslogHeader, f map[string]any) {
 	}
 	if h.procid != "" {
 		if pid, ok := syslogUint(h.procid, 1<<31); ok {
-			f["process.pid"] = float64(pid)
+			f["process.pid"] = number(pid)
 		} else {
 			f["log.syslog.procid"] = h.procid
 		}

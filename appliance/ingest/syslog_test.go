@@ -106,7 +106,7 @@ func checkLineParsed(t *testing.T, line []byte, p Parsed) {
 		}
 	}
 	h := header{tenant: "acme", source: "syslog", received: syslogRecv}
-	var buf bytes.Buffer
+	var buf docBuilder
 	ev, err := buildEvent(h, appliance.NewEventID(eventTime(p, h), 1), p, &buf)
 	if err != nil {
 		t.Fatalf("buildEvent: %v", err)

@@ -239,7 +239,7 @@ func FuzzParseWindows(f *testing.F) {
 
 		h := header{tenant: "acme", source: "windows", received: received}
 		id := appliance.NewEventID(eventTime(p, h), 0x1234)
-		var buf bytes.Buffer
+		var buf docBuilder
 		ev, err := buildEvent(h, id, p, &buf)
 		if err != nil {
 			t.Fatalf("buildEvent of an accepted line: %v", err)
