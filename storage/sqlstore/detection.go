@@ -357,11 +357,19 @@ func (s *DetectState) PutAlert(a *detect.Alert) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.stmt(`INSERT INTO alerts (tenant, id, time, rule_id, severity, incident, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	st, err := s.stmt(`INSERT INTO alerts (tenant, id, time, rule_id, severity, incident, doc, ip, user_name, host)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
-	_, err = st.Exec(a.Tenant, a.ID, a.Timestamp.UnixNano(), a.RuleID, a.Severity, a.Incident, doc)
+	entity := map[string]string{}
+	for _, e := range a.Entities {
+		if _, seen := entity[e.Type]; !seen {
+			entity[e.Type] = e.Value
+		}
+	}
+	_, err = st.Exec(a.Tenant, a.ID, a.Timestamp.UnixNano(), a.RuleID, a.Severity, a.Incident, doc,
+		entity["ip"], entity["user"], entity["host"])
 	return wrap(err, "store alert")
 }
 

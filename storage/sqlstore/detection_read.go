@@ -86,7 +86,9 @@ func (db *DB) RuleSource(ctx context.Context, tenant, id string) ([]byte, error)
 	return src, wrap(err, "look up rule %q", id)
 }
 
-// Alerts returns a page of alerts matching q.
+// Alerts returns a page of alerts matching q. The query narrows the rows
+// in SQL (alert_filter.go); what SQL cannot judge exactly is matched here
+// on the rows it returns.
 func (db *DB) Alerts(ctx context.Context, q detect.AlertQuery) (detect.AlertPage, error) {
 	page := detect.AlertPage{Alerts: []detect.Alert{}}
 	limit := pageSize(q.Limit)
@@ -94,13 +96,22 @@ func (db *DB) Alerts(ctx context.Context, q detect.AlertQuery) (detect.AlertPage
 	if err != nil {
 		return page, err
 	}
+	filter := alertFilter(q.Expr)
 	sqlq := `SELECT id, time, doc FROM alerts WHERE tenant = ? AND (time < ? OR (time = ? AND id < ?))`
 	args := []any{q.Tenant, curTime, curTime, curID}
 	if q.Incident != "" {
 		sqlq += ` AND incident = ?`
 		args = append(args, q.Incident)
 	}
-	rows, err := db.read.QueryContext(ctx, sqlq+` ORDER BY time DESC, id DESC LIMIT ?`, append(args, maxAlertScan)...)
+	if filter.sup.sql != condTrue.sql {
+		sqlq += ` AND (` + filter.sup.sql + `)`
+		args = append(args, filter.sup.args...)
+	}
+	scan := maxAlertScan
+	if filter.exact {
+		scan = limit
+	}
+	rows, err := db.read.QueryContext(ctx, sqlq+` ORDER BY time DESC, id DESC LIMIT ?`, append(args, scan)...)
 	if err != nil {
 		return page, wrap(err, "list alerts")
 	}
@@ -114,18 +125,18 @@ func (db *DB) Alerts(ctx context.Context, q detect.AlertQuery) (detect.AlertPage
 			return page, wrap(err, "list alerts")
 		}
 		scanned++
-		if q.Expr != nil {
-			var m map[string]any
-			if err := json.Unmarshal(doc, &m); err != nil {
-				return page, fmt.Errorf("alert %s: %w", lastID, err)
-			}
-			if !query.Match(q.Expr, query.DocFields(m, doc)) {
-				continue
-			}
-		}
 		var a detect.Alert
 		if err := json.Unmarshal(doc, &a); err != nil {
 			return page, fmt.Errorf("alert %s: %w", lastID, err)
+		}
+		if !filter.exact {
+			ok, err := matchAlert(q.Expr, &a, doc)
+			if err != nil {
+				return page, fmt.Errorf("alert %s: %w", lastID, err)
+			}
+			if !ok {
+				continue
+			}
 		}
 		page.Alerts = append(page.Alerts, a)
 		if len(page.Alerts) == limit {
@@ -135,51 +146,19 @@ func (db *DB) Alerts(ctx context.Context, q detect.AlertQuery) (detect.AlertPage
 	if err := rows.Err(); err != nil {
 		return page, wrap(err, "list alerts")
 	}
-	if len(page.Alerts) == limit || scanned == maxAlertScan {
+	if len(page.Alerts) == limit || scanned == scan {
 		page.Next = formatCursor(lastTime, lastID)
 	}
 	return page, nil
 }
 
-// Incidents returns a page of a tenant's incidents, of one status if
-// status is not empty.
-func (db *DB) Incidents(ctx context.Context, tenant, status string, limit int, cursor string) (detect.IncidentPage, error) {
-	page := detect.IncidentPage{Incidents: []detect.Incident{}}
-	limit = pageSize(limit)
-	curTime, curID, err := parseCursor(cursor)
-	if err != nil {
-		return page, err
+// matchAlert evaluates an alert query on a stored alert in Go.
+func matchAlert(e query.Expr, a *detect.Alert, doc []byte) (bool, error) {
+	var m map[string]any
+	if err := json.Unmarshal(doc, &m); err != nil {
+		return false, err
 	}
-	if status != "" && !validStatus(status) {
-		return page, appliance.Errorf(appliance.EINVALID, "status %q: want one of %s", status, strings.Join(detect.Statuses, ", "))
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT id, updated, doc FROM incidents
-		WHERE tenant = ? AND (? = '' OR status = ?) AND (updated < ? OR (updated = ? AND id < ?))
-		ORDER BY updated DESC, id DESC LIMIT ?`, tenant, status, status, curTime, curTime, curID, limit)
-	if err != nil {
-		return page, wrap(err, "list incidents")
-	}
-	defer rows.Close()
-	var lastTime int64
-	var lastID string
-	for rows.Next() {
-		var doc []byte
-		if err := rows.Scan(&lastID, &lastTime, &doc); err != nil {
-			return page, wrap(err, "list incidents")
-		}
-		var inc detect.Incident
-		if err := json.Unmarshal(doc, &inc); err != nil {
-			return page, fmt.Errorf("incident %s: %w", lastID, err)
-		}
-		page.Incidents = append(page.Incidents, inc)
-	}
-	if err := rows.Err(); err != nil {
-		return page, wrap(err, "list incidents")
-	}
-	if len(page.Incidents) == limit {
-		page.Next = formatCursor(lastTime, lastID)
-	}
-	return page, nil
+	return query.Match(e, alertFields{Fields: query.DocFields(m, doc), entities: a.Entities}), nil
 }
 
 // Incident returns one incident of a tenant; ENOTFOUND if there is none.

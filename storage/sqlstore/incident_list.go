@@ -11,8 +11,8 @@ import (
 	"github.com/minixdr/xdr/appliance/detect"
 )
 
-// incidentOrders are the sort orders of IncidentList; each ends with the
-// primary key so pages never overlap.
+// incidentOrders are the sort orders of an incident listing; each ends
+// with the primary key so pages never overlap.
 var incidentOrders = map[string]string{
 	"":         `updated DESC, id DESC`,
 	"updated":  `updated DESC, id DESC`,
@@ -22,12 +22,82 @@ var incidentOrders = map[string]string{
 }
 
 // IncidentList returns one page of a tenant's incidents matching f, and
-// how many match in all.
+// how many match in all (the analyst pages).
 func (db *DB) IncidentList(ctx context.Context, f appliance.IncidentFilter) ([]detect.Incident, int, error) {
+	incs, total, _, err := db.incidents(ctx, f, "", true)
+	return incs, total, err
+}
+
+// Incidents returns a page of a tenant's incidents, of one status if
+// status is not empty, most recently updated first, with a cursor to the
+// next page (the API).
+func (db *DB) Incidents(ctx context.Context, tenant, status string, limit int, cursor string) (detect.IncidentPage, error) {
+	incs, _, next, err := db.incidents(ctx, appliance.IncidentFilter{Tenant: tenant, Status: status, Limit: limit}, cursor, false)
+	if incs == nil {
+		incs = []detect.Incident{}
+	}
+	return detect.IncidentPage{Incidents: incs, Next: next}, err
+}
+
+// incidents is the one incident listing: f's filters and order, from
+// f.Offset or after cursor (a page's Next, in the default order only);
+// the total matching f when count; next is the cursor after a full page.
+func (db *DB) incidents(ctx context.Context, f appliance.IncidentFilter, cursor string, count bool) (incs []detect.Incident, total int, next string, err error) {
 	order, ok := incidentOrders[f.Sort]
 	if !ok {
-		return nil, 0, appliance.Errorf(appliance.EINVALID, "sort %q: use updated, created, severity or alerts", f.Sort)
+		return nil, 0, "", appliance.Errorf(appliance.EINVALID, "sort %q: use updated, created, severity or alerts", f.Sort)
 	}
+	where, args, err := incidentWhere(f)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	if count {
+		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM incidents WHERE `+where, args...).Scan(&total); err != nil {
+			return nil, 0, "", wrap(err, "count incidents")
+		}
+	}
+	if cursor != "" {
+		if order != incidentOrders[""] {
+			return nil, 0, "", appliance.Errorf(appliance.EINVALID, "a cursor pages the default order (updated), not sort %q", f.Sort)
+		}
+		curTime, curID, err := parseCursor(cursor)
+		if err != nil {
+			return nil, 0, "", err
+		}
+		where += ` AND (updated < ? OR (updated = ? AND id < ?))`
+		args = append(args, curTime, curTime, curID)
+	}
+	limit := pageSize(f.Limit)
+	rows, err := db.read.QueryContext(ctx, `SELECT id, updated, doc FROM incidents WHERE `+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+		append(args, limit, max(f.Offset, 0))...)
+	if err != nil {
+		return nil, 0, "", wrap(err, "list incidents")
+	}
+	defer rows.Close()
+	var lastUpdated int64
+	var lastID string
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&lastID, &lastUpdated, &doc); err != nil {
+			return nil, 0, "", wrap(err, "list incidents")
+		}
+		var inc detect.Incident
+		if err := json.Unmarshal(doc, &inc); err != nil {
+			return nil, 0, "", fmt.Errorf("incident %s: %w", lastID, err)
+		}
+		incs = append(incs, inc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, "", wrap(err, "list incidents")
+	}
+	if len(incs) == limit {
+		next = formatCursor(lastUpdated, lastID)
+	}
+	return incs, total, next, nil
+}
+
+// incidentWhere is the condition of f's filters, tenant first.
+func incidentWhere(f appliance.IncidentFilter) (string, []any, error) {
 	where := []string{"tenant = ?"}
 	args := []any{f.Tenant}
 	switch f.Status {
@@ -39,14 +109,14 @@ func (db *DB) IncidentList(ctx context.Context, f appliance.IncidentFilter) ([]d
 		}
 	default:
 		if !validStatus(f.Status) {
-			return nil, 0, appliance.Errorf(appliance.EINVALID, "status %q: want open or one of %s", f.Status, strings.Join(detect.Statuses, ", "))
+			return "", nil, appliance.Errorf(appliance.EINVALID, "status %q: want open or one of %s", f.Status, strings.Join(detect.Statuses, ", "))
 		}
 		where = append(where, "status = ?")
 		args = append(args, f.Status)
 	}
 	if f.Severity != "" {
 		if detect.SeverityRank(f.Severity) < 0 {
-			return nil, 0, appliance.Errorf(appliance.EINVALID, "severity %q: want one of %s", f.Severity, strings.Join(detect.Severities, ", "))
+			return "", nil, appliance.Errorf(appliance.EINVALID, "severity %q: want one of %s", f.Severity, strings.Join(detect.Severities, ", "))
 		}
 		where = append(where, "severity = ?")
 		args = append(args, f.Severity)
@@ -59,31 +129,7 @@ func (db *DB) IncidentList(ctx context.Context, f appliance.IncidentFilter) ([]d
 		where = append(where, "json_extract(doc, '$.assignee') = ?")
 		args = append(args, f.Assignee)
 	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM incidents WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, wrap(err, "count incidents")
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT id, doc FROM incidents WHERE `+cond+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
-		append(args, pageSize(f.Limit), max(f.Offset, 0))...)
-	if err != nil {
-		return nil, 0, wrap(err, "list incidents")
-	}
-	defer rows.Close()
-	var out []detect.Incident
-	for rows.Next() {
-		var id string
-		var doc []byte
-		if err := rows.Scan(&id, &doc); err != nil {
-			return nil, 0, wrap(err, "list incidents")
-		}
-		var inc detect.Incident
-		if err := json.Unmarshal(doc, &inc); err != nil {
-			return nil, 0, fmt.Errorf("incident %s: %w", id, err)
-		}
-		out = append(out, inc)
-	}
-	return out, total, wrap(rows.Err(), "list incidents")
+	return strings.Join(where, " AND "), args, nil
 }
 
 // OpenIncidentCounts counts a tenant's open incidents by severity.

@@ -124,6 +124,25 @@ var migrations = []string{
 		events BLOB NOT NULL,
 		PRIMARY KEY (tenant, seq)
 	);`,
+	// 5: alert filters in SQL (alert_filter.go): the alert's entities as
+	// columns, filled for the alerts stored before, and indexes in list
+	// order for the common filters. NOCASE, as the query language compares
+	// case-insensitively.
+	`ALTER TABLE alerts ADD COLUMN ip TEXT NOT NULL DEFAULT '' COLLATE NOCASE;
+	ALTER TABLE alerts ADD COLUMN user_name TEXT NOT NULL DEFAULT '' COLLATE NOCASE;
+	ALTER TABLE alerts ADD COLUMN host TEXT NOT NULL DEFAULT '' COLLATE NOCASE;
+	UPDATE alerts SET
+		ip = coalesce((SELECT json_extract(e.value, '$.value') FROM json_each(alerts.doc, '$.entities') AS e
+			WHERE json_extract(e.value, '$.type') = 'ip'), ''),
+		user_name = coalesce((SELECT json_extract(e.value, '$.value') FROM json_each(alerts.doc, '$.entities') AS e
+			WHERE json_extract(e.value, '$.type') = 'user'), ''),
+		host = coalesce((SELECT json_extract(e.value, '$.value') FROM json_each(alerts.doc, '$.entities') AS e
+			WHERE json_extract(e.value, '$.type') = 'host'), '');
+	CREATE INDEX alerts_severity ON alerts(tenant, severity COLLATE NOCASE, time, id);
+	CREATE INDEX alerts_rule ON alerts(tenant, rule_id COLLATE NOCASE, time, id);
+	CREATE INDEX alerts_ip ON alerts(tenant, ip, time, id);
+	CREATE INDEX alerts_user ON alerts(tenant, user_name, time, id);
+	CREATE INDEX alerts_host ON alerts(tenant, host, time, id);`,
 }
 
 // localTables hold node-local bookkeeping, not replicated state: snapshots
