@@ -31,6 +31,10 @@ type Store struct {
 	db      *badger.DB
 	applied uint64
 	log     *slog.Logger
+	// rollupCache holds rollup counts written lately, so the next batch
+	// adds to them without reading Badger; only the state machine's
+	// goroutine uses it.
+	rollupCache map[string]rollupCount
 }
 
 // Options tunes the store; zero values take defaults sized for a 2-core,
@@ -89,6 +93,10 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("read applied index: %w", err)
+	}
+	if err := s.ensureRollups(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("event store %s: %w", dir, err)
 	}
 	return s, nil
 }
@@ -173,6 +181,10 @@ func (s *Store) applyBatch(index uint64, tenant string, events []appliance.Event
 			return false, fmt.Errorf("write index: %w", err)
 		}
 	}
+	rollups, err := s.addRollups(wb, index, tenant, events)
+	if err != nil {
+		return false, err
+	}
 	if last != nil {
 		if err := last(wb); err != nil {
 			return false, fmt.Errorf("write batch record: %w", err)
@@ -187,6 +199,7 @@ func (s *Store) applyBatch(index uint64, tenant string, events []appliance.Event
 		return false, fmt.Errorf("apply batch %d: %w", index, err)
 	}
 	s.applied = index
+	s.cacheRollups(rollups)
 	return true, nil
 }
 
@@ -263,6 +276,7 @@ func (s *Store) NewLoader() (*Loader, error) {
 		return nil, fmt.Errorf("empty event store: %w", err)
 	}
 	s.applied = 0
+	s.rollupCache = map[string]rollupCount{}
 	return &Loader{s: s, wb: s.db.NewWriteBatch()}, nil
 }
 
@@ -280,12 +294,16 @@ func (l *Loader) Record(payload []byte) error {
 	return l.wb.Set(key, val)
 }
 
-// Commit finishes the restore.
+// Commit finishes the restore. A snapshot from before rollups existed gets
+// them rebuilt here, before the store answers again.
 func (l *Loader) Commit(applied uint64) error {
 	if err := l.wb.Flush(); err != nil {
 		return fmt.Errorf("restore events: %w", err)
 	}
-	return l.s.setApplied(applied)
+	if err := l.s.setApplied(applied); err != nil {
+		return err
+	}
+	return l.s.ensureRollups()
 }
 
 // Abort abandons the restore. The store is left empty, not half-loaded with

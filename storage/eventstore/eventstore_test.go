@@ -132,10 +132,16 @@ func TestOnlyIndexedFieldsGetIndexKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := dump(t, s)
-	// The document, source and user.name; no key for the unindexed message,
+	// The document, the source and user.name postings and their counts at
+	// three levels, the rollup marker; nothing for the unindexed message,
 	// and no metadata (the applied index).
-	if len(r.kinds) != 3 {
-		t.Fatalf("%d records, want 3", len(r.kinds))
+	for prefix, want := range map[byte]int{'e': 1, 'x': 2, 'r': 6, 'R': 1} {
+		if n := r.keysWithPrefix(prefix); n != want {
+			t.Errorf("%d keys starting with %q, want %d", n, prefix, want)
+		}
+	}
+	if len(r.kinds) != 10 {
+		t.Fatalf("%d records, want 10", len(r.kinds))
 	}
 	for i, k := range r.kinds {
 		if k != eventstore.RecordKV {

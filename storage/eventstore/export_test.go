@@ -11,3 +11,17 @@ import (
 func SummaryWith(s *Store, ctx context.Context, tenant string, from, to time.Time, buckets int, fields []string, n, scanMax int) (appliance.Summary, error) {
 	return s.summary(ctx, tenant, from, to, buckets, fields, n, scanMax)
 }
+
+// DropRollups deletes the rollups and their marker, leaving the store as
+// one written before rollups existed.
+func DropRollups(s *Store) error {
+	return s.db.DropPrefix([]byte{prefixRollup}, rollupMarkerKey)
+}
+
+// RewindApplied records index as the last applied entry, as after a crash
+// that lost the tail of a write batch.
+func RewindApplied(s *Store, index uint64) error {
+	s.rollupCache = map[string]rollupCount{}
+	s.applied = 0
+	return s.setApplied(index)
+}

@@ -91,17 +91,43 @@ func secondsOf(from, to time.Time) (uint64, uint64) {
 	return lo, hi
 }
 
-// Histogram implements appliance.EventStats.
+// secondRange is a time range's seconds as [lo, end), capped at
+// maxSecond.
+func secondRange(from, to time.Time) (lo, end uint64) {
+	lo, hi := secondsOf(from, to)
+	return min(lo, maxSecond), min(hi, maxSecond-1) + 1
+}
+
+// Histogram implements appliance.EventStats: each bucket's whole minutes,
+// hours and days come from the rollups of the source field (every event
+// has exactly one source), its loose seconds from the source postings.
 func (s *Store) Histogram(ctx context.Context, tenant string, from, to time.Time, buckets int) ([]int, error) {
 	if buckets <= 0 || !from.Before(to) {
 		return nil, appliance.Errorf(appliance.EINVALID, "histogram needs from < to and at least one bucket")
 	}
 	counts := make([]int, buckets)
-	lo, hi := secondsOf(from, to)
-	span := float64(hi-lo) + 1
-	_, err := s.walkPostings(ctx, tenant, fieldCodes[appliance.FieldSource], lo, hi, func(_ []byte, sec uint64, n int) {
-		i := int(float64(sec-lo) / span * float64(buckets))
-		counts[min(i, buckets-1)] += n
+	lo, end := secondRange(from, to)
+	if lo >= end {
+		return counts, nil
+	}
+	bounds := bucketStarts(lo, end, buckets)
+	code := fieldCodes[appliance.FieldSource]
+	err := s.db.View(func(txn *badger.Txn) error {
+		for i := range buckets {
+			for _, sp := range splitRange(bounds[i], bounds[i+1]) {
+				add := func(_ []byte, n int) { counts[i] += n }
+				var err error
+				if sp.level < 0 {
+					_, err = s.walkPostings(ctx, tenant, code, sp.from, sp.to-1, func(v []byte, _ uint64, n int) { add(v, n) })
+				} else {
+					err = readRollups(txn, tenant, code, sp, add)
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -109,21 +135,126 @@ func (s *Store) Histogram(ctx context.Context, tenant string, from, to time.Time
 	return counts, nil
 }
 
+// bucketStarts is the first second of each histogram bucket, and end: the
+// second sec of [lo, end) is in bucket ⌊(sec-lo)/(end-lo)·buckets⌋.
+func bucketStarts(lo, end uint64, buckets int) []uint64 {
+	span := float64(end - lo)
+	index := func(sec uint64) int { return min(int(float64(sec-lo)/span*float64(buckets)), buckets-1) }
+	starts := make([]uint64, buckets+1)
+	starts[buckets] = end
+	for i := 1; i < buckets; i++ {
+		sec := lo + uint64(float64(i)*span/float64(buckets))
+		for sec > lo && index(sec-1) >= i {
+			sec--
+		}
+		for sec < end && index(sec) < i {
+			sec++
+		}
+		starts[i] = max(sec, starts[i-1])
+	}
+	starts[0] = lo
+	return starts
+}
+
 // Top implements appliance.EventStats.
 func (s *Store) Top(ctx context.Context, tenant, field string, from, to time.Time, n int) (appliance.TopValues, error) {
-	code, ok := fieldCodes[field]
-	if !ok {
-		return appliance.TopValues{}, appliance.Errorf(appliance.EINVALID, "field %q has no index: use one of %v", field, appliance.IndexedFields)
-	}
-	counts := map[string]int{}
-	lo, hi := secondsOf(from, to)
-	complete, err := s.walkPostings(ctx, tenant, code, lo, hi, func(value []byte, _ uint64, c int) {
-		counts[string(value)] += c
-	})
+	sum, err := s.tops(ctx, tenant, from, to, []string{field}, n, docScanMax)
 	if err != nil {
 		return appliance.TopValues{}, err
 	}
-	return appliance.TopValues{Partial: !complete, Values: topOf(counts, n)}, nil
+	return sum[0], nil
+}
+
+// tops counts the values of fields in a range. A field with rollups costs
+// its runs of whole buckets plus the loose seconds at the range's edges,
+// which one pass over their documents counts for every field (at most
+// scanMax documents; past that, the postings); another field walks its
+// postings.
+func (s *Store) tops(ctx context.Context, tenant string, from, to time.Time, fields []string, n, scanMax int) ([]appliance.TopValues, error) {
+	for _, f := range fields {
+		if _, ok := fieldCodes[f]; !ok {
+			return nil, appliance.Errorf(appliance.EINVALID, "field %q has no index: use one of %v", f, appliance.IndexedFields)
+		}
+	}
+	out := make([]appliance.TopValues, len(fields))
+	lo, end := secondRange(from, to)
+	if lo >= end {
+		return out, nil
+	}
+	spans := splitRange(lo, end)
+	var rolled []string
+	for _, f := range fields {
+		if rollupFields[f] {
+			rolled = append(rolled, f)
+		}
+	}
+	counts := map[string]map[string]int{}
+	for _, f := range fields {
+		counts[f] = map[string]int{}
+	}
+	for _, sp := range spans {
+		if sp.level >= 0 || len(rolled) == 0 {
+			continue
+		}
+		edge, err := s.countEdge(ctx, tenant, sp, rolled, scanMax)
+		if err != nil {
+			return nil, err
+		}
+		for i, f := range rolled {
+			for v, c := range edge[i] {
+				counts[f][v] += c
+			}
+		}
+	}
+	errs := make([]error, len(fields))
+	partial := make([]bool, len(fields))
+	var wg sync.WaitGroup
+	for i, f := range fields {
+		code, into := fieldCodes[f], counts[f]
+		wg.Go(func() {
+			if !rollupFields[f] {
+				complete, err := s.walkPostings(ctx, tenant, code, lo, end-1, func(v []byte, _ uint64, c int) { into[string(v)] += c })
+				partial[i], errs[i] = !complete, err
+				return
+			}
+			errs[i] = s.db.View(func(txn *badger.Txn) error {
+				for _, sp := range spans {
+					if sp.level >= 0 {
+						if err := readRollups(txn, tenant, code, sp, func(v []byte, c int) { into[string(v)] += c }); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i, f := range fields {
+		out[i] = appliance.TopValues{Values: topOf(counts[f], n), Partial: partial[i]}
+	}
+	return out, nil
+}
+
+// countEdge counts fields' values among the events of a few loose seconds:
+// from their documents, or, if there are more than scanMax of them, from
+// the postings.
+func (s *Store) countEdge(ctx context.Context, tenant string, sp span, fields []string, scanMax int) ([]map[string]int, error) {
+	byField, complete, err := s.countDocs(ctx, tenant, sp.from, sp.to-1, fields, scanMax)
+	if err != nil || complete {
+		return byField, err
+	}
+	for i, f := range fields {
+		into := map[string]int{}
+		if _, err := s.walkPostings(ctx, tenant, fieldCodes[f], sp.from, sp.to-1, func(v []byte, _ uint64, c int) { into[string(v)] += c }); err != nil {
+			return nil, err
+		}
+		byField[i] = into
+	}
+	return byField, nil
 }
 
 // topOf is the n most frequent values of counts, most frequent first, ties
@@ -142,11 +273,10 @@ func topOf(counts map[string]int, n int) []appliance.ValueCount {
 	return vs[:min(n, len(vs))]
 }
 
-// docScanMax is the most events in a range that Summary counts by reading
-// their documents: one pass serves every field, where the postings cost a
-// seek per distinct value of each field (about 8,000 seeks, over 100 ms,
-// for the source addresses of a million events, however short the range).
-// Reading a document costs about as much as ten seeks.
+// docScanMax is the most events of a range's loose seconds (under a
+// minute at each edge) that Top counts from their documents; past it, the
+// postings, at a seek per distinct value, are cheaper. Reading a document
+// costs about as much as ten seeks.
 const docScanMax = 10_000
 
 // Summary implements appliance.EventStats.
@@ -154,60 +284,32 @@ func (s *Store) Summary(ctx context.Context, tenant string, from, to time.Time, 
 	return s.summary(ctx, tenant, from, to, buckets, fields, n, docScanMax)
 }
 
-// summary is Summary that reads documents when the range holds at most
-// scanMax events.
+// summary is Summary that counts the loose seconds at a range's edges from
+// at most scanMax documents.
 func (s *Store) summary(ctx context.Context, tenant string, from, to time.Time, buckets int, fields []string, n, scanMax int) (appliance.Summary, error) {
-	for _, f := range fields {
-		if _, ok := fieldCodes[f]; !ok {
-			return appliance.Summary{}, appliance.Errorf(appliance.EINVALID, "field %q has no index: use one of %v", f, appliance.IndexedFields)
-		}
+	tops, err := s.tops(ctx, tenant, from, to, fields, n, scanMax)
+	if err != nil {
+		return appliance.Summary{}, err
 	}
 	counts, err := s.Histogram(ctx, tenant, from, to, buckets)
 	if err != nil {
 		return appliance.Summary{}, err
 	}
-	total := 0
-	for _, c := range counts {
-		total += c
-	}
-	out := appliance.Summary{Counts: counts, Tops: make([]appliance.TopValues, len(fields))}
-	if total <= scanMax {
-		byField, err := s.countDocs(ctx, tenant, from, to, fields)
-		if err != nil {
-			return appliance.Summary{}, err
-		}
-		for i := range fields {
-			out.Tops[i] = appliance.TopValues{Values: topOf(byField[i], n)}
-		}
-		return out, nil
-	}
-	errs := make([]error, len(fields))
-	var wg sync.WaitGroup
-	for i, f := range fields {
-		wg.Go(func() { out.Tops[i], errs[i] = s.Top(ctx, tenant, f, from, to, n) })
-	}
-	wg.Wait()
-	return out, errors.Join(errs...)
+	return appliance.Summary{Counts: counts, Tops: tops}, nil
 }
 
-// countDocs counts the values of fields among the events in [from, to] (to
-// the second, as the postings do) by reading their documents, each value
-// as indexed and once per event.
-func (s *Store) countDocs(ctx context.Context, tenant string, from, to time.Time, fields []string) ([]map[string]int, error) {
-	// Whole seconds, as the postings count.
-	if !from.IsZero() {
-		from = from.Truncate(time.Second)
-	}
-	if !to.IsZero() {
-		to = to.Truncate(time.Second).Add(time.Second - 1)
-	}
-	lower, upper := bounds(from, to)
-	byField := make([]map[string]int, len(fields))
+// countDocs counts the values of fields among the events of the seconds
+// [lo, hi] by reading their documents, each value as indexed and once per
+// event. It stops, incomplete, past max documents.
+func (s *Store) countDocs(ctx context.Context, tenant string, lo, hi uint64, fields []string, max int) (byField []map[string]int, complete bool, err error) {
+	lower, upper := bounds(time.Unix(int64(lo), 0), time.Unix(int64(hi), 0).Add(time.Second-1))
+	byField = make([]map[string]int, len(fields))
 	for i := range byField {
 		byField[i] = map[string]int{}
 	}
 	prefix := tenantPrefix(prefixEvent, tenant)
-	err := s.db.View(func(txn *badger.Txn) error {
+	complete = true
+	err = s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
 		seen := map[string]bool{}
@@ -216,7 +318,11 @@ func (s *Store) countDocs(ctx context.Context, tenant string, from, to time.Time
 			if id := idFromKey(it.Item().Key()); bytes.Compare(id[:], upper[:]) > 0 {
 				return nil
 			}
-			if read++; read%1024 == 0 && ctx.Err() != nil {
+			if read++; read > max {
+				complete = false
+				return nil
+			}
+			if read%1024 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
 			var doc map[string]json.RawMessage
@@ -235,7 +341,7 @@ func (s *Store) countDocs(ctx context.Context, tenant string, from, to time.Time
 		}
 		return nil
 	})
-	return byField, err
+	return byField, complete, err
 }
 
 // indexValues are a stored field's values as its index holds them: a

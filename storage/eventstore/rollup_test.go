@@ -1,0 +1,251 @@
+package eventstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/minixdr/xdr/appliance"
+	"github.com/minixdr/xdr/storage/eventstore"
+	"github.com/minixdr/xdr/storage/storetest"
+)
+
+// rollupEvents are n events of a tenant at random times over three days
+// (so every level of rollup and the loose seconds are exercised).
+func rollupEvents(tenant string, seed uint64, n int) []appliance.Event {
+	rng := rand.New(rand.NewPCG(seed, uint64(len(tenant))))
+	var evs []appliance.Event
+	for i := range n {
+		ts := storetest.Base.Add(time.Duration(rng.Int64N(int64(72 * time.Hour))))
+		fields := map[string]any{
+			"user.name": "user-" + strconv.Itoa(rng.IntN(20)), "source.ip": fmt.Sprintf("10.0.%d.%d", rng.IntN(4), rng.IntN(200)),
+			"host.name": tenant + "-host-" + strconv.Itoa(rng.IntN(5)), "event.outcome": []string{"success", "failure"}[rng.IntN(2)],
+		}
+		if i%3 == 0 {
+			fields["event.action"] = []any{"login", "logon", "Login"} // one value twice, as indexed
+		}
+		source := []string{"json", "syslog"}[rng.IntN(2)]
+		evs = append(evs, storetest.Event(tenant, source, ts, seed<<32|uint64(i), fields))
+	}
+	return evs
+}
+
+// rollupBatch is how many events rollupFixture applies at once: its
+// batches straddle minutes, hours and days.
+const rollupBatch = 97
+
+// rollupFixture stores rollupEvents of two tenants.
+func rollupFixture(t *testing.T, s *eventstore.Store, index *uint64, seed uint64, n int) {
+	t.Helper()
+	for _, tenant := range []string{"acme", "beta"} {
+		evs := rollupEvents(tenant, seed, n)
+		for start := 0; start < n; start += rollupBatch {
+			*index++
+			if _, err := s.ApplyBatch(*index, tenant, evs[start:min(start+rollupBatch, n)]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// scanCounts counts a field's values among a tenant's events in [from, to]
+// (to the second) by reading every document: the truth the rollups must
+// match.
+func scanCounts(t *testing.T, s *eventstore.Store, tenant, field string, from, to time.Time) (map[string]int, int) {
+	t.Helper()
+	counts, total := map[string]int{}, 0
+	req := appliance.EventSearch{Tenant: tenant, From: from.Truncate(time.Second), To: to.Truncate(time.Second).Add(time.Second - 1), Limit: eventstore.MaxLimit}
+	for {
+		page, err := s.Search(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range page.Events {
+			var m map[string]any
+			if err := json.Unmarshal(doc, &m); err != nil {
+				t.Fatal(err)
+			}
+			total++
+			list, ok := m[field].([]any)
+			if !ok && m[field] != nil {
+				list = []any{m[field]}
+			}
+			seen := map[string]bool{}
+			for _, v := range list {
+				iv := appliance.IndexValue(fmt.Sprint(v))
+				if !seen[iv] {
+					seen[iv] = true
+					counts[iv]++
+				}
+			}
+		}
+		if page.Next == (appliance.EventID{}) {
+			return counts, total
+		}
+		req.Cursor = page.Next
+	}
+}
+
+var rollupCheckFields = []string{"source", "user.name", "source.ip", "host.name", "event.outcome", "event.action"}
+
+// checkRollups compares every count the rollups give for random ranges
+// (aligned and not) with a scan of the documents.
+func checkRollups(t *testing.T, s *eventstore.Store, seed uint64) {
+	t.Helper()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(seed, 11))
+	ranges := [][2]time.Time{
+		{storetest.Base.Add(-time.Hour), storetest.Base.Add(80 * time.Hour)},                                   // everything
+		{storetest.Base.Truncate(24 * time.Hour), storetest.Base.Truncate(24 * time.Hour).Add(48 * time.Hour)}, // whole days
+		{storetest.Base.Add(90 * time.Minute), storetest.Base.Add(3 * time.Hour)},                              // whole minutes
+	}
+	for range 6 {
+		from := storetest.Base.Add(time.Duration(rng.Int64N(int64(72 * time.Hour))))
+		ranges = append(ranges, [2]time.Time{from, from.Add(time.Duration(rng.Int64N(int64(50 * time.Hour))))})
+	}
+	for _, r := range ranges {
+		for _, tenant := range []string{"acme", "beta"} {
+			sum, err := s.Summary(ctx, tenant, r[0], r[1], 7, rollupCheckFields, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			histTotal := 0
+			for _, c := range sum.Counts {
+				histTotal += c
+			}
+			for i, f := range rollupCheckFields {
+				want, total := scanCounts(t, s, tenant, f, r[0], r[1])
+				if histTotal != total {
+					t.Fatalf("%s %v..%v: histogram counts %d events, the documents %d", tenant, r[0], r[1], histTotal, total)
+				}
+				got := map[string]int{}
+				for _, vc := range sum.Tops[i].Values {
+					got[vc.Value] = vc.Count
+				}
+				if !maps.Equal(got, want) || sum.Tops[i].Partial {
+					t.Fatalf("%s %s %v..%v: rollups %v (partial %v), documents %v", tenant, f, r[0], r[1], got, sum.Tops[i].Partial, want)
+				}
+			}
+		}
+	}
+}
+
+func TestRollupsMatchTheEvents(t *testing.T) {
+	s := mustOpen(t, t.TempDir())
+	var index uint64
+	rollupFixture(t, s, &index, 1, 1500)
+	checkRollups(t, s, 1)
+	// More events into the same buckets add to the counts.
+	rollupFixture(t, s, &index, 2, 500)
+	checkRollups(t, s, 2)
+}
+
+// Tenant B's counts never include tenant A's events: the fixture's host
+// names carry the tenant's name.
+func TestRollupsTenantIsolation(t *testing.T) {
+	s := mustOpen(t, t.TempDir())
+	var index uint64
+	rollupFixture(t, s, &index, 3, 400)
+	for _, tenant := range []string{"acme", "beta"} {
+		top, err := s.Top(context.Background(), tenant, "host.name", time.Time{}, time.Time{}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0
+		for _, vc := range top.Values {
+			if vc.Value[:len(tenant)] != tenant {
+				t.Errorf("tenant %s sees host %q", tenant, vc.Value)
+			}
+			total += vc.Count
+		}
+		if total != 400 {
+			t.Errorf("tenant %s counts %d events, want 400", tenant, total)
+		}
+	}
+	if top, err := s.Top(context.Background(), "nobody", "host.name", time.Time{}, time.Time{}, 100); err != nil || len(top.Values) != 0 {
+		t.Errorf("a tenant without events sees %+v, %v", top, err)
+	}
+}
+
+func TestRollupsSurviveRestartAndRestore(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	var index uint64
+	rollupFixture(t, s, &index, 4, 600)
+	s.Close()
+	s = mustOpen(t, dir)
+	checkRollups(t, s, 4)
+	// The writer's cache starts empty after a restart: new events add to
+	// the counts on disk.
+	rollupFixture(t, s, &index, 5, 300)
+	checkRollups(t, s, 5)
+
+	dst := mustOpen(t, t.TempDir())
+	restore(t, dst, dump(t, s), index, nil)
+	checkRollups(t, dst, 6)
+	rollupFixture(t, dst, &index, 7, 200)
+	checkRollups(t, dst, 7)
+}
+
+// restore loads a dump into dst, leaving out the records skip rejects.
+func restore(t *testing.T, dst *eventstore.Store, r *records, applied uint64, skip func(key []byte) bool) {
+	t.Helper()
+	l, err := dst.NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.payloads {
+		if skip != nil && skip(p[1:1+p[0]]) {
+			continue
+		}
+		if err := l.Record(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Commit(applied); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A store, or a snapshot, from before rollups existed gets them rebuilt
+// from its postings.
+func TestRollupsRebuiltForOldStores(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	var index uint64
+	rollupFixture(t, s, &index, 8, 700)
+	old := dump(t, s)
+	if err := eventstore.DropRollups(s); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = mustOpen(t, dir)
+	checkRollups(t, s, 8)
+	rollupFixture(t, s, &index, 9, 100)
+	checkRollups(t, s, 9)
+
+	dst := mustOpen(t, t.TempDir())
+	restore(t, dst, old, 100, func(key []byte) bool { return key[0] == 'r' || key[0] == 'R' })
+	checkRollups(t, dst, 10)
+}
+
+// A batch replayed after a crash that kept part of its writes but not its
+// applied index is counted once.
+func TestRollupsReplayCountsOnce(t *testing.T) {
+	s := mustOpen(t, t.TempDir())
+	var index uint64
+	rollupFixture(t, s, &index, 12, 300)
+	if err := eventstore.RewindApplied(s, index-1); err != nil {
+		t.Fatal(err)
+	}
+	evs := rollupEvents("beta", 12, 300)
+	if ok, err := s.ApplyBatch(index, "beta", evs[300/rollupBatch*rollupBatch:]); err != nil || !ok {
+		t.Fatalf("replay: %v %v", ok, err)
+	}
+	checkRollups(t, s, 12)
+}
