@@ -1,11 +1,7 @@
 package ui_test
 
 import (
-	"archive/zip"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -96,41 +92,30 @@ func TestPagesDetection(t *testing.T) {
 			!strings.HasPrefix(r.header.Get("Content-Disposition"), "attachment; filename=\"incident-") {
 			t.Fatalf("evidence: %d %v", r.status, r.header)
 		}
-		zr, err := zip.NewReader(bytes.NewReader([]byte(r.body)), int64(len(r.body)))
-		if err != nil {
-			t.Fatal(err)
+		files := checkEvidenceZip(t, r.body)
+		if !strings.Contains(string(files["incident.json"]), `"alert_count": 1`) {
+			t.Errorf("incident.json %s", files["incident.json"])
 		}
-		files := map[string][]byte{}
-		for _, f := range zr.File {
-			rc, err := f.Open()
-			if err != nil {
-				t.Fatal(err)
-			}
-			files[f.Name], _ = io.ReadAll(rc)
-			rc.Close()
+	})
+
+	t.Run("evidence export job", func(t *testing.T) {
+		page := e.get(b, incURL)
+		csrf, _ := hiddenField(page.body, "csrf")
+		wantContains(t, "incident", page.body, `action="`+incURL+`/evidence"`)
+		if r := e.form(b, incURL+"/evidence", url.Values{}); r.status != http.StatusForbidden {
+			t.Errorf("export without csrf: %d, want 403", r.status)
 		}
-		manifest := string(files["MANIFEST.sha256"])
-		lines := strings.Split(strings.TrimSpace(manifest), "\n")
-		if len(lines) != len(files)-1 {
-			t.Fatalf("manifest lists %d files, the zip has %d besides it:\n%s", len(lines), len(files)-1, manifest)
+		done := e.runJob(b, e.form(b, incURL+"/evidence", url.Values{"csrf": {csrf}}))
+		wantContains(t, "export done", done.body, "<title>Evidence export: done", "1 events", "MANIFEST.sha256")
+		dl, ok := linkHref(done.body, "a", `id="job-download"`)
+		if !ok {
+			t.Fatalf("no download link:\n%s", done.body)
 		}
-		events := 0
-		for _, l := range lines {
-			sum, name, ok := strings.Cut(l, "  ")
-			got := sha256.Sum256(files[name])
-			if !ok || files[name] == nil || hex.EncodeToString(got[:]) != sum {
-				t.Errorf("manifest line %q does not match the file", l)
-			}
-			if strings.HasPrefix(name, "events/") {
-				events++
-				if !strings.Contains(string(files[name]), `"original":`) {
-					t.Errorf("%s lacks the original event", name)
-				}
-			}
+		r := e.get(b, dl)
+		if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/zip" {
+			t.Fatalf("download: %d %v", r.status, r.header)
 		}
-		if events != 1 || !strings.Contains(string(files["incident.json"]), `"alert_count": 1`) {
-			t.Errorf("evidence: %d events, incident.json %s", events, files["incident.json"])
-		}
+		checkEvidenceZip(t, r.body)
 	})
 
 	t.Run("alerts", func(t *testing.T) {
@@ -172,11 +157,9 @@ func TestPagesDetection(t *testing.T) {
 		if r := upload(""); r.status != http.StatusForbidden || strings.Contains(r.body, "Import:") {
 			t.Errorf("import without csrf: %d, want 403", r.status)
 		}
-		imp := upload(csrf)
-		if imp.status != http.StatusOK {
-			t.Fatalf("import: %d\n%s", imp.status, imp.body)
-		}
-		wantContains(t, "import report", imp.body, "Import: 1 imported, 0 skipped, 1 refused", "<td>broken.yml</td>", "Test rule for uploads")
+		imp := e.runJob(b, upload(csrf))
+		wantContains(t, "import report", imp.body, "Import: 1 imported, 0 skipped, 1 refused", "<td>broken.yml</td>")
+		wantContains(t, "rules", e.get(b, "/rules").body, "Test rule for uploads")
 	})
 
 	t.Run("attack matrix", func(t *testing.T) {

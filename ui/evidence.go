@@ -3,59 +3,76 @@ package ui
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"time"
-
-	"github.com/minixdr/xdr/appliance"
 )
 
 // maxEvidenceEvents bounds the events one evidence export holds.
 const maxEvidenceEvents = 10000
 
-// evidenceExport answers an incident's evidence as a zip: incident.json
-// (the incident with its alerts), events/<id>.json (every event of its
-// alerts, as stored, with the original) and MANIFEST.sha256, which lists
-// the SHA-256 of every other file in sha256sum's format, so a copy can be
-// checked with `sha256sum -c MANIFEST.sha256`.
-func (s *Server) evidenceExport(w http.ResponseWriter, r *http.Request) {
+// evidenceZip is an incident's evidence: incident.json (the incident with
+// its alerts), events/<id>.json (every event of its alerts, as stored, with
+// the original) and MANIFEST.sha256, which lists the SHA-256 of every other
+// file in sha256sum's format, so a copy can be checked with
+// `sha256sum -c MANIFEST.sha256`.
+type evidenceZip struct {
+	name   string // the download's file name
+	body   []byte
+	events int // event files in the zip
+}
+
+// evidence builds the evidence zip of incident id; progress, when set, is
+// told how many of the alerts' events have been read.
+func (s *Server) evidence(ctx context.Context, tenant, id string, progress func(read, total int)) (evidenceZip, error) {
 	svc, err := s.detection()
 	if err != nil {
-		s.pageFail(w, r, "incidents", err)
-		return
+		return evidenceZip{}, err
 	}
-	tenant := principalOf(r.Context()).Tenant
-	inc, err := svc.Incident(r.Context(), tenant, r.PathValue("id"))
+	inc, err := svc.Incident(ctx, tenant, id)
 	if err != nil {
-		s.pageFail(w, r, "incidents", err)
-		return
+		return evidenceZip{}, err
 	}
 	files := map[string][]byte{}
 	incJSON, err := json.MarshalIndent(inc, "", "  ")
 	if err != nil {
-		s.pageFail(w, r, "incidents", fmt.Errorf("encode incident: %w", err))
-		return
+		return evidenceZip{}, fmt.Errorf("encode incident %s: %w", inc.ID, err)
 	}
 	files["incident.json"] = incJSON
-	missing := 0
+	var ids []string
+	seen := map[string]bool{}
 	for _, a := range inc.Alerts {
 		for _, id := range a.EventIDs {
-			name := "events/" + id + ".json"
-			if _, ok := files[name]; ok || len(files) > maxEvidenceEvents {
-				continue
+			if !seen[id] && len(ids) < maxEvidenceEvents {
+				seen[id] = true
+				ids = append(ids, id)
 			}
-			doc, ok := s.eventDoc(r, id)
-			if !ok {
-				missing++
-				continue
-			}
-			files[name] = doc
 		}
+	}
+	missing := 0
+	for i, id := range ids {
+		if progress != nil && i%100 == 0 {
+			progress(i, len(ids))
+		}
+		if err := ctx.Err(); err != nil {
+			return evidenceZip{}, err
+		}
+		doc, ok := s.eventDoc(ctx, tenant, id)
+		if !ok {
+			missing++
+			continue
+		}
+		files["events/"+id+".json"] = doc
+	}
+	if progress != nil {
+		progress(len(ids), len(ids))
 	}
 	names := make([]string, 0, len(files))
 	for n := range files {
@@ -78,24 +95,65 @@ func (s *Server) evidenceExport(w http.ResponseWriter, r *http.Request) {
 		sum := sha256.Sum256(files[n])
 		fmt.Fprintf(&manifest, "%s  %s\n", hex.EncodeToString(sum[:]), n)
 		if err := add(n, files[n]); err != nil {
-			s.pageFail(w, r, "incidents", fmt.Errorf("write evidence zip: %w", err))
-			return
+			return evidenceZip{}, fmt.Errorf("write evidence zip: %w", err)
 		}
 	}
 	if missing > 0 {
 		// Retention may have removed events an old alert points at.
 		fmt.Fprintf(&manifest, "# %d event(s) of the alerts are no longer stored\n", missing)
 	}
-	if err := add("MANIFEST.sha256", manifest.Bytes()); err != nil || zw.Close() != nil {
-		s.pageFail(w, r, "incidents", appliance.Errorf(appliance.EINTERNAL, "write evidence zip"))
+	if err := add("MANIFEST.sha256", manifest.Bytes()); err != nil {
+		return evidenceZip{}, fmt.Errorf("write evidence zip: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return evidenceZip{}, fmt.Errorf("write evidence zip: %w", err)
+	}
+	s.d.Log.Info("evidence exported", "incident", inc.ID, "tenant", tenant, "user", principalOf(ctx).User,
+		"files", len(names), "at", now.Format(time.RFC3339))
+	return evidenceZip{name: "incident-" + inc.ID + "-evidence-" + now.Format("20060102T150405Z") + ".zip",
+		body: buf.Bytes(), events: len(names) - 1}, nil
+}
+
+// evidenceExport answers an incident's evidence zip at once (GET, for
+// scripts and links; the page starts an export job instead).
+func (s *Server) evidenceExport(w http.ResponseWriter, r *http.Request) {
+	ev, err := s.evidence(r.Context(), principalOf(r.Context()).Tenant, r.PathValue("id"), nil)
+	if err != nil {
+		s.pageFail(w, r, "incidents", err)
 		return
 	}
+	sendZip(w, ev.name, ev.body)
+}
+
+// evidenceJob starts the export of an incident's evidence and sends the
+// browser to its progress page.
+func (s *Server) evidenceJob(w http.ResponseWriter, r *http.Request) {
+	tenant, id := principalOf(r.Context()).Tenant, r.PathValue("id")
+	back := "/incidents/" + url.PathEscape(id)
+	j, err := s.startJob(r, "Evidence export", back, "Back to the incident", func(ctx context.Context, j *job) error {
+		ev, err := s.evidence(ctx, tenant, id, func(read, total int) { j.progress("Reading the events of the alerts", read, total, "events") })
+		if err != nil {
+			return err
+		}
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		j.file, j.fileName = ev.body, ev.name
+		j.fileDetail = fmt.Sprintf("%s events, %s KB, with MANIFEST.sha256", strconv.Itoa(ev.events), strconv.Itoa((len(ev.body)+1023)/1024))
+		return nil
+	})
+	if err != nil {
+		s.pageFail(w, r, "incidents", err)
+		return
+	}
+	http.Redirect(w, r, "/jobs/"+j.id, http.StatusSeeOther)
+}
+
+// sendZip answers body as the download name.
+func sendZip(w http.ResponseWriter, name string, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/zip")
-	h.Set("Content-Disposition", `attachment; filename="incident-`+inc.ID+`-evidence-`+now.Format("20060102T150405Z")+`.zip"`)
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
-	w.Write(buf.Bytes()) //nolint:errcheck // the client went away
-	s.d.Log.Info("evidence exported", "incident", inc.ID, "tenant", tenant, "user", principalOf(r.Context()).User,
-		"files", len(names), "at", now.Format(time.RFC3339))
+	w.Write(body) //nolint:errcheck // the client went away
 }

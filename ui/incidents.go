@@ -2,6 +2,7 @@ package ui
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -116,7 +117,7 @@ func (s *Server) showIncident(w http.ResponseWriter, r *http.Request, status int
 	vm.Created, vm.Updated, vm.LastAlert, vm.Alerts = showTime(inc.Created), showTime(inc.Updated), showTime(inc.LastAlert), strconv.Itoa(inc.AlertCount)
 	vm.Entities, vm.Techniques = entityTags(inc.Entities), techniqueTags(inc.Attack)
 	vm.Statuses = options(detect.Statuses, "", inc.Status)[1:]
-	vm.EvidenceURL = "/incidents/" + url.PathEscape(inc.ID) + "/evidence.zip"
+	vm.EvidenceURL = "/incidents/" + url.PathEscape(inc.ID) + "/evidence"
 	vm.CanEdit = canTriage(p)
 	for _, c := range inc.Comments {
 		vm.Comments = append(vm.Comments, pages.CommentItem{Time: showTime(c.Time), Author: c.Author, Text: c.Text})
@@ -147,7 +148,7 @@ func (s *Server) timeline(r *http.Request, inc *detect.Incident) ([]pages.Timeli
 				note = fmt.Sprintf("Showing the events of the first %d; the evidence export has them all.", maxTimelineEvents)
 				continue
 			}
-			doc, ok := s.eventDoc(r, id)
+			doc, ok := s.eventDoc(r.Context(), principalOf(r.Context()).Tenant, id)
 			if !ok {
 				continue
 			}
@@ -173,12 +174,12 @@ func (s *Server) timeline(r *http.Request, inc *detect.Incident) ([]pages.Timeli
 }
 
 // eventDoc reads one of the tenant's events by its ID string.
-func (s *Server) eventDoc(r *http.Request, id string) ([]byte, bool) {
+func (s *Server) eventDoc(ctx context.Context, tenant, id string) ([]byte, bool) {
 	eid, err := appliance.ParseEventID(id)
 	if err != nil {
 		return nil, false
 	}
-	doc, err := s.d.Events.Get(r.Context(), principalOf(r.Context()).Tenant, eid)
+	doc, err := s.d.Events.Get(ctx, tenant, eid)
 	return doc, err == nil
 }
 

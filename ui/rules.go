@@ -1,10 +1,13 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,6 +20,9 @@ import (
 // maxRulePackUpload bounds a rule pack posted from the rules page.
 const maxRulePackUpload = 64 << 20
 
+// rulesPerPage is the rules list's page size.
+const rulesPerPage = 50
+
 // ruleStatuses are Sigma's rule statuses, for the filter.
 var ruleStatuses = []string{"stable", "test", "experimental", "deprecated", "unsupported"}
 
@@ -28,8 +34,8 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request) {
 	s.showRules(w, r, http.StatusOK, vm)
 }
 
-// showRules renders the rules list, filtered by the query string, around
-// vm (its notice, error and import report).
+// showRules renders a page of the rules list, filtered by the query
+// string, around vm (its notice or error).
 func (s *Server) showRules(w http.ResponseWriter, r *http.Request, status int, vm pages.RulesVM) {
 	svc, err := s.detection()
 	if err != nil {
@@ -52,14 +58,25 @@ func (s *Server) showRules(w http.ResponseWriter, r *http.Request, status int, v
 		return
 	}
 	q := strings.ToLower(vm.Query)
-	for _, ru := range rules {
-		if q != "" && !strings.Contains(strings.ToLower(ru.Title), q) {
-			continue
-		}
+	rules = slices.DeleteFunc(rules, func(ru detect.RuleInfo) bool { return q != "" && !strings.Contains(strings.ToLower(ru.Title), q) })
+	pagesTotal := max((len(rules)+rulesPerPage-1)/rulesPerPage, 1)
+	pageNo, _ := strconv.Atoi(form.Get("page"))
+	pageNo = min(max(pageNo, 1), pagesTotal)
+	link := func(p int) string {
+		v := url.Values{"q": {vm.Query}, "level": {vm.Level}, "status": {vm.Status}, "enabled": {vm.Enabled}, "page": {strconv.Itoa(p)}}
+		return "/rules?" + v.Encode()
+	}
+	if pageNo > 1 {
+		vm.PrevURL = link(pageNo - 1)
+	}
+	if pageNo < pagesTotal {
+		vm.NextURL = link(pageNo + 1)
+	}
+	for _, ru := range rules[(pageNo-1)*rulesPerPage : min(pageNo*rulesPerPage, len(rules))] {
 		vm.Rows = append(vm.Rows, pages.RuleRow{ID: ru.ID, URL: "/rules/" + url.PathEscape(ru.ID), Title: ru.Title, Level: ru.Level,
 			Status: ru.Status, Kind: ru.Kind, Techniques: techniqueTags(ru.Attack), Enabled: ru.Enabled, Builtin: ru.Builtin})
 	}
-	vm.Total = pages.Thousands(len(vm.Rows))
+	vm.Total, vm.Page = pages.Thousands(len(rules)), fmt.Sprintf("page %d of %d", pageNo, pagesTotal)
 	s.render(w, r, status, pages.Rules(vm))
 }
 
@@ -113,8 +130,9 @@ func (s *Server) ruleSetEnabled(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/rules?"+url.Values{"changed": {ru.Title}, "now": {now}}.Encode(), http.StatusSeeOther)
 }
 
-// ruleImport imports the uploaded YAML files and .tar.gz packs and shows
-// the per-rule report.
+// ruleImport reads the uploaded YAML files and .tar.gz or .zip packs and
+// starts their import, whose page shows the progress and then the
+// per-rule report.
 func (s *Server) ruleImport(w http.ResponseWriter, r *http.Request) {
 	svc, err := s.ruleAdmin(r)
 	if err != nil {
@@ -126,16 +144,28 @@ func (s *Server) ruleImport(w http.ResponseWriter, r *http.Request) {
 		s.showRules(w, r, statusOf(appliance.ErrorCode(err)), pages.RulesVM{Error: appliance.ErrorMessage(err)})
 		return
 	}
-	rep, err := svc.ImportRules(r.Context(), principalOf(r.Context()).Tenant, files, detect.ImportOptions{Disabled: r.PostFormValue("disabled") != ""})
-	vm := pages.RulesVM{Import: &pages.ImportResult{Imported: pages.Thousands(rep.Imported), Skipped: pages.Thousands(rep.Skipped)}}
-	for _, f := range rep.Failed {
-		vm.Import.Failed = append(vm.Import.Failed, pages.ImportFailure{File: f.File, Rule: f.Rule, Reason: f.Reason})
-	}
-	status := http.StatusOK
+	tenant, opt := principalOf(r.Context()).Tenant, detect.ImportOptions{Disabled: r.PostFormValue("disabled") != ""}
+	j, err := s.startJob(r, "Rule pack import", "/rules", "Back to the rules", func(ctx context.Context, j *job) error {
+		j.progress("Checking "+pages.Thousands(len(files))+" rule files (parsing and compiling)", 0, 0, "")
+		opt.Progress = func(stored, total int) { j.progress("Storing the rules that passed the check", stored, total, "rules") }
+		rep, err := svc.ImportRules(ctx, tenant, files, opt)
+		res := &pages.ImportResult{Imported: pages.Thousands(rep.Imported), Skipped: pages.Thousands(rep.Skipped), Refused: pages.Thousands(len(rep.Failed))}
+		for _, f := range rep.Failed {
+			res.Failed = append(res.Failed, pages.ImportFailure{File: f.File, Rule: f.Rule, Reason: f.Reason})
+		}
+		j.mu.Lock()
+		j.report = res
+		j.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("the import stopped after %d rules: %w", rep.Imported, err)
+		}
+		return nil
+	})
 	if err != nil {
-		status, vm.Error = statusOf(appliance.ErrorCode(err)), "The import stopped: "+appliance.ErrorMessage(err)
+		s.showRules(w, r, statusOf(appliance.ErrorCode(err)), pages.RulesVM{Error: appliance.ErrorMessage(err)})
+		return
 	}
-	s.showRules(w, r, status, vm)
+	http.Redirect(w, r, "/jobs/"+j.id, http.StatusSeeOther)
 }
 
 // limitUpload bounds a multipart upload before anything reads it: the
@@ -154,38 +184,55 @@ func (s *Server) limitUpload(limit int64, next http.Handler) http.Handler {
 }
 
 // uploadedRules reads the multipart "pack" files: YAML files as they are,
-// .tar.gz/.tgz packs unpacked.
+// .tar.gz/.tgz and .zip packs unpacked. An error names the uploaded file
+// (and the member of the pack) at fault.
 func uploadedRules(r *http.Request) (map[string][]byte, error) {
 	if err := r.ParseMultipartForm(8 << 20); err != nil {
 		return nil, appliance.Errorf(appliance.EINVALID, "The upload could not be read (at most %d MB): %v", maxRulePackUpload>>20, err)
 	}
 	files := map[string][]byte{}
 	for _, fh := range r.MultipartForm.File["pack"] {
-		f, err := fh.Open()
+		inner, err := uploadedRuleFile(fh)
 		if err != nil {
 			return nil, appliance.Errorf(appliance.EINVALID, "%s: %v", fh.Filename, err)
 		}
-		name := strings.ToLower(fh.Filename)
-		if strings.HasSuffix(name, ".tar.gz") || strings.HasSuffix(name, ".tgz") {
-			inner, err := detect.ReadRuleArchive(f)
-			f.Close()
-			if err != nil {
-				return nil, appliance.Errorf(appliance.EINVALID, "%s: %v", fh.Filename, err)
-			}
-			for n, b := range inner {
-				files[fh.Filename+"/"+n] = b
-			}
-			continue
+		for n, b := range inner {
+			files[n] = b
 		}
-		b, err := io.ReadAll(f)
-		f.Close()
-		if err != nil {
-			return nil, appliance.Errorf(appliance.EINVALID, "%s: %v", fh.Filename, err)
-		}
-		files[fh.Filename] = b
 	}
 	if len(files) == 0 {
-		return nil, appliance.Errorf(appliance.EINVALID, "Choose one or more .yml files or a .tar.gz pack to import.")
+		return nil, appliance.Errorf(appliance.EINVALID, "Choose one or more .yml files, or a .tar.gz or .zip pack, to import.")
 	}
 	return files, nil
+}
+
+// uploadedRuleFile reads one uploaded file: the rule files of a pack, by
+// "<pack>/<path in the pack>", or the file itself.
+func uploadedRuleFile(fh *multipart.FileHeader) (map[string][]byte, error) {
+	f, err := fh.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var inner map[string][]byte
+	switch name := strings.ToLower(fh.Filename); {
+	case strings.HasSuffix(name, ".tar.gz") || strings.HasSuffix(name, ".tgz"):
+		inner, err = detect.ReadRuleArchive(f)
+	case strings.HasSuffix(name, ".zip"):
+		inner, err = detect.ReadRuleZip(f, fh.Size)
+	default:
+		b, err := io.ReadAll(f)
+		if err != nil {
+			return nil, err
+		}
+		return map[string][]byte{fh.Filename: b}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(inner))
+	for n, b := range inner {
+		out[fh.Filename+"/"+n] = b
+	}
+	return out, nil
 }

@@ -55,6 +55,7 @@ type Deps struct {
 type Server struct {
 	d    Deps
 	dash dashCache // the dashboard's event counts
+	jobs jobs      // long operations started from the pages
 }
 
 // New returns a server over d.

@@ -80,8 +80,8 @@ type RulesVM struct {
 	Query, Level, Status, Enabled string
 	Levels, Statuses, EnabledOpts []Option
 	Rows                          []RuleRow
-	Total                         string
-	Import                        *ImportResult
+	Total, Page                   string // "3,954", "page 2 of 80"
+	PrevURL, NextURL              string
 	Notice, Error                 string
 	CanEdit                       bool
 }
@@ -93,10 +93,33 @@ type RuleRow struct {
 	Enabled, Builtin                    bool
 }
 
-// ImportResult reports a rule pack import.
+// ImportResult reports a rule pack import. Failed may be one page of the
+// refusals: FailedPage says which ("page 2 of 6"), the URLs lead on.
 type ImportResult struct {
 	Imported, Skipped string
+	Refused           string // how many were refused in all
 	Failed            []ImportFailure
+	FailedPage        string
+	PrevURL, NextURL  string
+}
+
+// JobVM is the page of a long operation: its progress while it runs, then
+// its result (an import report, a download) or its error.
+type JobVM struct {
+	Chrome             Chrome
+	Title              string // "Rule pack import"
+	SelfURL, StatusURL string // the page, and its progress as JSON for job.js
+	Running            bool
+	Stage              string // what it does now
+	Done, Of           int    // progress of the stage; Of == 0: not measurable
+	Text               string // "1,200 of 3,204 rules"
+	Started, Took      string
+	Error              string
+	Import             *ImportResult
+	DownloadURL        string
+	DownloadName       string
+	DownloadDetail     string // e.g. "12 events, 40 KB, with MANIFEST.sha256"
+	BackURL, BackLabel string
 }
 
 // ImportFailure is one rule an import refused.

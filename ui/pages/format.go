@@ -87,3 +87,11 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
+
+// prefixed is prefix+s, or "" when s is empty.
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}

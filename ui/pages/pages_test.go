@@ -80,8 +80,15 @@ func allPages(t *testing.T) map[string]string {
 			Timeline: []pages.TimelineItem{{Time: hostile, Kind: hostile, Label: hostile, Detail: hostile, URL: "javascript:alert(1)"}},
 			Comments: []pages.CommentItem{{Author: hostile, Text: hostile}}})),
 		"rules hostile": render(t, pages.Rules(pages.RulesVM{Chrome: chrome, Query: hostile, Error: hostile, CanEdit: true, Total: "1",
-			Rows:   []pages.RuleRow{{ID: hostile, URL: "javascript:alert(1)", Title: hostile, Level: hostile, Enabled: true}},
-			Import: &pages.ImportResult{Imported: "1", Failed: []pages.ImportFailure{{File: hostile, Rule: hostile, Reason: hostile}}}})),
+			Rows: []pages.RuleRow{{ID: hostile, URL: "javascript:alert(1)", Title: hostile, Level: hostile, Enabled: true}}, PrevURL: "javascript:alert(1)"})),
+		"job running": render(t, pages.Job(pages.JobVM{Chrome: chrome, Title: "Rule pack import", SelfURL: "/jobs/ab", StatusURL: "/jobs/ab/status",
+			Running: true, Stage: "Storing the rules", Done: 1200, Of: 3204, Text: "1,200 of 3,204 rules", BackURL: "/rules", BackLabel: "Back"})),
+		"job checking": render(t, pages.Job(pages.JobVM{Chrome: chrome, Title: "Rule pack import", SelfURL: "/jobs/ab", StatusURL: "/jobs/ab/status",
+			Running: true, Stage: "Checking", BackURL: "/rules", BackLabel: "Back"})),
+		"job hostile": render(t, pages.Job(pages.JobVM{Chrome: hostileChrome, Title: hostile, Error: hostile, BackURL: "javascript:alert(1)", BackLabel: hostile,
+			DownloadURL: "javascript:alert(1)", DownloadName: hostile, DownloadDetail: hostile, Started: hostile, Took: hostile,
+			Import: &pages.ImportResult{Imported: "1", Refused: hostile, FailedPage: hostile, NextURL: "javascript:alert(1)",
+				Failed: []pages.ImportFailure{{File: hostile, Rule: hostile, Reason: hostile}}}})),
 		"rule hostile": render(t, pages.Rule(pages.RuleVM{Chrome: chrome, ID: hostile, Title: hostile, Source: hostile, Description: hostile,
 			AlertsURL: "javascript:alert(1)", CanEdit: true})),
 		"attack hostile": render(t, pages.Attack(pages.AttackVM{Chrome: chrome, Range: hostile,
@@ -93,9 +100,10 @@ func allPages(t *testing.T) map[string]string {
 }
 
 var (
-	labelFor = regexp.MustCompile(`<label for="([^"]*)"`)
-	inputTag = regexp.MustCompile(`<input [^>]*>`)
-	attrID   = regexp.MustCompile(` id="([^"]*)"`)
+	scriptTag = regexp.MustCompile(`<script([^>]*)>([^<]*)</script>`)
+	labelFor  = regexp.MustCompile(`<label for="([^"]*)"`)
+	inputTag  = regexp.MustCompile(`<input [^>]*>`)
+	attrID    = regexp.MustCompile(` id="([^"]*)"`)
 )
 
 // Every page must satisfy a strict CSP (no inline script or style), carry
@@ -104,9 +112,15 @@ func TestEveryPage(t *testing.T) {
 	for name, html := range allPages(t) {
 		t.Run(name, func(t *testing.T) {
 			lower := strings.ToLower(html)
-			for _, bad := range []string{"<script", " style=", "<style", "<img", `href="javascript:`} {
+			for _, bad := range []string{" style=", "<style", "<img", `href="javascript:`, "<meta http-equiv"} {
 				if strings.Contains(lower, bad) {
 					t.Errorf("page contains %q", bad)
+				}
+			}
+			// Scripts only from the appliance's embedded files, never inline.
+			for _, m := range scriptTag.FindAllStringSubmatch(lower, -1) {
+				if !strings.HasPrefix(m[1], ` src="/static/`) || m[2] != "" {
+					t.Errorf("page has a script that is not an embedded file: %s", m[0])
 				}
 			}
 			for _, want := range []string{
@@ -267,5 +281,24 @@ func mustNotContain(t *testing.T, page string, bads ...string) {
 		if strings.Contains(page, b) {
 			t.Errorf("page contains %q", b)
 		}
+	}
+}
+
+func TestJob(t *testing.T) {
+	html := allPages(t)
+	mustContain(t, html["job running"],
+		"<title>Rule pack import: running · Mini-XDR</title>",
+		`data-status-url="/jobs/ab/status"`,
+		`<label for="job-progress">Progress</label>`,
+		`<progress id="job-progress" max="3204" value="1200" aria-describedby="job-text">1,200 of 3,204 rules</progress>`,
+		`<p id="job-text" role="status">1,200 of 3,204 rules</p>`,
+		`<a href="/jobs/ab" id="job-reload">Check again</a>`,
+		`<script src="`+static.Path("job.js")+`" defer></script>`)
+	// A stage that cannot be measured shows an indeterminate bar.
+	mustContain(t, html["job checking"], `<progress id="job-progress" aria-describedby="job-text">`, `role="status">Working…</p>`)
+	mustContain(t, html["job hostile"], `role="alert" id="job-error"`, "Import: 1 imported", `rel="next"`)
+	mustNotContain(t, html["job hostile"], "<progress", "<script")
+	if strings.Count(strings.ToLower(html["job running"]), "<script") != len(scriptTag.FindAllString(strings.ToLower(html["job running"]), -1)) {
+		t.Error("a script tag the script check does not see")
 	}
 }

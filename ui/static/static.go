@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-//go:embed app.css
+//go:embed app.css job.js
 var files embed.FS
 
 // Prefix is where the caller mounts Handler.
