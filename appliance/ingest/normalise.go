@@ -316,7 +316,7 @@ type header struct {
 // blocks live as long as the batch's command, which is encoded and dropped).
 type docBuilder struct {
 	buf      []byte
-	keys     []string
+	shape    []shapeField // sorted fields of the last event rendered
 	terms    []appliance.Term
 	docs     []byte           // block the next documents are carved from
 	termSlab []appliance.Term // block the next events' terms are carved from
@@ -369,17 +369,6 @@ func buildEvent(h header, id appliance.EventID, p Parsed, d *docBuilder) (applia
 	if ts.IsZero() {
 		ts = h.received
 	}
-	keys := d.keys[:0]
-	for k := range p.Fields {
-		switch k {
-		case appliance.FieldID, appliance.FieldTenant, appliance.FieldSource, appliance.FieldReceived, appliance.FieldOriginal:
-			continue // reserved: the stored shape owns these names
-		}
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	d.keys = keys
-
 	var idText [32]byte
 	hex.Encode(idText[:], id[:])
 	buf := append(d.buf[:0], `{"id":"`...)
@@ -394,25 +383,88 @@ func buildEvent(h header, id appliance.EventID, p Parsed, d *docBuilder) (applia
 	buf = append(buf, d.received(h.received)...)
 	buf = append(buf, '"')
 	terms := append(d.terms[:0], appliance.Term{Field: appliance.FieldSource, Value: appliance.IndexValue(h.source)})
-	for _, k := range keys {
-		v := p.Fields[k]
-		buf = append(buf, ',')
-		buf = appendString(buf, k)
-		buf = append(buf, ':')
-		var err error
-		if buf, err = appendValue(buf, v); err != nil {
-			d.buf = buf
-			return appliance.Event{}, fmt.Errorf("field %q: %w", k, err)
-		}
-		if appliance.IsIndexed(k) {
-			terms = appendTerms(terms, k, v)
-		}
+	var err error
+	if buf, terms, err = d.appendFields(buf, terms, p.Fields); err != nil {
+		d.buf = buf
+		return appliance.Event{}, err
 	}
 	buf = append(buf, `,"original":`...)
 	buf = append(buf, p.Original...)
 	buf = append(buf, '}')
 	d.buf, d.terms = buf, terms
 	return appliance.Event{ID: id, Timestamp: ts, Doc: d.keepDoc(buf), Terms: d.keepTerms(terms)}, nil
+}
+
+// shapeField is one field of an event's shape (its set of field names),
+// with what rendering it needs: its key in JSON and whether it is indexed.
+type shapeField struct {
+	name    string
+	key     []byte // ,"name":
+	indexed bool
+}
+
+// appendFields renders the fields of f in name order and their index terms.
+// Consecutive events of a source mostly have the same field names, so the
+// last event's shape is tried first: when every one of its names is in f
+// and f has no others, the names need neither sorting nor escaping.
+func (d *docBuilder) appendFields(buf []byte, terms []appliance.Term, f map[string]any) ([]byte, []appliance.Term, error) {
+	if len(d.shape) == len(f) {
+		out, outTerms, ok, err := appendShape(buf, terms, d.shape, f)
+		if ok || err != nil {
+			return out, outTerms, err
+		}
+		// Another shape: what was appended past buf and terms is redone.
+	}
+	d.setShape(f)
+	buf, terms, _, err := appendShape(buf, terms, d.shape, f)
+	return buf, terms, err
+}
+
+// appendShape renders the fields of shape from f; ok is false when one is
+// missing from f.
+func appendShape(buf []byte, terms []appliance.Term, shape []shapeField, f map[string]any) (_ []byte, _ []appliance.Term, ok bool, err error) {
+	for i := range shape {
+		sf := &shape[i]
+		v, found := f[sf.name]
+		if !found {
+			return buf, terms, false, nil
+		}
+		buf = append(buf, sf.key...)
+		if buf, err = appendValue(buf, v); err != nil {
+			return buf, terms, false, fmt.Errorf("field %q: %w", sf.name, err)
+		}
+		if sf.indexed {
+			terms = appendTerms(terms, sf.name, v)
+		}
+	}
+	return buf, terms, true, nil
+}
+
+// setShape makes f's field names, less the reserved ones, the current shape.
+func (d *docBuilder) setShape(f map[string]any) {
+	names := make([]string, 0, len(f))
+	for k := range f {
+		switch k {
+		case appliance.FieldID, appliance.FieldTenant, appliance.FieldSource, appliance.FieldReceived, appliance.FieldOriginal:
+			continue // reserved: the stored shape owns these names
+		}
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	shape := make([]shapeField, len(names))
+	ends := make([]int, len(names))
+	var keys []byte
+	for i, k := range names {
+		keys = append(appendString(append(keys, ','), k), ':')
+		ends[i] = len(keys)
+		shape[i] = shapeField{name: k, indexed: appliance.IsIndexed(k)}
+	}
+	start := 0
+	for i, end := range ends {
+		shape[i].key = keys[start:end:end]
+		start = end
+	}
+	d.shape = shape
 }
 
 func appendTerms(terms []appliance.Term, field string, v any) []appliance.Term {
