@@ -121,7 +121,7 @@ const jsonVersion = 1
 // Encode serialises a command into a log entry.
 func Encode(c Command) ([]byte, error) {
 	if b, ok := c.(*IngestBatch); ok {
-		return compressIngestBatch(encodeIngestBatch(b)), nil
+		return encodeCompressedIngestBatch(b), nil
 	}
 	body, err := json.Marshal(c)
 	if err != nil {

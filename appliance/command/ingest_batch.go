@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/s2"
@@ -26,15 +27,14 @@ const maxDecodedBatch = 256 << 20
 
 const flagIdempotent = 1 << 0
 
-// encodeIngestBatch writes the compact binary body:
-//
-//	tenant, source, batchID          (uvarint length + bytes each)
-//	flags (1 byte: bit 0 idempotent), part (uvarint), digest (8 bytes big-endian)
-//	event count                      (uvarint)
-//	per event: id (16 bytes), time (varint Unix ns), doc (uvarint length + bytes),
-//	           term count (uvarint), per term: field, value (uvarint length + bytes)
+// encodeIngestBatch returns the version 1 entry of b.
 func encodeIngestBatch(b *IngestBatch) []byte {
-	size := 2 + 1 + binary.MaxVarintLen32 + 8 + 3*binary.MaxVarintLen32 + len(b.Tenant) + len(b.Source) + len(b.BatchID) + binary.MaxVarintLen32
+	return appendIngestBatch(append(make([]byte, 0, 2+ingestBatchSize(b)), byte(TypeIngestBatch), ingestBatchPlain), b)
+}
+
+// ingestBatchSize bounds the size of b's body.
+func ingestBatchSize(b *IngestBatch) int {
+	size := 1 + binary.MaxVarintLen32 + 8 + 3*binary.MaxVarintLen32 + len(b.Tenant) + len(b.Source) + len(b.BatchID) + binary.MaxVarintLen32
 	for i := range b.Events {
 		e := &b.Events[i]
 		size += 16 + 2*binary.MaxVarintLen64 + len(e.Doc) + binary.MaxVarintLen32
@@ -42,8 +42,17 @@ func encodeIngestBatch(b *IngestBatch) []byte {
 			size += 2*binary.MaxVarintLen32 + len(t.Field) + len(t.Value)
 		}
 	}
-	buf := make([]byte, 0, size)
-	buf = append(buf, byte(TypeIngestBatch), ingestBatchPlain)
+	return size
+}
+
+// appendIngestBatch appends the compact binary body of b:
+//
+//	tenant, source, batchID          (uvarint length + bytes each)
+//	flags (1 byte: bit 0 idempotent), part (uvarint), digest (8 bytes big-endian)
+//	event count                      (uvarint)
+//	per event: id (16 bytes), time (varint Unix ns), doc (uvarint length + bytes),
+//	           term count (uvarint), per term: field, value (uvarint length + bytes)
+func appendIngestBatch(buf []byte, b *IngestBatch) []byte {
 	buf = appendString(buf, b.Tenant)
 	buf = appendString(buf, b.Source)
 	buf = appendString(buf, b.BatchID)
@@ -68,6 +77,43 @@ func encodeIngestBatch(b *IngestBatch) []byte {
 		}
 	}
 	return buf
+}
+
+// encodeCompressedIngestBatch returns the version 2 entry of b. The plain
+// body and the compressor's output are scratch space reused from batch to
+// batch; only the entry itself, a fraction of their size, is allocated.
+func encodeCompressedIngestBatch(b *IngestBatch) []byte {
+	plain := getScratch(ingestBatchSize(b))
+	*plain = appendIngestBatch((*plain)[:0], b)
+	comp := getScratch(s2.MaxEncodedLen(len(*plain)))
+	enc := s2.Encode((*comp)[:cap(*comp)], *plain)
+	out := make([]byte, 2+len(enc))
+	out[0], out[1] = byte(TypeIngestBatch), ingestBatchCompressed
+	copy(out[2:], enc)
+	putScratch(plain)
+	putScratch(comp)
+	return out
+}
+
+// scratch holds encoding buffers between batches.
+var scratch sync.Pool
+
+// maxScratch is the largest buffer kept for reuse: the body of a full
+// 8 MiB ingest entry, with room for its terms.
+const maxScratch = 32 << 20
+
+func getScratch(n int) *[]byte {
+	if b, ok := scratch.Get().(*[]byte); ok && cap(*b) >= n {
+		return b
+	}
+	b := make([]byte, 0, n)
+	return &b
+}
+
+func putScratch(b *[]byte) {
+	if cap(*b) <= maxScratch {
+		scratch.Put(b)
+	}
 }
 
 func appendString(buf []byte, s string) []byte {
@@ -117,17 +163,43 @@ func (r *reader) bytes() ([]byte, error) {
 	return v, nil
 }
 
+// readTerms reads an event's n terms. Their text is copied out of the
+// entry as one string, which the terms' fields and values slice: one
+// allocation per event rather than two per term, on the apply path; a term
+// kept after the batch is gone pins only its own event's terms.
+func readTerms(r *reader, n int) ([]appliance.Term, error) {
+	start := r.b
+	type span struct{ field, value [2]int }
+	var stack [16]span
+	spans := stack[:0]
+	at := func() int { return len(start) - len(r.b) }
+	for range n {
+		var sp span
+		for k := range 2 {
+			b, err := r.bytes()
+			if err != nil {
+				return nil, err
+			}
+			end := at()
+			if k == 0 {
+				sp.field = [2]int{end - len(b), end}
+			} else {
+				sp.value = [2]int{end - len(b), end}
+			}
+		}
+		spans = append(spans, sp)
+	}
+	text := string(start[:at()])
+	terms := make([]appliance.Term, n)
+	for j, sp := range spans {
+		terms[j] = appliance.Term{Field: text[sp.field[0]:sp.field[1]], Value: text[sp.value[0]:sp.value[1]]}
+	}
+	return terms, nil
+}
+
 func (r *reader) string() (string, error) {
 	b, err := r.bytes()
 	return string(b), err
-}
-
-// compressIngestBatch turns a version 1 entry into a version 2 one.
-func compressIngestBatch(plain []byte) []byte {
-	buf := make([]byte, 2+s2.MaxEncodedLen(len(plain)-2))
-	buf[0], buf[1] = byte(TypeIngestBatch), ingestBatchCompressed
-	enc := s2.Encode(buf[2:], plain[2:])
-	return buf[:2+len(enc)]
 }
 
 func decodeIngestBatch(version byte, body []byte) (*IngestBatch, error) {
@@ -217,14 +289,8 @@ func readIngestBatch(r *reader) (*IngestBatch, error) {
 		if nt > uint64(len(r.b))/minTermBytes {
 			return nil, fmt.Errorf("term count %d exceeds entry size", nt)
 		}
-		e.Terms = make([]appliance.Term, nt)
-		for j := range e.Terms {
-			if e.Terms[j].Field, err = r.string(); err != nil {
-				return nil, err
-			}
-			if e.Terms[j].Value, err = r.string(); err != nil {
-				return nil, err
-			}
+		if e.Terms, err = readTerms(r, int(nt)); err != nil {
+			return nil, err
 		}
 	}
 	if len(r.b) != 0 {
