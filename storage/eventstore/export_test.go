@@ -25,3 +25,9 @@ func RewindApplied(s *Store, index uint64) error {
 	s.applied = 0
 	return s.setApplied(index)
 }
+
+// SearchScan is Search without the indexes: every event of the range is
+// read and checked.
+func SearchScan(s *Store, ctx context.Context, req appliance.EventSearch) (appliance.EventPage, error) {
+	return s.search(ctx, req, false)
+}

@@ -2,6 +2,8 @@ package eventstore
 
 import (
 	"bytes"
+	"cmp"
+	"math"
 	"slices"
 	"strconv"
 
@@ -15,17 +17,27 @@ import (
 // lower bound.
 type idIter interface {
 	// seek positions at the largest ID <= upper; false when there is none.
+	// Successive seeks of one iterator never raise upper.
 	seek(upper appliance.EventID) bool
 	// next moves to the next smaller ID; false when exhausted.
 	next() bool
 	id() appliance.EventID
+	// estimate is about how many IDs the iterator yields in the planner's
+	// range; unknownCount when it cannot tell cheaply.
+	estimate() int
 	close()
 }
 
+// unknownCount is the estimate of an iterator that cannot tell its size.
+const unknownCount = math.MaxInt
+
+// maxEstimateBuckets bounds the rollup reads of an estimate.
+const maxEstimateBuckets = 400
+
 type planner struct {
-	txn    *badger.Txn
-	tenant string
-	lower  appliance.EventID
+	txn          *badger.Txn
+	tenant       string
+	lower, upper appliance.EventID
 }
 
 // plan returns an iterator over a superset of the events matching e, or nil
@@ -47,6 +59,8 @@ func (p *planner) plan(e query.Expr) idIter {
 		case 1:
 			return its[0]
 		}
+		// The rarest term leads: its IDs are the targets the others seek to.
+		slices.SortStableFunc(its, func(a, b idIter) int { return cmp.Compare(a.estimate(), b.estimate()) })
 		return &intersection{its: its}
 	case *query.Or:
 		its := make([]idIter, 0, len(e.Terms))
@@ -89,8 +103,54 @@ func (p *planner) term(t *query.Term) idIter {
 
 func (p *planner) exact(code byte, value string) idIter {
 	prefix := indexValuePrefix(p.tenant, code, value, true)
-	it := p.txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix, PrefetchValues: true, PrefetchSize: 16})
-	return &postingIter{it: it, prefix: prefix, lower: p.lower}
+	// Postings are read one second at a time, mostly a key or two after each
+	// seek: prefetching values after every seek cost more than it saved.
+	it := p.txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
+	return &postingIter{it: it, prefix: prefix, lower: p.lower, size: p.count(code, value)}
+}
+
+// count is how many events in the planner's range have value, from the
+// rollups of its whole minutes, hours and days (the loose seconds at the
+// edges are left out); unknownCount for a field without rollups or a range
+// of too many buckets.
+func (p *planner) count(code byte, value string) int {
+	if !rollupCode(code) {
+		return unknownCount
+	}
+	lo, end := idSecond(p.lower), min(idSecond(p.upper), maxSecond-1)+1
+	spans := splitRange(lo, end)
+	buckets := 0
+	for _, sp := range spans {
+		if sp.level >= 0 {
+			buckets += int((sp.to - sp.from) / rollupLevels[sp.level].width)
+		}
+	}
+	if buckets > maxEstimateBuckets {
+		return unknownCount
+	}
+	prefixR := tenantPrefix(prefixRollup, p.tenant)
+	value = appliance.IndexValue(value)
+	n := 0
+	var key []byte
+	for _, sp := range spans {
+		if sp.level < 0 {
+			continue
+		}
+		l := rollupLevels[sp.level]
+		for b := sp.from; b < sp.to; b += l.width {
+			key = appendRollupKey(key[:0], prefixR, code, l, b, value)
+			item, err := p.txn.Get(key)
+			if err != nil {
+				continue // none, or unreadable: an estimate only
+			}
+			_ = item.Value(func(v []byte) error {
+				c, err := decodeRollup(v)
+				n += int(c.count)
+				return err
+			})
+		}
+	}
+	return n
 }
 
 // prefixIDs collects the IDs of every value with a prefix: index keys sort by
@@ -138,6 +198,7 @@ func (s *sliceIter) next() bool {
 }
 
 func (s *sliceIter) id() appliance.EventID { return s.ids[s.pos] }
+func (s *sliceIter) estimate() int         { return len(s.ids) }
 func (s *sliceIter) close()                {}
 
 // intersection yields IDs present in every child (leapfrog join).
@@ -174,6 +235,7 @@ func (x *intersection) next() bool {
 }
 
 func (x *intersection) id() appliance.EventID { return x.cur }
+func (x *intersection) estimate() int         { return x.its[0].estimate() }
 func (x *intersection) close() {
 	for _, it := range x.its {
 		it.close()
@@ -218,6 +280,18 @@ func (u *union) next() bool {
 }
 
 func (u *union) id() appliance.EventID { return u.cur }
+
+func (u *union) estimate() int {
+	n := 0
+	for _, it := range u.its {
+		e := it.estimate()
+		if e == unknownCount {
+			return unknownCount
+		}
+		n += e
+	}
+	return n
+}
 func (u *union) close() {
 	for _, it := range u.its {
 		it.close()

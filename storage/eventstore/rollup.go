@@ -29,7 +29,9 @@ import (
 // transactions, so a crash can leave part of a batch written without its
 // applied index; the replay then skips the keys already carrying its index
 // instead of adding the batch twice. Every count derives from the events, so
-// every node holds the same keys.
+// every node holds the same keys and counts; the index is history, so a
+// snapshot (and the state digest made from it) holds only the count, and a
+// restore gives every count index 0.
 //
 // rollupMarkerKey (a data key, so snapshots carry it) says the rollups cover
 // every stored event. A store written before rollups existed has events but
@@ -56,8 +58,12 @@ type rollupLevel struct {
 // rollupLevels, finest first.
 var rollupLevels = []rollupLevel{{'M', 60}, {'H', 3600}, {'D', 86400}}
 
-// rollupValueLen is the length of a rollup key's value: count, index.
-const rollupValueLen = 16
+// rollupValueLen is the length of a rollup key's value: count, index;
+// snapshots hold only the count (rollupCountLen).
+const (
+	rollupCountLen = 8
+	rollupValueLen = 16
+)
 
 // appendRollupKey appends the key counting value in the bucket of level
 // holding second; prefixR is tenantPrefix(prefixRollup, tenant).

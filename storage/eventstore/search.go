@@ -26,6 +26,12 @@ const (
 // indexed terms, an OR of indexed terms unions them); every candidate is then
 // checked against the whole query, so the index only ever narrows.
 func (s *Store) Search(ctx context.Context, req appliance.EventSearch) (appliance.EventPage, error) {
+	return s.search(ctx, req, true)
+}
+
+// search is Search that may be told not to use the indexes (tests compare
+// the planner with the plain scan).
+func (s *Store) search(ctx context.Context, req appliance.EventSearch, useIndex bool) (appliance.EventPage, error) {
 	limit := req.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -46,8 +52,11 @@ func (s *Store) Search(ctx context.Context, req appliance.EventSearch) (applianc
 	var res appliance.EventPage
 	err := s.db.View(func(txn *badger.Txn) error {
 		pg := &page{ctx: ctx, expr: req.Expr, limit: limit, res: &res}
-		p := &planner{txn: txn, tenant: req.Tenant, lower: lower}
-		it := p.plan(req.Expr)
+		p := &planner{txn: txn, tenant: req.Tenant, lower: lower, upper: upper}
+		var it idIter
+		if useIndex {
+			it = p.plan(req.Expr)
+		}
 		if it == nil {
 			return s.scan(txn, req.Tenant, lower, upper, pg)
 		}
