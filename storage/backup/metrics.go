@@ -8,7 +8,8 @@ import (
 )
 
 // Collector exports the replicated record of scheduled backups, so every
-// node reports the same figures and they survive a leader change.
+// node reports the same figures and they survive a leader change; and this
+// node's count of intervals skipped for want of changes.
 type Collector struct{ s *Scheduler }
 
 // NewCollector returns the collector of s's record.
@@ -24,17 +25,20 @@ var (
 	descLastFailure = prometheus.NewDesc("xdr_backup_last_failure_timestamp_seconds", "When the last scheduled backup attempt failed (Unix time; 0: never).", nil, nil)
 	descFailing     = prometheus.NewDesc("xdr_backup_failing", "1 when the latest scheduled backup attempt failed.", nil, nil)
 	descStatusErr   = prometheus.NewDesc("xdr_backup_status_error", "1 when the backup record could not be read for this scrape.", nil, nil)
+	descSkipped     = prometheus.NewDesc("xdr_backup_skipped_unchanged_total", "Scheduled backup intervals this node, while leading, skipped because nothing changed since the last backup.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLastSuccess, descLastSize, descLastDur, descLastIndex, descSuccesses, descFailures, descLastFailure, descFailing, descStatusErr} {
+	for _, d := range []*prometheus.Desc{descLastSuccess, descLastSize, descLastDur, descLastIndex, descSuccesses, descFailures, descLastFailure, descFailing, descStatusErr, descSkipped} {
 		ch <- d
 	}
 }
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	// Node-local: it needs no read of the record.
+	ch <- prometheus.MustNewConstMetric(descSkipped, prometheus.CounterValue, float64(c.s.Skipped()))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	st, err := c.s.Status(ctx)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"filippo.io/age"
@@ -57,6 +58,12 @@ type Scheduler struct {
 	prop   command.Proposer
 	now    func() time.Time
 	log    *slog.Logger
+
+	// skipped counts the intervals this node, leading, left without a
+	// backup because nothing changed; skippedSlot (Unix ns) is the last of
+	// them, so an interval counts once however often it is checked.
+	skipped     atomic.Int64
+	skippedSlot atomic.Int64
 }
 
 // NewScheduler returns a scheduler over the node's store.
@@ -132,6 +139,9 @@ func (s *Scheduler) Tick(ctx context.Context) (Outcome, error) {
 	case st.LastRecord > 0 && s.store.Applied() == st.LastRecord && st.FailureRecord < st.SuccessRecord:
 		// Only the last record itself was applied since: the backup of the
 		// state before it is current.
+		if s.skippedSlot.Swap(slot.UnixNano()) != slot.UnixNano() {
+			s.skipped.Add(1)
+		}
 		return Unchanged, nil
 	}
 	rec, err := s.backup(ctx, slot)
@@ -263,6 +273,11 @@ func (s *Scheduler) Next() time.Time {
 	}
 	return s.now().Truncate(s.cfg.Interval).Add(s.cfg.Interval).UTC()
 }
+
+// Skipped is how many intervals this node, while it led, skipped because
+// nothing changed since the last backup (a node-local count, unlike the
+// replicated record).
+func (s *Scheduler) Skipped() int64 { return s.skipped.Load() }
 
 // Status is the replicated record of scheduled backups.
 func (s *Scheduler) Status(ctx context.Context) (sqlstore.BackupStatus, error) {

@@ -3,6 +3,7 @@ package backup_test
 import (
 	"bytes"
 	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/appliance/command"
@@ -106,11 +109,20 @@ func TestSchedule(t *testing.T) {
 	// Next interval: the new leader backs up what changed.
 	clock.Advance(time.Hour)
 	tick(node2, backup.BackedUp)
-	// Following interval with nothing applied since: skipped.
+	// Following interval with nothing applied since: skipped, and counted
+	// once however often it is checked, by the node that skipped it.
 	clock.Advance(time.Hour)
+	tick(node2, backup.Unchanged)
+	clock.Advance(time.Minute)
 	tick(node2, backup.Unchanged)
 	if f := files(t, dir); len(f) != 2 {
 		t.Fatalf("files %v", f)
+	}
+	if node1.Skipped() != 0 || node2.Skipped() != 1 {
+		t.Fatalf("skipped intervals: node1 %d, node2 %d; want 0, 1", node1.Skipped(), node2.Skipped())
+	}
+	if body := scrape(t, node2); !strings.Contains(body, "\nxdr_backup_skipped_unchanged_total 1\n") {
+		t.Fatalf("/metrics lacks the skipped count:\n%s", body)
 	}
 
 	// A failure is recorded (replicated), retried after a pause, and the
@@ -139,6 +151,9 @@ func TestSchedule(t *testing.T) {
 	}
 	clock.Advance(time.Hour)
 	tick(node2, backup.Unchanged)
+	if node2.Skipped() != 2 {
+		t.Fatalf("skipped intervals %d, want 2", node2.Skipped())
+	}
 
 	// A change whose backup failed is backed up in the next interval even
 	// though nothing was applied since the failure's record.
@@ -149,6 +164,16 @@ func TestSchedule(t *testing.T) {
 	os.Rename(dir+".away", dir)
 	clock.Advance(time.Hour)
 	tick(node2, backup.BackedUp)
+}
+
+// scrape is the metrics text of s's collector.
+func scrape(t *testing.T, s *backup.Scheduler) string {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(backup.NewCollector(s))
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.String()
 }
 
 func TestScheduleOff(t *testing.T) {
