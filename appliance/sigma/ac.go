@@ -3,7 +3,9 @@ package sigma
 import "sort"
 
 // acMachine is an Aho-Corasick automaton over bytes: one pass over a text
-// reports every pattern occurring in it. The root's transitions are a
+// reports every pattern occurring in it. Patterns are lower case and the
+// scan folds ASCII letters, so an ASCII text need not be lower-cased
+// first (scanValue lower-cases the others). The root's transitions are a
 // dense table (every scan starts there and most bytes fall back to it);
 // other states keep sorted edge lists.
 type acMachine struct {
@@ -23,7 +25,8 @@ type acMachine struct {
 
 	// The automaton as a DFA when small enough: bytes map to classes (each
 	// byte of a pattern its own, all others class 0, which always leads
-	// back to the root), delta[s*nclass+class] the next state.
+	// back to the root), delta[s*nclass+class] the next state's row
+	// (buildDFA).
 	class  [256]uint8
 	nclass int
 	delta  []int32
@@ -126,6 +129,9 @@ func (m *acMachine) buildDFA(budget int) int {
 			m.nclass++
 		}
 	}
+	for b := 'A'; b <= 'Z'; b++ {
+		m.class[b] = m.class[b+'a'-'A']
+	}
 	n := len(m.fail)
 	if n*m.nclass > min(maxDFACells, budget) {
 		return 0
@@ -146,6 +152,15 @@ func (m *acMachine) buildDFA(budget int) int {
 		for _, e := range m.edges[m.edgeAt[s]:m.edgeAt[s+1]] {
 			row[m.class[e.b]] = e.next
 			queue = append(queue, e.next)
+		}
+	}
+	// Cells hold the next state's row offset (state × nclass), bitwise
+	// negated when the state has output: the scan then reads one table
+	// per byte.
+	for i, next := range delta {
+		delta[i] = next * int32(m.nclass)
+		if m.first[next] != 0 {
+			delta[i] = ^delta[i]
 		}
 	}
 	m.delta = delta
@@ -189,22 +204,34 @@ func (m *acMachine) step(s int32, b byte) int32 {
 	return m.child(s, b)
 }
 
-// scan reports the id of every pattern occurring in text (an id may be
-// reported more than once).
-func (m *acMachine) scan(text string, hit func(int32)) {
+// foldASCII maps a byte to its ASCII lower case.
+var foldASCII = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+	}
+	for b := 'A'; b <= 'Z'; b++ {
+		t[b] = byte(b + 'a' - 'A')
+	}
+	return t
+}()
+
+// scan reports the id of every pattern occurring in text, ASCII letters
+// folded to lower case (an id may be reported more than once).
+func scan[T string | []byte](m *acMachine, text T, hit func(int32)) {
 	if m.delta != nil {
-		s, nc := int32(0), int32(m.nclass)
+		row, nc := int32(0), int32(m.nclass)
 		for i := 0; i < len(text); i++ {
-			s = m.delta[s*nc+int32(m.class[text[i]])]
-			if o := m.first[s]; o != 0 {
-				m.emit(o, hit)
+			row = m.delta[row+int32(m.class[text[i]])]
+			if row < 0 {
+				row = ^row
+				m.emit(m.first[row/nc], hit)
 			}
 		}
 		return
 	}
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
-		b := text[i]
+		b := foldASCII[text[i]]
 		for {
 			if s == 0 {
 				s = m.root[b]

@@ -33,6 +33,19 @@ type RuleSet struct {
 	groupOf      map[string]int // interned groups
 	automata     [][]*acMachine // by slot: the automata of the groups holding it
 	anyAutomaton *acMachine     // keyword atoms, searched in every string
+	// The unfiltered entries of the index above, by the same keys: Match
+	// evaluates these for every event they take, and the filtered ones
+	// only when an atom of theirs occurred (matchState.hits).
+	unfByChanID map[string]map[int][]*entry
+	unfByChan   map[string][]*entry
+	unfWinAny   []*entry
+	unfBySource map[string][]*entry
+	unfAny      []*entry
+	// Whether an event's candidates include entries with keyword atoms:
+	// only then are the fields outside every group scanned. Windows
+	// events by channel (lower case), others by source.
+	kwWinAny, kwAnySource bool
+	kwChan, kwSource      map[string]bool
 
 	pool sync.Pool
 }
@@ -46,6 +59,9 @@ type entry struct {
 	needOrig bool // reads fields of the original
 	id       int  // position in RuleSet.entries
 	filtered bool // evaluated only when one of its atoms occurs
+	// keywordAtoms: some of its atoms are keywords, found in any field.
+	keywordAtoms bool
+	lowChannels  []string // sel.channels lower-cased (takesWindows)
 }
 
 // Options tune compilation.
@@ -112,6 +128,8 @@ func CompileWith(rules []*Rule, opts Options) (*RuleSet, []error) {
 		rs.order[r] = i
 	}
 	rs.buildPrefilter()
+	rs.markKeywordCandidates()
+	rs.indexUnfiltered()
 	rs.pool.New = func() any { return rs.newState() }
 	return rs, errs
 }
@@ -146,6 +164,9 @@ func (rs *RuleSet) compileRule(r *Rule, index int, opts Options) ([]*entry, erro
 
 func (rs *RuleSet) add(e *entry) {
 	rs.entries = append(rs.entries, e)
+	for _, ch := range e.sel.channels {
+		e.lowChannels = append(e.lowChannels, strings.ToLower(ch))
+	}
 	sel := e.sel
 	if !sel.isWindows() {
 		if len(sel.sources) == 0 {

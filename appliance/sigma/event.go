@@ -49,16 +49,16 @@ const (
 )
 
 // evValue is one field value. s is the text form (a number as written in
-// the document, a boolean as true/false); low is s lower-cased.
+// the document, a boolean as true/false); low is s lower-cased, set only
+// in matchState's copies of the values a rule evaluates (withLow).
 type evValue struct {
-	kind   valueKind
 	s, low string
 	list   []evValue
 	// While a document is read: an unescaped string's place in the
-	// scanner's arena (inArena), or its lower-cased form's (lowPending).
-	off, n     int32
-	inArena    bool
-	lowPending bool
+	// scanner's arena.
+	off, n  int32
+	kind    valueKind
+	inArena bool
 }
 
 // Limits on a document: events come from the store, which bounds them, but
@@ -336,10 +336,10 @@ func (sc *scanner) scalarOrList(depth int) (evValue, error) {
 		}
 	case c == 't' && strings.HasPrefix(sc.s[sc.i:], "true"):
 		sc.i += 4
-		return evValue{kind: kBool, s: "true", low: "true"}, nil
+		return evValue{kind: kBool, s: "true"}, nil
 	case c == 'f' && strings.HasPrefix(sc.s[sc.i:], "false"):
 		sc.i += 5
-		return evValue{kind: kBool, s: "false", low: "false"}, nil
+		return evValue{kind: kBool, s: "false"}, nil
 	case c == 'n' && strings.HasPrefix(sc.s[sc.i:], "null"):
 		sc.i += 4
 		return evValue{kind: kNull}, nil
@@ -352,7 +352,7 @@ func (sc *scanner) scalarOrList(depth int) (evValue, error) {
 		if !validNumber(num) {
 			return evValue{}, sc.errorf("invalid number %q", num)
 		}
-		return evValue{kind: kNumber, s: num, low: num}, nil
+		return evValue{kind: kNumber, s: num}, nil
 	}
 	return evValue{}, sc.errorf("want a value")
 }
@@ -437,52 +437,26 @@ func (sc *scanner) strValue() (evValue, error) {
 	return evValue{kind: kString, s: sc.s[start : start+j]}, nil
 }
 
-// finish gives the values read their final strings: the arena's decoded
-// text and the lower-cased forms, each built once for the document.
+// finish gives the values read from the arena their final strings (the
+// arena is one allocation per document). Values are not lower-cased here:
+// Match lower-cases only the few fields a rule evaluates (matchState.get),
+// and the prefilter's automata fold case as they scan.
 func (sc *scanner) finish(fields []evField) {
+	if sc.arena.Len() == 0 {
+		return
+	}
 	arena := sc.arena.String()
-	var low []byte
 	var fix func(v *evValue)
 	fix = func(v *evValue) {
 		if v.inArena {
 			v.s, v.inArena = arena[v.off:v.off+v.n], false
 		}
-		switch v.kind {
-		case kString:
-			if !needsLower(v.s) {
-				v.low = v.s
-				return
-			}
-			if low == nil {
-				low = make([]byte, 0, len(sc.s)/2)
-			}
-			off := len(low)
-			low = appendLower(low, v.s)
-			v.off, v.n, v.lowPending = int32(off), int32(len(low)-off), true
-		case kList:
-			for i := range v.list {
-				fix(&v.list[i])
-			}
+		for i := range v.list {
+			fix(&v.list[i])
 		}
 	}
 	for i := range fields {
 		fix(&fields[i].v)
-	}
-	if len(low) == 0 {
-		return
-	}
-	lowStr := string(low)
-	var set func(v *evValue)
-	set = func(v *evValue) {
-		if v.lowPending {
-			v.low, v.lowPending = lowStr[v.off:v.off+v.n], false
-		}
-		for i := range v.list {
-			set(&v.list[i])
-		}
-	}
-	for i := range fields {
-		set(&fields[i].v)
 	}
 }
 

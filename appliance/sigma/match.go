@@ -10,32 +10,44 @@ import (
 // by slot. Slots are valid when their stamp is the current generation, so
 // nothing is cleared between events.
 type matchState struct {
-	rs         *RuleSet
-	vals       []*evValue
-	stamp      []uint32
+	rs    *RuleSet
+	vals  []*evValue // the event's values, by slot
+	stamp []uint32
+	// own[s] is vals[s] with its lower-cased form, made on first need
+	// (ownStamp): most fields are never evaluated, only scanned.
+	own        []evValue
+	ownStamp   []uint32
 	gen        uint32
 	ev         *Event
 	origLoaded bool
-	seen       []uint32 // by rule index: matched already
-	entryStamp []uint32 // by entry id: an atom occurs (prefilter)
-	atomStamp  []uint32 // by atom id: reported already
+	seen       []uint32    // by rule index: matched already
+	entryStamp []uint32    // by entry id: an atom occurs (prefilter)
+	atomStamp  []uint32    // by atom id: reported already
+	hit        func(int32) // hitAtom, bound once
+	hits       []int32     // filtered entries (by id) with an atom found
+	lowBuf     []byte      // a non-ASCII value lower-cased for a scan
 }
 
 func (rs *RuleSet) newState() *matchState {
-	return &matchState{
+	st := &matchState{
 		rs:         rs,
 		vals:       make([]*evValue, rs.nslots),
 		stamp:      make([]uint32, rs.nslots),
+		own:        make([]evValue, rs.nslots),
+		ownStamp:   make([]uint32, rs.nslots),
 		seen:       make([]uint32, rs.nindex),
 		entryStamp: make([]uint32, len(rs.entries)),
 		atomStamp:  make([]uint32, len(rs.atomEntries)),
 	}
+	st.hit = st.hitAtom
+	return st
 }
 
-func (st *matchState) load(rs *RuleSet, ev *Event) {
+func (st *matchState) load(rs *RuleSet, ev *Event, kw bool) {
 	st.gen++
 	if st.gen == 0 {
 		clear(st.stamp)
+		clear(st.ownStamp)
 		clear(st.seen)
 		clear(st.entryStamp)
 		clear(st.atomStamp)
@@ -43,7 +55,8 @@ func (st *matchState) load(rs *RuleSet, ev *Event) {
 	}
 	st.ev = ev
 	st.origLoaded = false
-	st.setAndPrefilter(rs, ev.fields)
+	st.hits = st.hits[:0]
+	st.setAndPrefilter(rs, ev.fields, kw)
 }
 
 func (st *matchState) set(rs *RuleSet, fields []evField) {
@@ -62,34 +75,57 @@ func (st *matchState) loadOriginal(rs *RuleSet) {
 	}
 }
 
-// get returns the value of the first candidate slot the event has.
+// get returns the value of the first candidate slot the event has, with
+// its lower-cased form.
 func (st *matchState) get(slots []int) *evValue {
 	for _, s := range slots {
 		if st.stamp[s] == st.gen {
-			return st.vals[s]
+			if st.ownStamp[s] != st.gen {
+				st.own[s] = withLow(st.vals[s])
+				st.ownStamp[s] = st.gen
+			}
+			return &st.own[s]
 		}
 	}
 	return nil
+}
+
+// withLow is a copy of v with low set (for a list, in a copy of its
+// elements).
+func withLow(v *evValue) evValue {
+	c := *v
+	switch c.kind {
+	case kString:
+		c.low = lower(c.s)
+	case kList:
+		c.list = make([]evValue, len(v.list))
+		for i := range v.list {
+			c.list[i] = withLow(&v.list[i])
+		}
+	default:
+		c.low = c.s
+	}
+	return c
 }
 
 // Match appends to dst the detection rules that match ev, each once, in
 // the order of the rules given to Compile.
 func (rs *RuleSet) Match(ev *Event, dst []*Rule) []*Rule {
 	st := rs.pool.Get().(*matchState)
-	st.load(rs, ev)
+	// The channel lower-cased on the stack: map look-ups by string(bytes)
+	// do not allocate.
+	var buf [128]byte
+	lowChan := appendLower(buf[:0], ev.channel)
+	st.load(rs, ev, rs.keywordScan(ev, lowChan))
 	start := len(dst)
-	rs.candidates(ev, func(e *entry) {
-		if st.seen[e.index] == st.gen || (e.filtered && st.entryStamp[e.id] != st.gen) {
-			return
+	// The entries that take the event: the unfiltered ones from the
+	// index, the filtered ones among those an atom let through.
+	rs.unfiltered(ev, lowChan, func(e *entry) { dst = st.try(e, dst) })
+	for _, id := range st.hits {
+		if e := rs.entries[id]; e.takes(ev, lowChan) {
+			dst = st.try(e, dst)
 		}
-		if e.needOrig {
-			st.loadOriginal(rs)
-		}
-		if e.cond.eval(st) {
-			st.seen[e.index] = st.gen
-			dst = append(dst, e.rule)
-		}
-	})
+	}
 	st.ev = nil
 	rs.pool.Put(st)
 	sortByIndex(dst[start:], rs)
@@ -105,32 +141,81 @@ func sortByIndex(rules []*Rule, rs *RuleSet) {
 	}
 }
 
-// candidates calls fn with every entry whose selector takes ev. Windows
-// entries come from the channel/event ID index, which is their whole test.
-func (rs *RuleSet) candidates(ev *Event, fn func(*entry)) {
+// try evaluates e on the loaded event, appending its rule to dst if it
+// matches and has not matched already.
+func (st *matchState) try(e *entry, dst []*Rule) []*Rule {
+	if st.seen[e.index] == st.gen {
+		return dst
+	}
+	if e.needOrig {
+		st.loadOriginal(st.rs)
+	}
+	if e.cond.eval(st) {
+		st.seen[e.index] = st.gen
+		dst = append(dst, e.rule)
+	}
+	return dst
+}
+
+// unfiltered calls fn with every unfiltered entry whose selector takes ev.
+// Windows entries come from the channel/event ID index, which is their
+// whole test.
+func (rs *RuleSet) unfiltered(ev *Event, ch []byte, fn func(*entry)) {
 	if ev.windows {
-		ch := lower(ev.channel)
-		for _, e := range rs.winByChanID[ch][ev.eventID] {
+		for _, e := range rs.unfByChanID[string(ch)][ev.eventID] {
 			fn(e)
 		}
-		for _, e := range rs.winByChan[ch] {
+		for _, e := range rs.unfByChan[string(ch)] {
 			fn(e)
 		}
-		for _, e := range rs.winAny {
+		for _, e := range rs.unfWinAny {
 			fn(e)
 		}
 		return
 	}
-	for _, e := range rs.bySource[ev.Source] {
+	for _, e := range rs.unfBySource[ev.Source] {
 		if e.sel.takes(ev) {
 			fn(e)
 		}
 	}
-	for _, e := range rs.anySource {
+	for _, e := range rs.unfAny {
 		if e.sel.takes(ev) {
 			fn(e)
 		}
 	}
+}
+
+// takes reports whether the entry's selector takes ev (ch: its channel
+// lower-cased), as the index of RuleSet.add decides it.
+func (e *entry) takes(ev *Event, ch []byte) bool {
+	if e.sel.isWindows() != ev.windows {
+		return false
+	}
+	if !ev.windows {
+		if len(e.sel.sources) > 0 && !e.sel.hasSource(ev.Source) {
+			return false
+		}
+		return e.sel.takes(ev)
+	}
+	if len(e.lowChannels) == 0 {
+		return true
+	}
+	found := false
+	for _, c := range e.lowChannels {
+		if c == string(ch) {
+			found = true
+			break
+		}
+	}
+	if !found || len(e.sel.eventIDs) == 0 {
+		return found
+	}
+	for _, id := range e.sel.eventIDs {
+		if id == ev.eventID {
+			return true
+		}
+	}
+	return false
 }
 
 // takes reports whether the selector's source and dataset fit ev (the
@@ -302,9 +387,6 @@ type keywordNode struct{ matchers []matcher }
 func (n *keywordNode) eval(st *matchState) bool {
 	for i := range st.ev.fields {
 		v := &st.ev.fields[i].v
-		if v.kind != kString && v.kind != kList {
-			continue
-		}
 		if v.kind == kString {
 			if n.matchValue(v) {
 				return true
@@ -321,8 +403,9 @@ func (n *keywordNode) eval(st *matchState) bool {
 }
 
 func (n *keywordNode) matchValue(v *evValue) bool {
+	lv := withLow(v)
 	for _, m := range n.matchers {
-		if m.match(v) {
+		if m.match(&lv) {
 			return true
 		}
 	}

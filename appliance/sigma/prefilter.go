@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The prefilter: most rules can only match if some literal text occurs in
@@ -191,7 +192,8 @@ func matcherLiterals(m matcher) ([]string, bool) {
 			if k == "" {
 				return nil, false
 			}
-			out = append(out, k)
+			// A cased set keeps its case; atoms are found lower-cased.
+			out = append(out, strings.ToLower(k))
 		}
 		sort.Strings(out)
 		return out, true
@@ -243,6 +245,7 @@ func (rs *RuleSet) buildPrefilter() {
 		}
 		e.filtered = true
 		for _, x := range a {
+			e.keywordAtoms = e.keywordAtoms || x.group == anyGroup
 			k := key{x.group, x.lit}
 			id, seen := atomID[k]
 			if !seen {
@@ -264,6 +267,7 @@ func (rs *RuleSet) buildPrefilter() {
 	kwLits, kwIDs := perGroup[anyGroup], perGroupIDs[anyGroup]
 	if len(kwLits) > 0 {
 		rs.anyAutomaton = newACMachine(kwLits, kwIDs)
+		rs.anyAutomaton.buildDFA(maxDFACells)
 	}
 	groups := make([]int, 0, len(perGroup))
 	for g := range perGroup {
@@ -271,22 +275,97 @@ func (rs *RuleSet) buildPrefilter() {
 			groups = append(groups, g)
 		}
 	}
-	sort.Ints(groups) // the DFA budget goes the same way on every node
-	budget := maxDFACellsTotal
-	for _, g := range groups {
+	sort.Ints(groups)
+	machines := make([]*acMachine, len(groups))
+	for i, g := range groups {
 		lits := append(perGroup[g], kwLits...)
 		ids := append(perGroupIDs[g], kwIDs...)
-		m := newACMachine(lits, ids)
-		budget -= m.buildDFA(budget)
+		machines[i] = newACMachine(lits, ids)
 		for _, s := range rs.groups[g] {
-			rs.automata[s] = append(rs.automata[s], m)
+			rs.automata[s] = append(rs.automata[s], machines[i])
 		}
 	}
+	// The DFA budget goes to the smallest automata first: the most of
+	// them scan as tables (a stable sort: the same way on every node).
+	sort.SliceStable(machines, func(i, j int) bool { return len(machines[i].fail) < len(machines[j].fail) })
+	budget := maxDFACellsTotal
+	for _, m := range machines {
+		budget -= m.buildDFA(budget)
+	}
+}
+
+// markKeywordCandidates fills the kw* flags from the entries' atoms.
+func (rs *RuleSet) markKeywordCandidates() {
+	rs.kwChan, rs.kwSource = map[string]bool{}, map[string]bool{}
+	has := func(es []*entry) bool {
+		for _, e := range es {
+			if e.keywordAtoms {
+				return true
+			}
+		}
+		return false
+	}
+	rs.kwWinAny, rs.kwAnySource = has(rs.winAny), has(rs.anySource)
+	for ch, byID := range rs.winByChanID {
+		for _, es := range byID {
+			rs.kwChan[ch] = rs.kwChan[ch] || has(es)
+		}
+	}
+	for ch, es := range rs.winByChan {
+		rs.kwChan[ch] = rs.kwChan[ch] || has(es)
+	}
+	for src, es := range rs.bySource {
+		rs.kwSource[src] = has(es)
+	}
+}
+
+// indexUnfiltered fills the unf* index: the entries without atoms.
+func (rs *RuleSet) indexUnfiltered() {
+	unf := func(es []*entry) []*entry {
+		var out []*entry
+		for _, e := range es {
+			if !e.filtered {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	rs.unfByChanID, rs.unfByChan, rs.unfBySource = map[string]map[int][]*entry{}, map[string][]*entry{}, map[string][]*entry{}
+	for ch, byID := range rs.winByChanID {
+		m := map[int][]*entry{}
+		for id, es := range byID {
+			if u := unf(es); len(u) > 0 {
+				m[id] = u
+			}
+		}
+		rs.unfByChanID[ch] = m
+	}
+	for ch, es := range rs.winByChan {
+		rs.unfByChan[ch] = unf(es)
+	}
+	for src, es := range rs.bySource {
+		rs.unfBySource[src] = unf(es)
+	}
+	rs.unfWinAny, rs.unfAny = unf(rs.winAny), unf(rs.anySource)
+}
+
+// keywordScan reports whether an event's candidates include entries with
+// keyword atoms (lowChan: its channel lower-cased).
+func (rs *RuleSet) keywordScan(ev *Event, lowChan []byte) bool {
+	if rs.anyAutomaton == nil {
+		return false
+	}
+	if ev.windows {
+		return rs.kwWinAny || rs.kwChan[string(lowChan)]
+	}
+	return rs.kwAnySource || rs.kwSource[ev.Source]
 }
 
 // setAndPrefilter fills the slots from the event's fields and marks the
 // entries whose atoms occur in them (one slot lookup per field for both).
-func (st *matchState) setAndPrefilter(rs *RuleSet, fields []evField) {
+// Fields outside every group are scanned for keyword atoms only when a
+// candidate entry of the event has some (kw).
+func (st *matchState) setAndPrefilter(rs *RuleSet, fields []evField, kw bool) {
 	for i := range fields {
 		v := &fields[i].v
 		s, ok := rs.slotOf[fields[i].key]
@@ -297,27 +376,42 @@ func (st *matchState) setAndPrefilter(rs *RuleSet, fields []evField) {
 		switch {
 		case ok && len(rs.automata[s]) > 0:
 			for _, m := range rs.automata[s] {
-				scanValue(m, v, st.hitAtom, false)
+				st.scanValue(m, v, false)
 			}
-		case rs.anyAutomaton != nil:
-			scanValue(rs.anyAutomaton, v, st.hitAtom, true)
+		case kw && rs.anyAutomaton != nil:
+			st.scanValue(rs.anyAutomaton, v, true)
 		}
 	}
 }
 
 // scanValue scans a value (each element of a list); keyword atoms are
-// searched in strings only, as keywordNode does.
-func scanValue(m *acMachine, v *evValue, hit func(int32), stringsOnly bool) {
+// searched in strings only, as keywordNode does. The automata fold ASCII
+// case; text with other bytes is lower-cased first, as the matchers see it.
+func (st *matchState) scanValue(m *acMachine, v *evValue, stringsOnly bool) {
 	if v.kind == kList {
 		for j := range v.list {
-			scanValue(m, &v.list[j], hit, stringsOnly)
+			st.scanValue(m, &v.list[j], stringsOnly)
 		}
 		return
 	}
 	if stringsOnly && v.kind != kString {
 		return
 	}
-	m.scan(v.low, hit)
+	if isASCII(v.s) {
+		scan(m, v.s, st.hit)
+		return
+	}
+	st.lowBuf = appendLower(st.lowBuf[:0], v.s)
+	scan(m, st.lowBuf, st.hit)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func (st *matchState) hitAtom(id int32) {
@@ -326,7 +420,10 @@ func (st *matchState) hitAtom(id int32) {
 	}
 	st.atomStamp[id] = st.gen
 	for _, e := range st.rs.atomEntries[id] {
-		st.entryStamp[e] = st.gen
+		if st.entryStamp[e] != st.gen {
+			st.entryStamp[e] = st.gen
+			st.hits = append(st.hits, e)
+		}
 	}
 }
 
