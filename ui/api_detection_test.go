@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -114,6 +115,25 @@ func TestAPIAlertsAndIncidents(t *testing.T) {
 	if r := e.do("GET", "/api/v1/events/"+ev, "", api...); r.status != http.StatusOK || !strings.Contains(r.body, "login") {
 		t.Errorf("alert's event: %d %s", r.status, r.body)
 	}
+	// source.ip names the alert's ip entity: every alert listed has it.
+	var ip string
+	for _, en := range a["entities"].([]any) {
+		if en := en.(map[string]any); en["type"] == "ip" {
+			ip = en["value"].(string)
+		}
+	}
+	if ip == "" {
+		t.Fatalf("alert without an ip entity: %v", a)
+	}
+	byIP := e.do("GET", "/api/v1/alerts?q="+url.QueryEscape("severity:CRITICAL AND source.ip:"+ip), "", api...).json(t)["alerts"].([]any)
+	if len(byIP) == 0 {
+		t.Fatalf("no alert of source.ip:%s", ip)
+	}
+	for _, x := range byIP {
+		if x := x.(map[string]any); x["severity"] != "critical" || !strings.Contains(fmt.Sprint(x["entities"]), ip) {
+			t.Errorf("source.ip:%s listed %v", ip, x)
+		}
+	}
 	// Paging: one at a time, no repeats.
 	p1 := e.do("GET", "/api/v1/alerts?limit=1", "", api...).json(t)
 	p2 := e.do("GET", "/api/v1/alerts?limit=1&cursor="+url.QueryEscape(p1["next"].(string)), "", api...).json(t)
@@ -126,6 +146,11 @@ func TestAPIAlertsAndIncidents(t *testing.T) {
 		{name: "incidents/list new", method: "GET", path: "/api/v1/incidents?status=new", auth: "analyst", status: 200,
 			wantBody: []string{incID, `"alert_count"`, `"entities"`}},
 		{name: "incidents/bad status", method: "GET", path: "/api/v1/incidents?status=closed", auth: "analyst", status: 400},
+		{name: "incidents/list open", method: "GET", path: "/api/v1/incidents?status=open&limit=1000", auth: "analyst", status: 200,
+			wantBody: []string{incID}},
+		{name: "incidents/bad cursor", method: "GET", path: "/api/v1/incidents?cursor=zzz", auth: "analyst", status: 400},
+		{name: "alerts/other tenant by entity", method: "GET", path: "/api/v1/alerts?q=" + url.QueryEscape("source.ip:"+ip), auth: "acme-api",
+			status: 200, wantJSON: map[string]any{"alerts": []any{}}},
 		{name: "incidents/one with alerts", method: "GET", path: "/api/v1/incidents/" + incID, auth: "analyst", status: 200,
 			wantJSON: map[string]any{"id": incID, "status": "new", "severity": "critical", "tenant": "default"},
 			wantBody: []string{`"alerts":[{`, "Root login on the honeypot"}},
