@@ -45,7 +45,7 @@ func benchEvent(i, n int) appliance.Event {
 		outcome = "success"
 	}
 	user := "user-" + strconv.Itoa(i%200)
-	ip := fmt.Sprintf("10.%d.%d.%d", i%3, (i/3)%40, i%50)
+	ip := fmt.Sprintf("10.%d.%d.%d", i%3, (i/3)%40, (i/120)%50) // 6,000 addresses
 	return storetest.Event("default", "json", ts, uint64(i), map[string]any{
 		"event.action": "ssh-login", "event.category": []any{"authentication"}, "event.outcome": outcome,
 		"source.ip": ip, "source.port": float64(40000 + i%20000), "user.name": user,
@@ -104,10 +104,14 @@ func BenchmarkPages(b *testing.B) {
 		Detect: detect.NewService(&storetest.Proposer{Store: store}, store, now),
 		Log:    storetest.Discard, Now: now}).Handler()
 	anID := benchEvent(n/2, n).ID.String()
+	// success is every fifth event and host-N every fiftieth from N: no
+	// event has both success and host-3 (the planner must rule out the whole
+	// range), every host-5 event is a success (a page fills at once).
 	for _, p := range []string{
 		"/dashboard", "/dashboard?range=1h", "/dashboard?range=7d", "/dashboard?range=30d",
 		"cold /dashboard", "cold /dashboard?range=1h", "cold /dashboard?range=7d", "cold /dashboard?range=30d",
 		"/events", "/events?q=user.name%3Auser-7", "/events?q=failed", "/events?q=event.outcome%3Asuccess+AND+host.name%3Ahost-3",
+		"/events?q=event.outcome%3Asuccess+AND+host.name%3Ahost-5", "/events?from=2026-10-31T12%3A00%3A00Z",
 		"/events/" + anID,
 		"/alerts", "/alerts?q=severity%3Ahigh+AND+source.ip%3A198.51.1.*", "/incidents", "/incidents?status=&sort=severity",
 		"/incidents?status=&page=20", "/incidents/" + incs[0].ID, "/rules", "/attack", "/attack?range=30d",

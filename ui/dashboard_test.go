@@ -63,10 +63,16 @@ func TestPagesDashboard(t *testing.T) {
 	})
 
 	t.Run("facets", func(t *testing.T) {
+		// Without a query: counted over the whole range, not the page.
 		all := e.get(b, "/events")
-		wantContains(t, "events", all.body, "events shown</h2>", "<h3>user.name</h3>", ">mallory</a>")
+		wantContains(t, "events", all.body, "Top values among all 4 events stored</h2>", "<h3>user.name</h3>",
+			`>mallory</a> <span class="tnum meta">2</span>`, ">old-user</a>")
+		recent := e.get(b, "/events?from="+url.QueryEscape(now.Add(-3*time.Hour).UTC().Format(time.RFC3339)))
+		wantContains(t, "events", recent.body, "Top values among all 3 events of the time range</h2>", ">mallory</a>")
+		wantNotContains(t, "events", recent.body, ">old-user</a>")
+		// With one: a sample, and the page says so.
 		q := e.get(b, "/events?q="+url.QueryEscape("user.name:mallory"))
-		wantContains(t, "events", q.body, "Top values in the 2 events shown",
+		wantContains(t, "events", q.body, "Top values among the 2 newest matching events shown (a sample",
 			`href="/events?from=&amp;q=%28user.name%3Amallory%29+AND+event.outcome%3Afailure&amp;to="`)
 	})
 }

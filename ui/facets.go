@@ -2,9 +2,11 @@ package ui
 
 import (
 	"cmp"
+	"context"
 	"net/url"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/appliance/query"
@@ -36,13 +38,15 @@ func rowValue(r pages.EventRow, field string) string {
 	return ""
 }
 
-// searchFacets summarises the results shown (up to a page, newest
-// first): the most frequent values of each facet field among them, as a
-// sample of the matches. Counting a whole range from the indexes costs a
-// walk per field over every distinct value (docs/performance.md): too slow
-// for a page that reloads with every search. Each value links to the
-// search narrowed to it.
-func searchFacets(vm *pages.EventsVM) {
+// searchFacets adds the most frequent values of each facet field; each
+// links to the search narrowed to it.
+//
+// A search without a query gets them over its whole time range, from the
+// event store's per-field counts (which cost the range's minutes, hours and
+// days, not its events). The counts are kept per field, not per query, so
+// a search with a query gets them among the matching events shown: a
+// sample of the newest matches, and the page says so.
+func (s *Server) searchFacets(ctx context.Context, vm *pages.EventsVM, req appliance.EventSearch) {
 	narrow := func(field, value string) string {
 		term := (&query.Term{Field: field, Op: query.OpEq, Value: value}).String()
 		q := term
@@ -51,7 +55,26 @@ func searchFacets(vm *pages.EventsVM) {
 		}
 		return "/events?" + url.Values{"q": {q}, "from": {vm.From}, "to": {vm.To}}.Encode()
 	}
-	vm.FacetScope = "in the " + strconv.Itoa(len(vm.Rows)) + " events shown"
+	if req.Expr == nil {
+		to := req.To
+		if to.IsZero() {
+			to = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC) // every stored event, whatever its clock said
+		}
+		sum, err := s.stats().Summary(ctx, req.Tenant, req.From, to, 1, facetFields, facetN)
+		if err == nil {
+			vm.FacetScope = "among all " + strconv.Itoa(sum.Counts[0]) + " events of the time range"
+			if req.From.IsZero() && req.To.IsZero() {
+				vm.FacetScope = "among all " + strconv.Itoa(sum.Counts[0]) + " events stored"
+			}
+			for i, f := range facetFields {
+				vm.Facets = append(vm.Facets, facet(f, sum.Tops[i].Values, narrow))
+			}
+			return
+		}
+		// No counts (another store, or they failed): the sample below.
+		s.d.Log.Warn("search facets over the range", "err", err)
+	}
+	vm.FacetScope = "among the " + strconv.Itoa(len(vm.Rows)) + " newest matching events shown (a sample: counts over the whole range are kept per field, not per query)"
 	for _, f := range facetFields {
 		counts := map[string]int{}
 		for _, r := range vm.Rows {

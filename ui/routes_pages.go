@@ -204,8 +204,8 @@ func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) {
 		params.Set(f.name, t)
 	}
 	var page appliance.EventPage
+	var req appliance.EventSearch
 	if err == nil {
-		var req appliance.EventSearch
 		if req, err = parseEventSearch(principalOf(r.Context()).Tenant, params); err == nil {
 			page, err = s.d.Events.Search(r.Context(), req)
 		}
@@ -228,7 +228,7 @@ func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	vm.Indexed, vm.Scanned = page.Indexed, page.Scanned
 	if err == nil && len(vm.Rows) > 0 {
-		searchFacets(&vm)
+		s.searchFacets(r.Context(), &vm, req)
 	}
 	if page.Next != (appliance.EventID{}) {
 		next := url.Values{"q": {vm.Query}, "from": {vm.From}, "to": {vm.To}, "cursor": {page.Next.String()}}
