@@ -155,7 +155,7 @@ var alertQueries = []string{
 	"-severity:low -severity:medium",
 }
 
-func openAlerts(t *testing.T, tenants map[string][]*detect.Alert) *DB {
+func openAlerts(t testing.TB, tenants map[string][]*detect.Alert) *DB {
 	t.Helper()
 	db, err := Open(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
@@ -365,4 +365,25 @@ func TestAlertEntityAliases(t *testing.T) {
 			t.Errorf("%s: %v, want %v", text, got, want)
 		}
 	}
+}
+
+// FuzzAlertFilter: for any query, the alerts listed with the filter in
+// SQL are the alerts Match keeps, and the SQL is always valid.
+func FuzzAlertFilter(f *testing.F) {
+	for _, q := range alertQueries {
+		f.Add(q)
+	}
+	alerts := genAlerts("default", 150, 3)
+	db := openAlerts(f, map[string][]*detect.Alert{"default": alerts})
+	f.Fuzz(func(t *testing.T, text string) {
+		e, err := query.Parse(text)
+		if err != nil {
+			return
+		}
+		want := inMemory(t, alerts, e)
+		if got := allPages(t, db, detect.AlertQuery{Tenant: "default", Expr: e, Limit: 1000}); !slices.Equal(got, want) {
+			b := alertFilter(e)
+			t.Fatalf("%q: SQL listed %v, in memory %v\nsup: %s %v", text, got, want, b.sup.sql, b.sup.args)
+		}
+	})
 }
