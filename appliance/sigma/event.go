@@ -73,19 +73,19 @@ const (
 // "original" are flattened to dotted keys too, so a plain JSON object works.
 func NewEvent(doc []byte) (*Event, error) {
 	e := &Event{doc: string(doc)}
-	// Read into a pooled scratch slice, then keep an exact-size copy: the
-	// event holds no spare capacity and the scratch is zeroed only as far
-	// as it was used.
-	scratch := fieldScratch.Get().(*[]evField)
-	work := *scratch
+	// Read into pooled scratch (fields, and the arena for unescaped
+	// strings), then keep exact-size copies: the event holds no spare
+	// capacity and the scratch is zeroed only as far as it was used.
+	scratch := readScratch.Get().(*eventScratch)
+	work := scratch.fields
+	sc := scanner{s: e.doc, arena: scratch.arena[:0]}
 	defer func() {
 		clear(work)
-		if cap(work) <= 1024 {
-			*scratch = work[:0]
-			fieldScratch.Put(scratch)
+		if cap(work) <= 1024 && cap(sc.arena) <= 1<<20 {
+			scratch.fields, scratch.arena = work[:0], sc.arena[:0]
+			readScratch.Put(scratch)
 		}
 	}()
-	sc := scanner{s: e.doc}
 	sc.skipSpace()
 	if sc.peek() != '{' {
 		return nil, fmt.Errorf("event document: want a JSON object at offset %d", sc.i)
@@ -99,7 +99,7 @@ func NewEvent(doc []byte) (*Event, error) {
 		if sc.peek() == '"' {
 			return false, nil
 		}
-		if err := sc.skipValue(0); err != nil {
+		if err := sc.skipOriginal(); err != nil {
 			return true, err
 		}
 		e.origSpan = [2]int{start, sc.i}
@@ -134,7 +134,12 @@ func NewEvent(doc []byte) (*Event, error) {
 	return e, nil
 }
 
-var fieldScratch = sync.Pool{New: func() any { s := make([]evField, 0, 64); return &s }}
+type eventScratch struct {
+	fields []evField
+	arena  []byte
+}
+
+var readScratch = sync.Pool{New: func() any { return &eventScratch{fields: make([]evField, 0, 64)} }}
 
 // original returns the original's fields as "original.<path>" keys.
 func (e *Event) original() []evField {
@@ -195,7 +200,7 @@ func (e *Event) lookup(name string) *evValue {
 type scanner struct {
 	s     string
 	i     int
-	arena strings.Builder // decoded escaped strings (read once finished)
+	arena []byte // decoded escaped strings (read once finished)
 }
 
 func (sc *scanner) peek() byte {
@@ -357,6 +362,42 @@ func (sc *scanner) scalarOrList(depth int) (evValue, error) {
 	return evValue{}, sc.errorf("want a value")
 }
 
+// skipOriginal moves past the original: an object or array by its
+// strings and brackets alone (the grammar between them is checked when
+// original reads it, if a rule ever needs it), anything else as a value.
+func (sc *scanner) skipOriginal() error {
+	if c := sc.peek(); c != '{' && c != '[' {
+		return sc.skipValue(1)
+	}
+	var open [maxEventDepth]byte
+	depth := 0
+	for sc.i < len(sc.s) {
+		switch c := sc.s[sc.i]; c {
+		case '"':
+			if err := sc.skipString(); err != nil {
+				return err
+			}
+			continue
+		case '{', '[':
+			if depth == len(open) {
+				return sc.errorf("nested deeper than %d", maxEventDepth)
+			}
+			open[depth] = c
+			depth++
+		case '}', ']':
+			if depth == 0 || open[depth-1] != c-2 { // '{'+2 == '}', '['+2 == ']'
+				return sc.errorf("unbalanced %q", c)
+			}
+			if depth--; depth == 0 {
+				sc.i++
+				return nil
+			}
+		}
+		sc.i++
+	}
+	return sc.errorf("unterminated original")
+}
+
 // skipValue moves past one value without keeping it, checking its syntax.
 func (sc *scanner) skipValue(depth int) error {
 	if depth > maxEventDepth {
@@ -406,11 +447,11 @@ func (sc *scanner) str() (string, error) {
 	}
 	if k := strings.IndexByte(sc.s[start:start+j], '\\'); k >= 0 {
 		sc.i = start + k
-		var b strings.Builder
-		if err := sc.unescape(start, &b); err != nil {
+		b, err := sc.unescape(start, nil)
+		if err != nil {
 			return "", err
 		}
-		return b.String(), nil
+		return string(b), nil
 	}
 	sc.i = start + j + 1
 	return sc.s[start : start+j], nil
@@ -427,11 +468,12 @@ func (sc *scanner) strValue() (evValue, error) {
 	}
 	if k := strings.IndexByte(sc.s[start:start+j], '\\'); k >= 0 {
 		sc.i = start + k
-		off := sc.arena.Len()
-		if err := sc.unescape(start, &sc.arena); err != nil {
+		off := len(sc.arena)
+		var err error
+		if sc.arena, err = sc.unescape(start, sc.arena); err != nil {
 			return evValue{}, err
 		}
-		return evValue{kind: kString, off: int32(off), n: int32(sc.arena.Len() - off), inArena: true}, nil
+		return evValue{kind: kString, off: int32(off), n: int32(len(sc.arena) - off), inArena: true}, nil
 	}
 	sc.i = start + j + 1
 	return evValue{kind: kString, s: sc.s[start : start+j]}, nil
@@ -442,10 +484,10 @@ func (sc *scanner) strValue() (evValue, error) {
 // Match lower-cases only the few fields a rule evaluates (matchState.get),
 // and the prefilter's automata fold case as they scan.
 func (sc *scanner) finish(fields []evField) {
-	if sc.arena.Len() == 0 {
+	if len(sc.arena) == 0 {
 		return
 	}
-	arena := sc.arena.String()
+	arena := string(sc.arena)
 	var fix func(v *evValue)
 	fix = func(v *evValue) {
 		if v.inArena {
@@ -488,19 +530,19 @@ func appendLower(dst []byte, s string) []byte {
 
 // unescape decodes the string from start (sc.i at its first backslash)
 // to its closing quote, appending to dst.
-func (sc *scanner) unescape(start int, b *strings.Builder) error {
-	b.WriteString(sc.s[start:sc.i])
+func (sc *scanner) unescape(start int, b []byte) ([]byte, error) {
+	b = append(b, sc.s[start:sc.i]...)
 	for sc.i < len(sc.s) {
 		// Copy the run up to the next quote or backslash at once.
 		j := strings.IndexAny(sc.s[sc.i:], "\"\\")
 		if j < 0 {
 			break
 		}
-		b.WriteString(sc.s[sc.i : sc.i+j])
+		b = append(b, sc.s[sc.i:sc.i+j]...)
 		sc.i += j
 		if sc.s[sc.i] == '"' {
 			sc.i++
-			return nil
+			return b, nil
 		}
 		if sc.i+1 >= len(sc.s) {
 			break
@@ -509,21 +551,21 @@ func (sc *scanner) unescape(start int, b *strings.Builder) error {
 		sc.i += 2
 		switch esc {
 		case '"', '\\', '/':
-			b.WriteByte(esc)
+			b = append(b, esc)
 		case 'b':
-			b.WriteByte('\b')
+			b = append(b, '\b')
 		case 'f':
-			b.WriteByte('\f')
+			b = append(b, '\f')
 		case 'n':
-			b.WriteByte('\n')
+			b = append(b, '\n')
 		case 'r':
-			b.WriteByte('\r')
+			b = append(b, '\r')
 		case 't':
-			b.WriteByte('\t')
+			b = append(b, '\t')
 		case 'u':
 			r, ok := sc.hex4()
 			if !ok {
-				return sc.errorf("invalid \\u escape")
+				return b, sc.errorf("invalid \\u escape")
 			}
 			if utf16.IsSurrogate(r) {
 				r2 := utf8.RuneError
@@ -535,12 +577,12 @@ func (sc *scanner) unescape(start int, b *strings.Builder) error {
 				}
 				r = r2
 			}
-			b.WriteRune(r)
+			b = utf8.AppendRune(b, r)
 		default:
-			return sc.errorf("invalid escape \\%c", esc)
+			return b, sc.errorf("invalid escape \\%c", esc)
 		}
 	}
-	return sc.errorf("unterminated string")
+	return b, sc.errorf("unterminated string")
 }
 
 func (sc *scanner) hex4() (rune, bool) {
