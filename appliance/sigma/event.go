@@ -49,11 +49,11 @@ const (
 )
 
 // evValue is one field value. s is the text form (a number as written in
-// the document, a boolean as true/false); low is s lower-cased, set only
-// in matchState's copies of the values a rule evaluates (withLow).
+// the document, a boolean as true/false). Match lower-cases only the
+// values a rule evaluates (withLow).
 type evValue struct {
-	s, low string
-	list   []evValue
+	s    string
+	list []evValue
 	// While a document is read: an unescaped string's place in the
 	// scanner's arena.
 	off, n  int32

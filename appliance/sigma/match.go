@@ -15,7 +15,7 @@ type matchState struct {
 	stamp []uint32
 	// own[s] is vals[s] with its lower-cased form, made on first need
 	// (ownStamp): most fields are never evaluated, only scanned.
-	own        []evValue
+	own        []value
 	ownStamp   []uint32
 	gen        uint32
 	ev         *Event
@@ -33,7 +33,7 @@ func (rs *RuleSet) newState() *matchState {
 		rs:         rs,
 		vals:       make([]*evValue, rs.nslots),
 		stamp:      make([]uint32, rs.nslots),
-		own:        make([]evValue, rs.nslots),
+		own:        make([]value, rs.nslots),
 		ownStamp:   make([]uint32, rs.nslots),
 		seen:       make([]uint32, rs.nindex),
 		entryStamp: make([]uint32, len(rs.entries)),
@@ -77,7 +77,7 @@ func (st *matchState) loadOriginal(rs *RuleSet) {
 
 // get returns the value of the first candidate slot the event has, with
 // its lower-cased form.
-func (st *matchState) get(slots []int) *evValue {
+func (st *matchState) get(slots []int) *value {
 	for _, s := range slots {
 		if st.stamp[s] == st.gen {
 			if st.ownStamp[s] != st.gen {
@@ -90,20 +90,25 @@ func (st *matchState) get(slots []int) *evValue {
 	return nil
 }
 
-// withLow is a copy of v with low set (for a list, in a copy of its
-// elements).
-func withLow(v *evValue) evValue {
-	c := *v
+// value is a field value as the matchers see it: an event's value with
+// its lower-cased form.
+type value struct {
+	kind   valueKind
+	s, low string
+	list   []value
+}
+
+// withLow is v as a value (for a list, its elements too).
+func withLow(v *evValue) value {
+	c := value{kind: v.kind, s: v.s, low: v.s}
 	switch c.kind {
 	case kString:
 		c.low = lower(c.s)
 	case kList:
-		c.list = make([]evValue, len(v.list))
+		c.list = make([]value, len(v.list))
 		for i := range v.list {
 			c.list[i] = withLow(&v.list[i])
 		}
-	default:
-		c.low = c.s
 	}
 	return c
 }
@@ -317,7 +322,7 @@ func (n *fieldNode) eval(st *matchState) bool {
 
 // evalList matches a list value: any element may match a value (with all,
 // every value must match some element).
-func (n *fieldNode) evalList(list []evValue) bool {
+func (n *fieldNode) evalList(list []value) bool {
 	if n.all {
 		for _, m := range n.matchers {
 			found := false
@@ -418,7 +423,7 @@ type numMatcher struct {
 	n  float64
 }
 
-func (m numMatcher) match(v *evValue) bool {
+func (m numMatcher) match(v *value) bool {
 	if v.kind != kNumber && v.kind != kString {
 		return false
 	}

@@ -262,7 +262,7 @@ func TestRegexShortcuts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		m := newRegexMatcher(regexp.MustCompile(tt.re))
-		v := evValue{kind: kString, s: tt.value, low: strings.ToLower(tt.value)}
+		v := value{kind: kString, s: tt.value, low: strings.ToLower(tt.value)}
 		if got := m.match(&v); got != tt.want {
 			t.Errorf("%q on %q: %v, want %v (%T)", tt.re, tt.value, got, tt.want, m)
 		}

@@ -10,7 +10,7 @@ import (
 
 // matcher tests one scalar value of an event.
 type matcher interface {
-	match(v *evValue) bool
+	match(v *value) bool
 }
 
 // newStringMatcher picks the cheapest test for a pattern: equality, prefix,
@@ -65,7 +65,7 @@ func (p pattern) shape() (lits []string, lead, trail, simple bool) {
 // booleans compare as text.
 type strBase struct{ cased bool }
 
-func (b strBase) text(v *evValue) (string, bool) {
+func (b strBase) text(v *value) (string, bool) {
 	if v.kind == kNull || v.kind == kList {
 		return "", false
 	}
@@ -77,7 +77,7 @@ func (b strBase) text(v *evValue) (string, bool) {
 
 type anyString struct{}
 
-func (anyString) match(v *evValue) bool { return v.kind != kNull && v.kind != kList }
+func (anyString) match(v *value) bool { return v.kind != kNull && v.kind != kList }
 
 // litMatcher compares a value with one literal: equal, prefix, suffix or
 // substring.
@@ -96,7 +96,7 @@ const (
 	litContains
 )
 
-func (m litMatcher) match(v *evValue) bool {
+func (m litMatcher) match(v *value) bool {
 	t, ok := m.text(v)
 	if !ok {
 		return false
@@ -117,7 +117,7 @@ type globMatcher struct {
 	p pattern
 }
 
-func (m globMatcher) match(v *evValue) bool {
+func (m globMatcher) match(v *value) bool {
 	t, ok := m.text(v)
 	return ok && matchParts(m.p, t)
 }
@@ -128,7 +128,7 @@ type setMatcher struct {
 	set map[string]struct{}
 }
 
-func (m setMatcher) match(v *evValue) bool {
+func (m setMatcher) match(v *value) bool {
 	t, ok := m.text(v)
 	if !ok {
 		return false
@@ -171,7 +171,7 @@ func groupExact(ms []matcher) []matcher {
 // anyOfMatcher matches when any of its matchers does.
 type anyOfMatcher []matcher
 
-func (m anyOfMatcher) match(v *evValue) bool {
+func (m anyOfMatcher) match(v *value) bool {
 	for _, x := range m {
 		if x.match(v) {
 			return true
@@ -238,7 +238,7 @@ func minWidth(re *syntax.Regexp) int {
 	return 0
 }
 
-func (m regexMatcher) match(v *evValue) bool {
+func (m regexMatcher) match(v *value) bool {
 	if v.kind == kNull || v.kind == kList || len(v.s) < m.minLen {
 		return false
 	}
@@ -261,7 +261,7 @@ func (m regexMatcher) match(v *evValue) bool {
 // characters), which RE2 runs as an automaton of N states.
 type longLineMatcher struct{ n int }
 
-func (m longLineMatcher) match(v *evValue) bool {
+func (m longLineMatcher) match(v *value) bool {
 	if v.kind == kNull || v.kind == kList || len(v.s) < m.n {
 		return false
 	}
@@ -302,7 +302,7 @@ func newCIDRMatcher(s string) (matcher, error) {
 	return cidrMatcher{p.Masked()}, nil
 }
 
-func (m cidrMatcher) match(v *evValue) bool {
+func (m cidrMatcher) match(v *value) bool {
 	if v.kind != kString {
 		return false
 	}
