@@ -24,10 +24,7 @@ func (encodeOnly) Propose(_ context.Context, c command.Command) error {
 // 1,000 ~480-byte ECS events: split, parse, normalise, build documents and
 // terms, encode the command.
 func BenchmarkIngestParse(b *testing.B) {
-	var body bytes.Buffer
-	for i := 0; i < 1000; i++ {
-		fmt.Fprintf(&body, `{"@timestamp":"2026-11-22T04:13:04.909907293Z","event":{"action":"file_create","outcome":"failure","code":"4625","category":"authentication"},"source":{"ip":"10.0.35.%d","port":%d},"destination":{"ip":"192.168.1.229","port":22},"user":{"name":"root"},"host":{"name":"web-18.corp.example"},"process":{"executable":"/usr/sbin/sshd"},"message":"Failed password for root from 10.0.35.99 port 13937 ssh2 (attempt %d)","labels":{"site":"plant-7","rack":"r29","zone":"ot-dmz"}}`+"\n", i%250, 1024+i, i)
-	}
+	body := ecsLines()
 	s := ingest.New(encodeOnly{}, ingest.DefaultLimits, time.Now, nil)
 	b.SetBytes(int64(body.Len()))
 	for b.Loop() {
@@ -37,6 +34,32 @@ func BenchmarkIngestParse(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkParseJSON is the parser of the generic json source alone, over
+// the lines of BenchmarkIngestParse.
+func BenchmarkParseJSON(b *testing.B) {
+	lines := bytes.Split(bytes.TrimSpace(ecsLines().Bytes()), []byte("\n"))
+	b.SetBytes(int64(len(lines[0])))
+	b.ReportAllocs()
+	n := 0
+	rate := ingest.StartRate()
+	for b.Loop() {
+		if _, err := ingest.ParseJSON(lines[n%len(lines)]); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	rate.Report(b, n, "events")
+}
+
+// ecsLines is 1,000 ~480-byte ECS events, one per line.
+func ecsLines() *bytes.Buffer {
+	var body bytes.Buffer
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&body, `{"@timestamp":"2026-11-22T04:13:04.909907293Z","event":{"action":"file_create","outcome":"failure","code":"4625","category":"authentication"},"source":{"ip":"10.0.35.%d","port":%d},"destination":{"ip":"192.168.1.229","port":22},"user":{"name":"root"},"host":{"name":"web-18.corp.example"},"process":{"executable":"/usr/sbin/sshd"},"message":"Failed password for root from 10.0.35.99 port 13937 ssh2 (attempt %d)","labels":{"site":"plant-7","rack":"r29","zone":"ot-dmz"}}`+"\n", i%250, 1024+i, i)
+	}
+	return &body
 }
 
 // BenchmarkIngestSyslog measures the request side of syslog ingest for a

@@ -192,13 +192,14 @@ func sensorBench(b *testing.B, rel string, parse Parser) {
 	b.SetBytes(int64(size / len(lines)))
 	b.ReportAllocs()
 	n := 0
+	rate := StartRate()
 	for b.Loop() {
 		if _, err := parse(lines[n%len(lines)], sensorReceived); err != nil {
 			b.Fatal(err)
 		}
 		n++
 	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+	rate.Report(b, n, "events")
 }
 
 const cowrieSample = "cowrie/cowrie_scenarioA.ndjson"

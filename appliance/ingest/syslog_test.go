@@ -333,13 +333,14 @@ func benchTextParser(b *testing.B, parse Parser, lines []string) {
 	b.SetBytes(int64(size / len(lines)))
 	b.ReportAllocs()
 	n := 0
+	rate := StartRate()
 	for b.Loop() {
 		if _, err := parse(bs[n%len(bs)], syslogRecv); err != nil {
 			b.Fatal(err)
 		}
 		n++
 	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
+	rate.Report(b, n, "lines")
 }
 
 func BenchmarkParseSyslog(b *testing.B) {

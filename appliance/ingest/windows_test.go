@@ -592,6 +592,7 @@ func BenchmarkParseWindows(b *testing.B) {
 	b.SetBytes(int64(size / len(lines)))
 	var buf []byte
 	n := 0
+	rate := ingest.StartRate()
 	for b.Loop() {
 		buf = append(buf[:0], lines[n%len(lines)]...)
 		if _, err := ingest.ParseWindows(buf, winReceived); err != nil {
@@ -599,7 +600,35 @@ func BenchmarkParseWindows(b *testing.B) {
 		}
 		n++
 	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+	rate.Report(b, n, "events")
+}
+
+// BenchmarkParseSysmon parses the Sysmon events of the real sample round
+// robin, copied as BenchmarkParseWindows does.
+func BenchmarkParseSysmon(b *testing.B) {
+	var lines [][]byte
+	var size int
+	for _, l := range winSampleLines(b) {
+		if _, err := ingest.ParseSysmon(l, winReceived); err == nil {
+			lines = append(lines, l)
+			size += len(l)
+		}
+	}
+	if len(lines) == 0 {
+		b.Fatal("no Sysmon events in the sample")
+	}
+	b.SetBytes(int64(size / len(lines)))
+	var buf []byte
+	n := 0
+	rate := ingest.StartRate()
+	for b.Loop() {
+		buf = append(buf[:0], lines[n%len(lines)]...)
+		if _, err := ingest.ParseSysmon(buf, winReceived); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	rate.Report(b, n, "events")
 }
 
 // BenchmarkParseWindowsWinlogbeat parses a Winlogbeat-shaped 4625.
@@ -607,13 +636,14 @@ func BenchmarkParseWindowsWinlogbeat(b *testing.B) {
 	line := []byte(winlogbeat4625)
 	b.SetBytes(int64(len(line)))
 	n := 0
+	rate := ingest.StartRate()
 	for b.Loop() {
 		if _, err := ingest.ParseWindows(line, winReceived); err != nil {
 			b.Fatal(err)
 		}
 		n++
 	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+	rate.Report(b, n, "events")
 }
 
 // BenchmarkParseWindowsNXLog parses NXLog's flat 4624 (the reference reader:
@@ -622,11 +652,12 @@ func BenchmarkParseWindowsNXLog(b *testing.B) {
 	line := []byte(nxlog4624)
 	b.SetBytes(int64(len(line)))
 	n := 0
+	rate := ingest.StartRate()
 	for b.Loop() {
 		if _, err := ingest.ParseWindows(line, winReceived); err != nil {
 			b.Fatal(err)
 		}
 		n++
 	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+	rate.Report(b, n, "events")
 }
