@@ -31,10 +31,7 @@ type Store struct {
 	db      *badger.DB
 	applied uint64
 	log     *slog.Logger
-	// rollupCache holds rollup counts written lately, so the next batch
-	// adds to them without reading Badger; only the state machine's
-	// goroutine uses it.
-	rollupCache map[string]rollupCount
+	rollups rollupWriter
 }
 
 // Options tunes the store; zero values take defaults sized for a 2-core,
@@ -181,7 +178,7 @@ func (s *Store) applyBatch(index uint64, tenant string, events []appliance.Event
 			return false, fmt.Errorf("write index: %w", err)
 		}
 	}
-	rollups, err := s.addRollups(wb, index, tenant, events)
+	rollups, latest, err := s.addRollups(wb, index, tenant, events)
 	if err != nil {
 		return false, err
 	}
@@ -199,7 +196,7 @@ func (s *Store) applyBatch(index uint64, tenant string, events []appliance.Event
 		return false, fmt.Errorf("apply batch %d: %w", index, err)
 	}
 	s.applied = index
-	s.cacheRollups(rollups)
+	s.rollups.remember(tenant, rollups, latest)
 	return true, nil
 }
 
@@ -281,7 +278,7 @@ func (s *Store) NewLoader() (*Loader, error) {
 		return nil, fmt.Errorf("empty event store: %w", err)
 	}
 	s.applied = 0
-	s.rollupCache = map[string]rollupCount{}
+	s.rollups.reset()
 	return &Loader{s: s, wb: s.db.NewWriteBatch()}, nil
 }
 

@@ -21,7 +21,7 @@ func DropRollups(s *Store) error {
 // RewindApplied records index as the last applied entry, as after a crash
 // that lost the tail of a write batch.
 func RewindApplied(s *Store, index uint64) error {
-	s.rollupCache = map[string]rollupCount{}
+	s.rollups.reset()
 	s.applied = 0
 	return s.setApplied(index)
 }

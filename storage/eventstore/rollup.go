@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -91,20 +92,49 @@ func (c rollupCount) encode() []byte {
 	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(make([]byte, 0, rollupValueLen), c.count), c.index)
 }
 
-// rollupDeltas counts a batch's events per rollup key. Aggregating the batch
-// first makes the write cost per distinct (field, value, bucket), not per
-// event; counting per (term, minute) before building keys keeps the loop
-// over events free of allocations.
-func rollupDeltas(tenant string, events []appliance.Event) map[string]uint64 {
+// rollupWriter is the state machine's memory of the rollups it wrote, so
+// a batch seldom reads Badger: the counts written lately, and each tenant's
+// latest minute with counts. Events mostly arrive in time order, so most of
+// a batch's keys are in buckets after that minute, which cannot exist yet.
+// Only the state machine's goroutine uses it.
+type rollupWriter struct {
+	cache  map[string]rollupCount
+	latest map[string]uint64 // tenant -> its latest minute with rollups, +1; absent: not read yet
+}
+
+func (w *rollupWriter) reset() {
+	w.cache = map[string]rollupCount{}
+	w.latest = map[string]uint64{}
+}
+
+// rollupDelta is what one batch adds to one rollup key.
+type rollupDelta struct {
+	n      uint64
+	bucket uint64 // first second of the key's bucket
+}
+
+// stampCode is the field code of a bucket's stamp, which counts every term
+// added to the bucket: a reader that kept a bucket's counts knows from its
+// stamp alone whether they are still current. No field has code 0.
+const stampCode = 0
+
+// rollupDeltas counts a batch's events per rollup key (stamps included),
+// and finds the batch's latest minute. Aggregating the batch first makes
+// the write cost per distinct (field, value, bucket), not per event;
+// counting per (term, minute) before building keys keeps the loop over
+// events free of allocations.
+func rollupDeltas(tenant string, events []appliance.Event) (map[string]rollupDelta, uint64) {
 	type termMinute struct {
 		appliance.Term
 		minute uint64
 	}
 	perMinute := make(map[termMinute]uint64, 64)
 	var seen []appliance.Term
+	var latest uint64
 	for i := range events {
 		e := &events[i]
 		minute := idSecond(e.ID) / 60 * 60
+		latest = max(latest, minute)
 		seen = seen[:0]
 		for _, t := range e.Terms {
 			if rollupFields[t.Field] && !slices.Contains(seen, t) {
@@ -113,24 +143,36 @@ func rollupDeltas(tenant string, events []appliance.Event) map[string]uint64 {
 			}
 		}
 	}
-	deltas := make(map[string]uint64, 2*len(perMinute))
+	deltas := make(map[string]rollupDelta, 3*len(perMinute))
 	prefixR := tenantPrefix(prefixRollup, tenant)
 	var kb []byte
-	for tm, n := range perMinute {
+	add := func(code byte, value string, minute, n uint64) {
 		for _, l := range rollupLevels {
-			kb = appendRollupKey(kb[:0], prefixR, fieldCodes[tm.Field], l, tm.minute, tm.Value)
-			deltas[string(kb)] += n
+			kb = appendRollupKey(kb[:0], prefixR, code, l, minute, value)
+			d := deltas[string(kb)]
+			d.n += n
+			d.bucket = minute - minute%l.width
+			deltas[string(kb)] = d
 		}
 	}
-	return deltas
+	stamps := map[uint64]uint64{}
+	for tm, n := range perMinute {
+		add(fieldCodes[tm.Field], tm.Value, tm.minute, n)
+		stamps[tm.minute] += n
+	}
+	for minute, n := range stamps {
+		add(stampCode, "", minute, n)
+	}
+	return deltas, latest
 }
 
 // addRollups writes a batch's rollup counts into wb and returns the new
-// values, to be cached once the batch is committed.
-func (s *Store) addRollups(wb *badger.WriteBatch, index uint64, tenant string, events []appliance.Event) (map[string]rollupCount, error) {
-	deltas := rollupDeltas(tenant, events)
+// values and the batch's latest minute, to be remembered once the batch is
+// committed.
+func (s *Store) addRollups(wb *badger.WriteBatch, index uint64, tenant string, events []appliance.Event) (map[string]rollupCount, uint64, error) {
+	deltas, latest := rollupDeltas(tenant, events)
 	if len(deltas) == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
 	keys := make([]string, 0, len(deltas))
 	for k := range deltas {
@@ -139,9 +181,20 @@ func (s *Store) addRollups(wb *badger.WriteBatch, index uint64, tenant string, e
 	slices.Sort(keys) // Badger reads nearby keys faster in order
 	out := make(map[string]rollupCount, len(keys))
 	err := s.db.View(func(txn *badger.Txn) error {
+		known, ok := s.rollups.latest[tenant]
+		if !ok {
+			var err error
+			if known, err = latestRollupMinute(txn, tenant); err != nil {
+				return err
+			}
+			s.rollups.latest[tenant] = known
+		}
 		for _, k := range keys {
-			cur, ok := s.rollupCache[k]
-			if !ok {
+			d := deltas[k]
+			cur, ok := s.rollups.cache[k]
+			// A bucket starting after the tenant's latest counted minute
+			// has no counts yet: no need to look.
+			if !ok && known > 0 && d.bucket < known {
 				item, err := txn.Get([]byte(k))
 				switch {
 				case errors.Is(err, badger.ErrKeyNotFound):
@@ -156,36 +209,59 @@ func (s *Store) addRollups(wb *badger.WriteBatch, index uint64, tenant string, e
 			if cur.index >= index {
 				continue // written by this batch before a crash
 			}
-			out[k] = rollupCount{count: cur.count + deltas[k], index: index}
+			out[k] = rollupCount{count: cur.count + d.n, index: index}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read rollups: %w", err)
+		return nil, 0, fmt.Errorf("read rollups: %w", err)
 	}
 	for k, c := range out {
 		if err := wb.Set([]byte(k), c.encode()); err != nil {
-			return nil, fmt.Errorf("write rollup: %w", err)
+			return nil, 0, fmt.Errorf("write rollup: %w", err)
 		}
 	}
-	return out, nil
+	return out, latest, nil
 }
 
-// cacheRollups keeps a committed batch's rollup counts for the next batch.
-func (s *Store) cacheRollups(written map[string]rollupCount) {
-	if len(s.rollupCache)+len(written) > rollupCacheMax {
-		s.rollupCache = make(map[string]rollupCount, len(written))
+// latestRollupMinute is a tenant's latest minute with rollups, +1; 0 when
+// it has none. Every counted term stamps its minute, so the last minute
+// stamp is the answer.
+func latestRollupMinute(txn *badger.Txn, tenant string) (uint64, error) {
+	prefix := append(tenantPrefix(prefixRollup, tenant), stampCode, rollupLevels[0].code)
+	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
+	defer it.Close()
+	it.Seek(append(bytes.Clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+	if !it.Valid() {
+		return 0, nil
+	}
+	k := it.Item().Key()
+	if len(k) != len(prefix)+8 {
+		return 0, fmt.Errorf("malformed rollup stamp key %q", k)
+	}
+	return binary.BigEndian.Uint64(k[len(prefix):]) + 1, nil
+}
+
+// remember keeps a committed batch's rollup counts and latest minute for
+// the next batch.
+func (w *rollupWriter) remember(tenant string, written map[string]rollupCount, latest uint64) {
+	if len(written) == 0 {
+		return
+	}
+	if len(w.cache)+len(written) > rollupCacheMax {
+		w.cache = make(map[string]rollupCount, len(written))
 	}
 	for k, c := range written {
-		s.rollupCache[k] = c
+		w.cache[k] = c
 	}
+	w.latest[tenant] = max(w.latest[tenant], latest+1)
 }
 
 // ensureRollups rebuilds the rollups when the store lacks its marker: an
 // empty store just gets the marker, one written before rollups existed gets
 // its rollups from the postings first.
 func (s *Store) ensureRollups() error {
-	s.rollupCache = map[string]rollupCount{}
+	s.rollups.reset()
 	var marked, hasIndex bool
 	err := s.db.View(func(txn *badger.Txn) error {
 		if _, err := txn.Get(rollupMarkerKey); err == nil {
@@ -226,7 +302,7 @@ func (s *Store) rebuildRollups() (int, error) {
 	defer wb.Cancel()
 	written := 0
 	counts := map[string]uint64{}
-	flush := func() error {
+	flush := func(counts map[string]uint64) error {
 		for k, c := range counts {
 			if err := wb.Set([]byte(k), rollupCount{count: c, index: s.applied}.encode()); err != nil {
 				return err
@@ -236,6 +312,10 @@ func (s *Store) rebuildRollups() (int, error) {
 		clear(counts)
 		return nil
 	}
+	// A tenant's stamps add up over all its fields, whose postings come
+	// one after another: they are written when the next tenant starts.
+	stamps := map[string]uint64{}
+	var stampPrefix []byte
 	var group, rk []byte // group: 'x' tenant 0 code value 0 of the postings being counted
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixIndex}})
@@ -251,19 +331,30 @@ func (s *Store) rebuildRollups() (int, error) {
 				continue
 			}
 			if head := k[:len(k)-16]; string(head) != string(group) {
-				if err := flush(); err != nil {
+				if err := flush(counts); err != nil {
 					return err
 				}
 				group = append(group[:0], head...)
 			}
 			prefixR := append([]byte{prefixRollup}, k[1:tenantEnd+1]...)
+			if string(prefixR) != string(stampPrefix) {
+				if err := flush(stamps); err != nil {
+					return err
+				}
+				stampPrefix = prefixR
+			}
 			value := string(k[tenantEnd+2 : len(k)-postingSuffixLen])
+			sec, n := postingSecond(k), uint64(postingCount(it.Item()))
 			for _, l := range rollupLevels {
-				rk = appendRollupKey(rk[:0], prefixR, code, l, postingSecond(k), value)
-				counts[string(rk)] += uint64(postingCount(it.Item()))
+				rk = appendRollupKey(rk[:0], prefixR, code, l, sec, value)
+				counts[string(rk)] += n
+				stamps[string(appendRollupKey(rk[:0], prefixR, stampCode, l, sec, ""))] += n
 			}
 		}
-		return flush()
+		if err := flush(counts); err != nil {
+			return err
+		}
+		return flush(stamps)
 	})
 	if err != nil {
 		return 0, err

@@ -226,6 +226,16 @@ func TestRollupsRebuiltForOldStores(t *testing.T) {
 	s.Close()
 	s = mustOpen(t, dir)
 	checkRollups(t, s, 8)
+	// The rebuilt counts and stamps are the ones ingest wrote.
+	rebuilt := dump(t, s)
+	if len(rebuilt.payloads) != len(old.payloads) {
+		t.Fatalf("rebuilt store dumps %d records, the original %d", len(rebuilt.payloads), len(old.payloads))
+	}
+	for i := range old.payloads {
+		if string(rebuilt.payloads[i]) != string(old.payloads[i]) {
+			t.Fatalf("record %d differs after the rebuild: %q, was %q", i, rebuilt.payloads[i], old.payloads[i])
+		}
+	}
 	rollupFixture(t, s, &index, 9, 100)
 	checkRollups(t, s, 9)
 
