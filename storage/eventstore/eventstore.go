@@ -32,6 +32,7 @@ type Store struct {
 	applied uint64
 	log     *slog.Logger
 	rollups rollupWriter
+	buckets bucketCache
 }
 
 // Options tunes the store; zero values take defaults sized for a 2-core,
@@ -279,6 +280,7 @@ func (s *Store) NewLoader() (*Loader, error) {
 	}
 	s.applied = 0
 	s.rollups.reset()
+	s.buckets.clear()
 	return &Loader{s: s, wb: s.db.NewWriteBatch()}, nil
 }
 

@@ -111,6 +111,7 @@ func (w *rollupWriter) reset() {
 type rollupDelta struct {
 	n      uint64
 	bucket uint64 // first second of the key's bucket
+	stamp  bool
 }
 
 // stampCode is the field code of a bucket's stamp, which counts every term
@@ -151,7 +152,7 @@ func rollupDeltas(tenant string, events []appliance.Event) (map[string]rollupDel
 			kb = appendRollupKey(kb[:0], prefixR, code, l, minute, value)
 			d := deltas[string(kb)]
 			d.n += n
-			d.bucket = minute - minute%l.width
+			d.bucket, d.stamp = minute-minute%l.width, code == stampCode
 			deltas[string(kb)] = d
 		}
 	}
@@ -216,9 +217,15 @@ func (s *Store) addRollups(wb *badger.WriteBatch, index uint64, tenant string, e
 	if err != nil {
 		return nil, 0, fmt.Errorf("read rollups: %w", err)
 	}
-	for k, c := range out {
-		if err := wb.Set([]byte(k), c.encode()); err != nil {
-			return nil, 0, fmt.Errorf("write rollup: %w", err)
+	// Stamps go last: Badger commits a write batch's transactions in
+	// order, so a reader that sees a bucket's new stamp sees its counts.
+	for _, stamps := range []bool{false, true} {
+		for k, c := range out {
+			if deltas[k].stamp == stamps {
+				if err := wb.Set([]byte(k), c.encode()); err != nil {
+					return nil, 0, fmt.Errorf("write rollup: %w", err)
+				}
+			}
 		}
 	}
 	return out, latest, nil
@@ -262,6 +269,7 @@ func (w *rollupWriter) remember(tenant string, written map[string]rollupCount, l
 // its rollups from the postings first.
 func (s *Store) ensureRollups() error {
 	s.rollups.reset()
+	s.buckets.clear()
 	var marked, hasIndex bool
 	err := s.db.View(func(txn *badger.Txn) error {
 		if _, err := txn.Get(rollupMarkerKey); err == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -48,6 +49,11 @@ func splitRange(lo, end uint64) []span {
 // readRollups calls fn with the value and count of every rollup key of
 // field code in the whole buckets of sp.
 func readRollups(txn *badger.Txn, tenant string, code byte, sp span, fn func(value []byte, n int)) error {
+	return readRollupsKeyed(txn, tenant, code, sp, func(_ uint64, v []byte, n int) { fn(v, n) })
+}
+
+// readRollupsKeyed is readRollups that also tells each key's bucket.
+func readRollupsKeyed(txn *badger.Txn, tenant string, code byte, sp span, fn func(bucket uint64, value []byte, n int)) error {
 	l := rollupLevels[sp.level]
 	prefix := append(tenantPrefix(prefixRollup, tenant), code, l.code)
 	stop := binary.BigEndian.AppendUint64(bytes.Clone(prefix), sp.to)
@@ -64,11 +70,106 @@ func readRollups(txn *badger.Txn, tenant string, code byte, sp span, fn func(val
 			if err != nil {
 				return fmt.Errorf("rollup %q: %w", k, err)
 			}
-			fn(k[len(prefix)+8:], int(c.count))
+			fn(binary.BigEndian.Uint64(k[len(prefix):]), k[len(prefix)+8:], int(c.count))
 			return nil
 		})
 		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// bucketCacheMax bounds the values the bucket cache holds (about 60 bytes
+// each); past it, it forgets half of its buckets.
+const bucketCacheMax = 1_000_000
+
+// bucketCache keeps the counts of whole hour and day buckets as read, with
+// the bucket's stamp: a bucket whose stamp has not moved has not changed
+// (every counted term moves it), so a range's counts then cost only its
+// stamps, one key per bucket, instead of a key per value. Minute buckets
+// are small and read each time. A restore empties it (stamps start over).
+type bucketCache struct {
+	mu      sync.Mutex
+	buckets map[bucketID]*bucketCounts
+	values  int
+}
+
+type bucketID struct {
+	tenant      string
+	code, level byte
+	bucket      uint64
+}
+
+type bucketCounts struct {
+	stamp  uint64
+	values []string
+	counts []int
+}
+
+func (c *bucketCache) get(id bucketID, stamp uint64) *bucketCounts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b := c.buckets[id]; b != nil && b.stamp == stamp {
+		return b
+	}
+	return nil
+}
+
+func (c *bucketCache) put(id bucketID, b *bucketCounts) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buckets == nil {
+		c.buckets = map[bucketID]*bucketCounts{}
+	}
+	if old := c.buckets[id]; old != nil {
+		c.values -= len(old.values)
+	}
+	for k, old := range c.buckets { // random order: forget about half
+		if c.values+len(b.values) <= bucketCacheMax {
+			break
+		}
+		delete(c.buckets, k)
+		c.values -= len(old.values)
+	}
+	c.buckets[id] = b
+	c.values += len(b.values)
+}
+
+func (c *bucketCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buckets, c.values = nil, 0
+}
+
+// spanCounts calls fn with every value and count of field code in the
+// whole buckets of sp: hours and days through the bucket cache.
+func (s *Store) spanCounts(txn *badger.Txn, tenant string, code byte, sp span, fn func(value string, n int)) error {
+	if sp.level == 0 {
+		return readRollups(txn, tenant, code, sp, func(v []byte, n int) { fn(string(v), n) })
+	}
+	l := rollupLevels[sp.level]
+	stamps := map[uint64]uint64{}
+	err := readRollupsKeyed(txn, tenant, stampCode, sp, func(bucket uint64, _ []byte, n int) { stamps[bucket] = uint64(n) })
+	if err != nil {
+		return err
+	}
+	for bucket, stamp := range stamps {
+		id := bucketID{tenant, code, l.code, bucket}
+		b := s.buckets.get(id, stamp)
+		if b == nil {
+			b = &bucketCounts{stamp: stamp}
+			err := readRollups(txn, tenant, code, span{sp.level, bucket, bucket + l.width}, func(v []byte, n int) {
+				b.values = append(b.values, string(v))
+				b.counts = append(b.counts, n)
+			})
+			if err != nil {
+				return err
+			}
+			s.buckets.put(id, b)
+		}
+		for i, v := range b.values {
+			fn(v, b.counts[i])
 		}
 	}
 	return nil

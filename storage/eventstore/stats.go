@@ -111,28 +111,87 @@ func (s *Store) Histogram(ctx context.Context, tenant string, from, to time.Time
 		return counts, nil
 	}
 	bounds := bucketStarts(lo, end, buckets)
-	code := fieldCodes[appliance.FieldSource]
-	err := s.db.View(func(txn *badger.Txn) error {
-		for i := range buckets {
-			for _, sp := range splitRange(bounds[i], bounds[i+1]) {
-				add := func(_ []byte, n int) { counts[i] += n }
-				var err error
-				if sp.level < 0 {
-					_, err = s.walkPostings(ctx, tenant, code, sp.from, sp.to-1, func(v []byte, _ uint64, n int) { add(v, n) })
-				} else {
-					err = readRollups(txn, tenant, code, sp, add)
-				}
-				if err != nil {
-					return err
-				}
+	var rolled, loose []span
+	var rolledBucket, looseBucket []int
+	for i := range buckets {
+		for _, sp := range splitRange(bounds[i], bounds[i+1]) {
+			if sp.level < 0 {
+				loose, looseBucket = append(loose, sp), append(looseBucket, i)
+			} else {
+				rolled, rolledBucket = append(rolled, sp), append(rolledBucket, i)
 			}
 		}
-		return nil
+	}
+	code := fieldCodes[appliance.FieldSource]
+	err := s.db.View(func(txn *badger.Txn) error {
+		if err := sumRollupSpans(txn, tenant, code, rolled, func(i, n int) { counts[rolledBucket[i]] += n }); err != nil {
+			return err
+		}
+		return sumPostingSpans(ctx, txn, tenant, code, loose, func(i, n int) { counts[looseBucket[i]] += n })
 	})
 	if err != nil {
 		return nil, err
 	}
 	return counts, nil
+}
+
+// sumRollupSpans adds up the counts of every value of field code in each
+// span, with one iterator per level.
+func sumRollupSpans(txn *badger.Txn, tenant string, code byte, spans []span, add func(span, n int)) error {
+	for level, l := range rollupLevels {
+		prefix := append(tenantPrefix(prefixRollup, tenant), code, l.code)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		for i, sp := range spans {
+			if sp.level != level {
+				continue
+			}
+			stop := binary.BigEndian.AppendUint64(bytes.Clone(prefix), sp.to)
+			for it.Seek(binary.BigEndian.AppendUint64(bytes.Clone(prefix), sp.from)); it.Valid() && bytes.Compare(it.Item().Key(), stop) < 0; it.Next() {
+				var c rollupCount
+				if err := it.Item().Value(func(v []byte) (err error) { c, err = decodeRollup(v); return err }); err != nil {
+					it.Close()
+					return fmt.Errorf("rollup %q: %w", it.Item().Key(), err)
+				}
+				add(i, int(c.count))
+			}
+		}
+		it.Close()
+	}
+	return nil
+}
+
+// sumPostingSpans adds up the events of every value of field code whose
+// second is in each span, from the postings: a seek per value and span, so
+// only for a field of few values.
+func sumPostingSpans(ctx context.Context, txn *badger.Txn, tenant string, code byte, spans []span, add func(span, n int)) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	prefix := append(tenantPrefix(prefixIndex, tenant), code)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		k := it.Item().Key()
+		if len(k) < len(prefix)+postingSuffixLen {
+			return fmt.Errorf("malformed index key %q", k)
+		}
+		valuePrefix := bytes.Clone(k[:len(k)-postingSuffixLen+1]) // through the value's NUL
+		for i, sp := range spans {
+			for it.Seek(binary.BigEndian.AppendUint64(bytes.Clone(valuePrefix), sp.from)); it.Valid(); it.Next() {
+				k := it.Item().Key()
+				if !bytes.HasPrefix(k, valuePrefix) || len(k) != len(valuePrefix)+16 || postingSecond(k) >= sp.to {
+					break
+				}
+				add(i, postingCount(it.Item()))
+			}
+		}
+		// The next value.
+		it.Seek(append(valuePrefix[:len(valuePrefix)-1:len(valuePrefix)-1], 1))
+	}
+	return nil
 }
 
 // bucketStarts is the first second of each histogram bucket, and end: the
@@ -220,7 +279,7 @@ func (s *Store) tops(ctx context.Context, tenant string, from, to time.Time, fie
 			errs[i] = s.db.View(func(txn *badger.Txn) error {
 				for _, sp := range spans {
 					if sp.level >= 0 {
-						if err := readRollups(txn, tenant, code, sp, func(v []byte, c int) { into[string(v)] += c }); err != nil {
+						if err := s.spanCounts(txn, tenant, code, sp, func(v string, c int) { into[v] += c }); err != nil {
 							return err
 						}
 					}
