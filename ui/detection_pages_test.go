@@ -106,7 +106,7 @@ func TestPagesDetection(t *testing.T) {
 			t.Errorf("export without csrf: %d, want 403", r.status)
 		}
 		done := e.runJob(b, e.form(b, incURL+"/evidence", url.Values{"csrf": {csrf}}))
-		wantContains(t, "export done", done.body, "<title>Evidence export: done", "1 events", "MANIFEST.sha256")
+		wantContains(t, "export done", done.body, "<title>Evidence export: done", "1 event file(s)", "MANIFEST.sha256")
 		dl, ok := linkHref(done.body, "a", `id="job-download"`)
 		if !ok {
 			t.Fatalf("no download link:\n%s", done.body)
@@ -158,7 +158,7 @@ func TestPagesDetection(t *testing.T) {
 			t.Errorf("import without csrf: %d, want 403", r.status)
 		}
 		imp := e.runJob(b, upload(csrf))
-		wantContains(t, "import report", imp.body, "Import: 1 imported, 0 skipped, 1 refused", "<td>broken.yml</td>")
+		wantContains(t, "import report", imp.body, "Import: 1 imported, 0 skipped, 1 refused", `<td class="path">broken.yml</td>`)
 		wantContains(t, "rules", e.get(b, "/rules").body, "Test rule for uploads")
 	})
 

@@ -138,7 +138,7 @@ func (s *Server) evidenceJob(w http.ResponseWriter, r *http.Request) {
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		j.file, j.fileName = ev.body, ev.name
-		j.fileDetail = fmt.Sprintf("%s events, %s KB, with MANIFEST.sha256", strconv.Itoa(ev.events), strconv.Itoa((len(ev.body)+1023)/1024))
+		j.fileDetail = fmt.Sprintf("%d event file(s), %d KB, with MANIFEST.sha256", ev.events, (len(ev.body)+1023)/1024)
 		return nil
 	})
 	if err != nil {

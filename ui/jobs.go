@@ -240,7 +240,10 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 		Running: st.Running, Stage: st.Stage, Done: st.Done, Of: st.Of, Text: st.Text, Error: j.err,
 		BackURL: j.backURL, BackLabel: j.backLabel, Started: showTime(j.started)}
 	if !j.ended.IsZero() {
-		vm.Took = j.ended.Sub(j.started).Round(100 * time.Millisecond).String()
+		vm.Took = "under a second"
+		if d := j.ended.Sub(j.started); d >= time.Second {
+			vm.Took = d.Round(100 * time.Millisecond).String()
+		}
 	}
 	if j.file != nil {
 		vm.DownloadURL, vm.DownloadName, vm.DownloadDetail = self+"/download", j.fileName, j.fileDetail

@@ -144,7 +144,7 @@ func TestPagesRuleImportJob(t *testing.T) {
 		"sigma/rules/good.yml": goodRule, "sigma/rules/broken.yml": "title: broken\ndetection: [\n", "sigma/README.md": "# not a rule"})})
 	done := e.runJob(b, started)
 	wantContains(t, "import report", done.body, "<title>Rule pack import: done", "Import: 1 imported, 0 skipped, 1 refused",
-		"<td>pack.zip/sigma/rules/broken.yml</td>", `href="/rules"`)
+		`<td class="path">pack.zip/sigma/rules/broken.yml</td>`, `href="/rules"`)
 	wantNotContains(t, "import report", done.body, "README", "<progress")
 	status := e.get(b, started.header.Get("Location")+"/status")
 	if m := status.json(t); status.status != http.StatusOK || m["running"] != false {

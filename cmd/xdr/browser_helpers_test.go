@@ -7,11 +7,19 @@ package main
 // no request to any host but the appliance.
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -355,5 +363,106 @@ func (b *browser) checkNarrow(name string) {
 	b.screenshot(name + "-375px")
 	if w := eval[float64](b, "document.documentElement.scrollWidth"); w > 375 {
 		b.t.Errorf("%s at 375 px: the page is %v px wide and scrolls sideways", name, w)
+	}
+}
+
+// waitVisible waits up to timeout for sel to be visible, across the page
+// loads of a job page that reloads itself when its job ends.
+func (b *browser) waitVisible(sel string, timeout time.Duration) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		b.t.Fatalf("%s: %s did not show within %v: %v", b.path(), sel, timeout, err)
+	}
+}
+
+// importPack uploads the file at path with the rules page's import form
+// and requires the browser to land on the import's job page.
+func (b *browser) importPack(path string) {
+	b.t.Helper()
+	b.open("/rules")
+	b.do("choose the pack", chromedp.SetUploadFiles(chromedp.CSS("#pack"), []string{path}))
+	b.submit("form[action='/rules/import'] button[type=submit]")
+	if p := b.path(); !strings.HasPrefix(p, "/jobs/") {
+		b.t.Fatalf("importing %s went to %s, want its job page", filepath.Base(path), p)
+	}
+}
+
+// fetch downloads href in the page (with its session) and returns the body.
+func (b *browser) fetch(href string) []byte {
+	b.t.Helper()
+	const js = `fetch(%q, {credentials: 'same-origin'}).then(r => { if (!r.ok) throw new Error('status ' + r.status); return r.arrayBuffer(); })
+  .then(buf => { let s = ''; new Uint8Array(buf).forEach(c => s += String.fromCharCode(c)); return btoa(s); })`
+	body, err := base64.StdEncoding.DecodeString(eval[string](b, fmt.Sprintf(js, href)))
+	if err != nil {
+		b.t.Fatalf("fetch %s: %v", href, err)
+	}
+	return body
+}
+
+// zipOf is a zip archive of files (name → content).
+func zipOf(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range files {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(body)) //nolint:errcheck // bytes.Buffer
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// checkEvidence checks an evidence zip: every file its MANIFEST.sha256
+// lists has that SHA-256, every other file is listed, and it holds the
+// incident and at least one event.
+func checkEvidence(t *testing.T, body []byte) {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatalf("the evidence download is not a zip: %v", err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.Name], err = io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+	}
+	listed := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(files["MANIFEST.sha256"])), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		sum, name, _ := strings.Cut(line, "  ")
+		got := sha256.Sum256(files[name])
+		if files[name] == nil || hex.EncodeToString(got[:]) != sum {
+			t.Errorf("evidence: the manifest line %q does not match the file", line)
+		}
+		listed++
+	}
+	if listed != len(files)-1 || files["incident.json"] == nil || len(files) < 3 {
+		t.Errorf("evidence: the manifest lists %d of %d files: %v", listed, len(files)-1, slices.Collect(maps.Keys(files)))
+	}
+}
+
+// poll waits up to 10 seconds for cond.
+func (b *browser) poll(what string, cond func() bool) {
+	b.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s: not within 10 s", what)
+		}
 	}
 }

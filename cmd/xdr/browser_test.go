@@ -177,23 +177,63 @@ func TestBrowserAnalystWorkflow(t *testing.T) {
 	b.wantText(".comments", "Contained: host isolated.")
 	b.checkPage("incident-triaged")
 
-	// Import a rule pack: the good rule is stored, the broken one reported.
-	dir := t.TempDir()
-	var paths []string
-	for name, body := range browserRulePack {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p)
+	// Export the incident's evidence through its progress page; the zip
+	// downloaded from there matches its manifest.
+	b.submit("form[action$='/evidence'] button[type=submit]")
+	if p := b.path(); !strings.HasPrefix(p, "/jobs/") {
+		t.Fatalf("Export evidence went to %s, want a job page", p)
 	}
-	b.open("/rules")
-	b.do("choose files", chromedp.SetUploadFiles(chromedp.CSS("#pack"), paths))
-	b.submit("form[action='/rules/import'] button[type=submit]")
+	b.waitVisible("#job-download", time.Minute)
+	b.wantText("#job-done", "Done")
+	b.checkPage("evidence-export")
+	b.checkNarrow("evidence-export")
+	checkEvidence(t, b.fetch(eval[string](b, "document.getElementById('job-download').href")))
+
+	// Import a rule pack as a .zip: its page shows the report, the good
+	// rule is stored, the broken one reported.
+	pack := filepath.Join(t.TempDir(), "browser-pack.zip")
+	if err := os.WriteFile(pack, zipOf(t, browserRulePack), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.importPack(pack)
+	b.waitVisible("#report-title", time.Minute)
 	b.wantText("#report-title", "1 imported")
-	b.wantText("#failed-caption ~ tbody", "broken.yml")
-	b.wantText("#rules-caption ~ tbody", "Browser test brute force")
+	b.wantText("#failed-caption ~ tbody", "browser-pack.zip/broken.yml")
 	b.checkPage("rules-imported")
+	b.submit("a.back")
+	b.fill("#r-q", "Browser test")
+	b.submit("form[action='/rules'] button[type=submit]")
+	b.wantText("#rules-caption ~ tbody", "Browser test brute force")
+
+	// A SigmaHQ release (3,754 files) takes seconds: its page shows the
+	// progress while it runs, then the report, its refusals a page at a time.
+	// The page's polls are held while the running page is checked, so that
+	// the job's end cannot reload the page under axe. Then the held poll is
+	// answered with a progress of 5 of 10, which the page shows in place,
+	// and the next polls go to the appliance until the job has ended and
+	// the page reloads with the report.
+	b.importPack(filepath.Join(repoRoot(t), "..", "shared", "testdata", "sigma", "sigma_rules.tar.gz"))
+	b.do("hold the page's polls", chromedp.Evaluate[chromedp.Void](
+		"window.realFetch = window.fetch; window.heldPolls = []; window.fetch = () => new Promise(res => window.heldPolls.push(res))"))
+	b.wantText("label[for=job-progress]", "Progress")
+	b.wantText("#job-stage", "Checking 3,754 rule files")
+	b.checkPage("rules-import-progress")
+	b.checkNarrow("rules-import-progress")
+	b.poll("the page polls its job", func() bool { return eval[int](b, "window.heldPolls.length") > 0 })
+	b.do("answer the held poll", chromedp.Evaluate[chromedp.Void](`window.fetch = window.realFetch;
+  window.heldPolls.forEach(res => res(new Response(JSON.stringify({running: true, stage: 'Storing the rules', done: 5, of: 10, text: '5 of 10 rules'}))))`))
+	b.poll("the bar shows 5 of 10", func() bool {
+		return eval[string](b, "(p => p ? p.value + '/' + p.max : '')(document.getElementById('job-progress'))") == "5/10"
+	})
+	b.wantText("#job-text", "5 of 10 rules")
+	b.wantText("#job-stage", "Storing the rules")
+	b.waitVisible("#report-title", 2*time.Minute)
+	b.wantText("#failed-caption", "page 1 of")
+	b.checkPage("rules-import-sigmahq")
+	b.checkNarrow("rules-import-sigmahq")
+	b.open("/rules")
+	b.wantText("#rules-caption", "page 1 of")
+	b.checkPage("rules-paged")
 
 	// Create an ingest token, see it once, use it, revoke it.
 	b.open("/tokens")
