@@ -1,10 +1,12 @@
 package eventstore
 
-// Aggregates over the postings (posting.go): each posting key carries a
-// value and a second, and its value holds 16 bytes per event, so counting
-// needs only keys and value sizes, never documents. Every event has exactly
-// one "source" posting, which makes the source postings a per-second event
-// counter.
+// Aggregates. Fields with rollups (rollup.go) are counted from them for a
+// range's whole minutes, hours and days; the loose seconds at its edges,
+// and fields without rollups, from the postings (posting.go): each posting
+// key carries a value and a second, and its value holds 16 bytes per event,
+// so counting needs only keys and value sizes, or from the few documents of
+// those seconds. Every event has exactly one "source" term, which makes the
+// source counts an event counter.
 
 import (
 	"bytes"
