@@ -234,6 +234,7 @@ func TestLoaderRefusals(t *testing.T) {
 		{5, 'e', 'x'},                // key longer than the record
 		{0},                          // empty key
 		append([]byte{4}, "mabc"...), // metadata
+		append([]byte{4}, "racm0123456789abcdef"...), // a rollup count of 16 bytes, not 8
 	} {
 		s.ApplyBatch(7, "acme", storetest.Batch("acme", "b", 0, 3).Events)
 		l, err := s.NewLoader()
