@@ -28,7 +28,7 @@ import (
 // ParseAuth is the parser of the "auth" source.
 func ParseAuth(line []byte, received time.Time) (Parsed, error) {
 	s, orig := syslogText(line)
-	f := make(map[string]any, 20)
+	f := newFields(20)
 	h, err := parseSyslogHeader(s, received, f)
 	if err != nil {
 		return Parsed{}, err

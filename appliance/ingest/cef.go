@@ -45,7 +45,7 @@ func ParseCEF(line []byte, received time.Time) (Parsed, error) {
 	if idx < 0 {
 		return Parsed{}, fmt.Errorf("not a CEF line: no \"CEF:\" (expected [syslog header] CEF:Version|Vendor|Product|Version|Signature ID|Name|Severity|Extension)")
 	}
-	f := make(map[string]any, 32)
+	f := newFields(32)
 	h := syslogHeader{pri: -1}
 	if prefix := strings.TrimSpace(s[:idx]); prefix != "" {
 		var err error

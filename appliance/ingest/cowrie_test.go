@@ -194,9 +194,11 @@ func sensorBench(b *testing.B, rel string, parse Parser) {
 	n := 0
 	rate := StartRate()
 	for b.Loop() {
-		if _, err := parse(lines[n%len(lines)], sensorReceived); err != nil {
+		p, err := parse(lines[n%len(lines)], sensorReceived)
+		if err != nil {
 			b.Fatal(err)
 		}
+		Release(p)
 		n++
 	}
 	rate.Report(b, n, "events")

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -55,7 +56,7 @@ func ParseJSON(line []byte) (Parsed, error) {
 	if err := checkNames(0, obj, 0, &fields); err != nil {
 		return Parsed{}, err
 	}
-	p := Parsed{Fields: make(map[string]any, 16), Original: bytes.TrimSpace(line)}
+	p := Parsed{Fields: newFields(16), Original: bytes.TrimSpace(line)}
 	if !utf8.Valid(p.Original) {
 		// Stored documents are valid UTF-8, as JSON requires.
 		p.Original = bytes.ToValidUTF8(p.Original, []byte("\uFFFD"))
@@ -214,6 +215,33 @@ func scalar(v any) (any, bool) {
 		return v, true
 	}
 	return nil, false
+}
+
+// Field maps are the largest allocation of parsing (a Windows event's is a
+// few KiB, which the collector must also scan). The ingest path hands each
+// back once its event is built (releaseFields), and the parsers take their
+// next one from there, already grown.
+var fieldMaps sync.Pool
+
+// maxPooledFields is the most fields a map handed back may hold: a huge one
+// is left to the collector rather than kept for small events.
+const maxPooledFields = 1024
+
+// newFields returns an empty field map for about hint fields.
+func newFields(hint int) map[string]any {
+	if m, ok := fieldMaps.Get().(map[string]any); ok {
+		return m
+	}
+	return make(map[string]any, hint)
+}
+
+// releaseFields hands back a Parsed's map once nothing refers to it.
+func releaseFields(m map[string]any) {
+	if m == nil || len(m) > maxPooledFields {
+		return
+	}
+	clear(m)
+	fieldMaps.Put(m)
 }
 
 // smallNumbers are the field values 0 to 255, boxed once: codes and

@@ -46,7 +46,7 @@ func beginSensor(line []byte, ecs int) ([]byte, Parsed, error) {
 	b := bytes.TrimSpace(line)
 	// Room for the source's fields (about one per ':') and the ECS ones: a
 	// map that has to grow costs more than one a little too large.
-	p := Parsed{Fields: make(map[string]any, bytes.Count(b, []byte(":"))+ecs), Original: b}
+	p := Parsed{Fields: newFields(bytes.Count(b, []byte(":")) + ecs), Original: b}
 	if !utf8.Valid(b) {
 		p.Original = bytes.ToValidUTF8(b, []byte("\uFFFD"))
 	}

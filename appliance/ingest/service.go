@@ -222,6 +222,7 @@ func (b *batch) add(lineNo int, line []byte) {
 	var ev appliance.Event
 	if err == nil {
 		ev, err = buildEvent(b.h, appliance.NewEventID(eventTime(p, b.h), lh), p, &b.build)
+		releaseFields(p.Fields) // the document and terms hold copies
 	}
 	if err != nil {
 		b.reject(lineNo, err)

@@ -73,7 +73,7 @@ type syslogHeader struct {
 // user.name, source.ip, ...).
 func ParseSyslog(line []byte, received time.Time) (Parsed, error) {
 	s, orig := syslogText(line)
-	f := make(map[string]any, 24) // an sshd login has 21 fields
+	f := newFields(24) // an sshd login has 21 fields
 	h, err := parseSyslogHeader(s, received, f)
 	if err != nil {
 		return Parsed{}, err

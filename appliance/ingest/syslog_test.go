@@ -335,9 +335,11 @@ func benchTextParser(b *testing.B, parse Parser, lines []string) {
 	n := 0
 	rate := StartRate()
 	for b.Loop() {
-		if _, err := parse(bs[n%len(bs)], syslogRecv); err != nil {
+		p, err := parse(bs[n%len(bs)], syslogRecv)
+		if err != nil {
 			b.Fatal(err)
 		}
+		Release(p)
 		n++
 	}
 	rate.Report(b, n, "lines")

@@ -90,7 +90,7 @@ func winFast(line []byte, st *winState) (Parsed, bool) {
 			}
 			if p.Fields == nil {
 				// About a field per 25 bytes of a Winlogbeat line.
-				p.Fields = make(map[string]any, min(max(len(line)/25, 16), 256))
+				p.Fields = newFields(min(max(len(line)/25, 16), 256))
 			}
 			sc.path = append(sc.path[:0], k...)
 			if !sc.flatten(p.Fields, w, 0) {
@@ -111,7 +111,7 @@ func winFast(line []byte, st *winState) (Parsed, bool) {
 		if sawECS {
 			return Parsed{}, false
 		}
-		f := make(map[string]any, len(sc.pending)+winEvtxFields)
+		f := newFields(len(sc.pending) + winEvtxFields)
 		p.Fields = f
 		arena := string(sc.arena)
 		for i := range sc.pending {

@@ -595,9 +595,11 @@ func BenchmarkParseWindows(b *testing.B) {
 	rate := ingest.StartRate()
 	for b.Loop() {
 		buf = append(buf[:0], lines[n%len(lines)]...)
-		if _, err := ingest.ParseWindows(buf, winReceived); err != nil {
+		p, err := ingest.ParseWindows(buf, winReceived)
+		if err != nil {
 			b.Fatal(err)
 		}
+		ingest.Release(p)
 		n++
 	}
 	rate.Report(b, n, "events")
@@ -623,9 +625,11 @@ func BenchmarkParseSysmon(b *testing.B) {
 	rate := ingest.StartRate()
 	for b.Loop() {
 		buf = append(buf[:0], lines[n%len(lines)]...)
-		if _, err := ingest.ParseSysmon(buf, winReceived); err != nil {
+		p, err := ingest.ParseSysmon(buf, winReceived)
+		if err != nil {
 			b.Fatal(err)
 		}
+		ingest.Release(p)
 		n++
 	}
 	rate.Report(b, n, "events")
@@ -638,9 +642,11 @@ func BenchmarkParseWindowsWinlogbeat(b *testing.B) {
 	n := 0
 	rate := ingest.StartRate()
 	for b.Loop() {
-		if _, err := ingest.ParseWindows(line, winReceived); err != nil {
+		p, err := ingest.ParseWindows(line, winReceived)
+		if err != nil {
 			b.Fatal(err)
 		}
+		ingest.Release(p)
 		n++
 	}
 	rate.Report(b, n, "events")
@@ -654,9 +660,11 @@ func BenchmarkParseWindowsNXLog(b *testing.B) {
 	n := 0
 	rate := ingest.StartRate()
 	for b.Loop() {
-		if _, err := ingest.ParseWindows(line, winReceived); err != nil {
+		p, err := ingest.ParseWindows(line, winReceived)
+		if err != nil {
 			b.Fatal(err)
 		}
+		ingest.Release(p)
 		n++
 	}
 	rate.Report(b, n, "events")
