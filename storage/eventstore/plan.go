@@ -117,7 +117,16 @@ func (p *planner) count(code byte, value string) int {
 	if !rollupCode(code) {
 		return unknownCount
 	}
+	// An open range counts from the tenant's first day to its latest minute.
 	lo, end := idSecond(p.lower), min(idSecond(p.upper), maxSecond-1)+1
+	first, latest, err := rollupSpan(p.txn, p.tenant)
+	if err != nil || latest == 0 {
+		return unknownCount
+	}
+	lo, end = max(lo, first), min(end, latest-1+rollupLevels[0].width)
+	if lo >= end {
+		return 0
+	}
 	spans := splitRange(lo, end)
 	buckets := 0
 	for _, sp := range spans {

@@ -249,6 +249,24 @@ func latestRollupMinute(txn *badger.Txn, tenant string) (uint64, error) {
 	return binary.BigEndian.Uint64(k[len(prefix):]) + 1, nil
 }
 
+// rollupSpan is the first second of a tenant's first day with rollups and
+// its latest minute with rollups, +1 (0 when it has none).
+func rollupSpan(txn *badger.Txn, tenant string) (first, latest uint64, err error) {
+	latest, err = latestRollupMinute(txn, tenant)
+	if err != nil || latest == 0 {
+		return 0, latest, err
+	}
+	day := rollupLevels[len(rollupLevels)-1]
+	prefix := append(tenantPrefix(prefixRollup, tenant), stampCode, day.code)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	it.Rewind()
+	if !it.Valid() || len(it.Item().Key()) != len(prefix)+8 {
+		return 0, 0, fmt.Errorf("tenant %q has minute stamps but no valid day stamp", tenant)
+	}
+	return binary.BigEndian.Uint64(it.Item().Key()[len(prefix):]), latest, nil
+}
+
 // remember keeps a committed batch's rollup counts and latest minute for
 // the next batch.
 func (w *rollupWriter) remember(tenant string, written map[string]rollupCount, latest uint64) {
