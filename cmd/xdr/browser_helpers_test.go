@@ -354,16 +354,24 @@ func (b *browser) checkKeyboard() {
 	}
 }
 
-// checkNarrow renders the page 375 px wide (a phone), screenshots it and
-// checks nothing but scroll regions is wider than the screen.
+// checkNarrow renders the page 375 px wide (a phone), screenshots it in
+// light and dark mode and checks nothing but scroll regions is wider than
+// the screen.
 func (b *browser) checkNarrow(name string) {
 	b.t.Helper()
 	b.do("narrow viewport", chromedp.EmulateViewport(375, 812))
 	defer b.do("wide viewport", chromedp.EmulateViewport(1280, 900))
 	b.screenshot(name + "-375px")
 	if w := eval[float64](b, "document.documentElement.scrollWidth"); w > 375 {
-		b.t.Errorf("%s at 375 px: the page is %v px wide and scrolls sideways", name, w)
+		// Name the widest elements that are not inside a scroll region.
+		wide := eval[[]string](b, `[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > 376 && !e.closest('.table-wrap, pre'))
+  .slice(-5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : '') + ' ' + Math.round(e.getBoundingClientRect().right))`)
+		b.t.Errorf("%s at 375 px: the page is %v px wide and scrolls sideways; widest: %v", name, w, wide)
 	}
+	b.emulateColorScheme("dark")
+	defer b.emulateColorScheme("")
+	b.screenshot(name + "-375px-dark")
 }
 
 // waitVisible waits up to timeout for sel to be visible, across the page

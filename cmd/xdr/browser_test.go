@@ -52,6 +52,7 @@ func TestBrowserLoginSearchLogout(t *testing.T) {
 		t.Fatalf("signed out, /events went to %s, want the login page", p)
 	}
 	b.checkPage("login")
+	b.checkNarrow("login")
 
 	// A wrong password is shown in the page.
 	b.fill("#username", "admin")
@@ -93,6 +94,7 @@ func TestBrowserLoginSearchLogout(t *testing.T) {
 
 	b.open("/events")
 	b.checkPage("events")
+	b.checkNarrow("events")
 
 	b.fill("#q", "user.name:alice")
 	b.submit("form[role=search] button[type=submit]")
@@ -101,10 +103,12 @@ func TestBrowserLoginSearchLogout(t *testing.T) {
 	}
 	b.wantText("table tbody", "Failed password for alice")
 	b.checkPage("events-search")
+	b.checkNarrow("events-search")
 
 	b.follow("table tbody tr a", "/events/")
 	b.wantText("main", "203.0.113.7")
 	b.checkPage("event-detail")
+	b.checkNarrow("event-detail")
 
 	b.submit("form[action='/logout'] button")
 	if p := b.path(); !strings.HasPrefix(p, "/login") {
@@ -155,12 +159,12 @@ func TestBrowserAnalystWorkflow(t *testing.T) {
 	// Every page of the navigation.
 	for _, p := range []struct{ path, name string }{
 		{"/incidents", "incidents"}, {"/alerts", "alerts"}, {"/rules", "rules"}, {"/attack", "attack"},
-		{"/tokens", "tokens"}, {"/nope", "not-found"},
+		{"/tokens", "tokens"}, {"/cluster", "cluster"}, {"/backups", "backups-empty"}, {"/nope", "not-found"},
 	} {
 		b.open(p.path)
 		b.checkPage(p.name)
+		b.checkNarrow(p.name)
 	}
-	b.checkNarrow("attack")
 
 	// Open the incident and triage it.
 	b.open("/incidents")

@@ -118,7 +118,7 @@ func Cluster(vm ClusterVM) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, " <section class=\"card\" aria-labelledby=\"members-h\"><h2 id=\"members-h\">Members</h2><div class=\"table-wrap\"><table><caption class=\"visually-hidden\">Cluster members</caption> <thead><tr><th scope=\"col\">Node</th><th scope=\"col\">Address</th><th scope=\"col\">Role</th><th scope=\"col\">Voter</th><th scope=\"col\">Health</th><th scope=\"col\">Last contact</th><th scope=\"col\" class=\"num\">Applied index</th><th scope=\"col\" class=\"num\">Lag</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, " <section class=\"card\" aria-labelledby=\"members-h\"><h2 id=\"members-h\">Members</h2><div class=\"table-wrap\" role=\"region\" aria-labelledby=\"members-h\" tabindex=\"0\"><table><caption class=\"visually-hidden\">Cluster members</caption> <thead><tr><th scope=\"col\">Node</th><th scope=\"col\">Address</th><th scope=\"col\">Role</th><th scope=\"col\">Voter</th><th scope=\"col\">Health</th><th scope=\"col\">Last contact</th><th scope=\"col\" class=\"num\">Applied index</th><th scope=\"col\" class=\"num\">Lag</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
