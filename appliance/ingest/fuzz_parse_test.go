@@ -6,6 +6,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -121,4 +122,44 @@ func checkStoredValue(t *testing.T, k string, v any, listOK bool) {
 	default:
 		t.Fatalf("field %q has a value of type %T", k, v)
 	}
+}
+
+// FuzzParseJSONFast checks ParseJSON's single pass against its tree reader:
+// a line the pass takes must be one the tree reader takes, with the same
+// fields, time and original. Objects with a key twice are left out: there
+// the tree keeps the last, and which of two dotted keys that extend one
+// another wins depends on map order.
+func FuzzParseJSONFast(f *testing.F) {
+	for _, s := range []string{
+		`{}`, ` {"message":"x"} `,
+		`{"@timestamp":"2024-03-01T12:00:00.5Z","event":{"action":"ssh_login","outcome":"Failed"},"user.name":"Root","source":{"ip":"10.0.0.5","port":22},"tags":["a",1,true,null]}`,
+		`{"@timestamp":1709294400123,"message":"q\"\\\n\u0000\ud800<>&","custom":{"x":[1,{"y":2}]}}`,
+		`{"@timestamp":1.5}`, `{"@timestamp":true}`, `{"@timestamp":{}}`, `{"@timestamp":"1e400"}`, `{"@timestamp":1e400}`,
+		`{"user":{"name":"a"},"user":{"id":"b"}}`, `{"user":{"name":"a","name":"b"}}`,
+		`{"user":{"name":"a"},"user.name":"b","user":{"x.y":1,"x":{"y":2}}}`,
+		`{"labels":{"a":[1,[2],{"b":3},"c",null,-0]},"tags":[],"event":{"x":[{"y":1}]}}`,
+		`{"event":{"big":1e400,"neg":-0,"exp":1E+2,"n":12345678901234567890}}`,
+		`{"id":"evil","tenant":"evil","source":"evil","event":{"id":"E"},"other":{"deep":{"x":1}}}`,
+		`{"event":{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{"j":{"k":{"l":{"m":{"n":{"o":{"p":1}}}}}}}}}}}}}}}}}`,
+		"{\"us\\u0065r\":{\"n\\u0061me\":\"\\u00e9\"},\"host\":{\"name\":\"\xff\"}}",
+		`{"a":1} {"b":2}`, `null`, `[1]`, `{"message":`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		fast, ok := parseJSONFast(line)
+		if !ok {
+			return
+		}
+		tree, err := parseJSONTree(line)
+		if err != nil {
+			t.Fatalf("single pass took a line the tree reader refuses: %v", err)
+		}
+		if !sensorTreeDeterministic(bytes.TrimSpace(line)) {
+			return
+		}
+		if !reflect.DeepEqual(fast.Fields, tree.Fields) || !fast.Timestamp.Equal(tree.Timestamp) || !bytes.Equal(fast.Original, tree.Original) {
+			t.Fatalf("single pass\n %v %#v %q\ntree\n %v %#v %q", fast.Timestamp, fast.Fields, fast.Original, tree.Timestamp, tree.Fields, tree.Original)
+		}
+	})
 }

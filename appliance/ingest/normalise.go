@@ -47,7 +47,17 @@ const maxDepth = 16
 // ParseJSON is the parser of the generic "json" source: one JSON object per
 // line; ECS-shaped content (nested or dotted keys) becomes normalised fields,
 // @timestamp (RFC 3339, or epoch seconds/milliseconds) the event time.
+// Most lines take a single pass (json_fast.go); the rest, and every line
+// with something wrong, are read into a tree first.
 func ParseJSON(line []byte) (Parsed, error) {
+	if p, ok := parseJSONFast(line); ok {
+		return p, nil
+	}
+	return parseJSONTree(line)
+}
+
+// parseJSONTree is ParseJSON by way of the decoded tree.
+func parseJSONTree(line []byte) (Parsed, error) {
 	obj, err := decodeObject(line)
 	if err != nil {
 		return Parsed{}, err

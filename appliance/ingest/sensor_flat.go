@@ -51,6 +51,11 @@ type sensorFlat struct {
 	vals   map[string]any
 	names  []string // top-level members to capture into top
 	top    [][]byte
+	// strict reads as ParseJSON's tree walk (flatten) does, for the json
+	// source's single pass: an array keeps its scalars only, and what that
+	// walk could read otherwise (a key twice in an object, a name past
+	// maxFieldName) stops the pass with errNotSimple.
+	strict bool
 }
 
 // sensorIntern keeps the field names seen lately, so that the names every
@@ -149,9 +154,22 @@ func (d *sensorFlat) object(i, depth int, inList bool) (int, error) {
 	if d.b[i] == '}' {
 		return i + 1, nil
 	}
+	var seenArr [16][]byte
+	seen := seenArr[:0]
 	for {
 		ke, key := sensorKey(d.b, i)
 		vs := sensorWS(d.b, sensorWS(d.b, ke)+1)
+		if d.strict {
+			if len(d.key)+1+len(key) > maxFieldName {
+				return 0, errNotSimple
+			}
+			for _, k := range seen {
+				if bytes.Equal(k, key) {
+					return 0, errNotSimple
+				}
+			}
+			seen = append(seen, key)
+		}
 		var end int
 		if bytes.IndexByte(key, '.') >= 0 {
 			dotted = append(dotted, i)
@@ -219,13 +237,16 @@ func (d *sensorFlat) array(i, depth int, inList bool) (int, error) {
 		}
 	}
 	// Not in a list: the array's scalars are the list at this key, and its
-	// objects and arrays then add to lists (their scalars to this one).
+	// objects and arrays then add to lists (their scalars to this one;
+	// strict: they are left out).
 	vals := []any{}
 	var nested []int
 	if d.b[i] != ']' {
 		for {
 			if c := d.b[i]; c == '{' || c == '[' {
-				nested = append(nested, i)
+				if !d.strict {
+					nested = append(nested, i)
+				}
 				i = sensorSkip(d.b, i)
 			} else {
 				v, ok, end := sensorScalarAt(d.b, i)
@@ -241,7 +262,7 @@ func (d *sensorFlat) array(i, depth int, inList bool) (int, error) {
 			i = sensorWS(d.b, i+1)
 		}
 	}
-	if nested == nil || len(vals) > 0 {
+	if nested == nil || len(vals) > 0 || d.strict {
 		d.out[d.name()] = vals
 	}
 	for _, s := range nested {
