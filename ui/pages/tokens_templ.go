@@ -148,7 +148,7 @@ func Tokens(vm TokensVM) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, " <section aria-labelledby=\"tokens-title\"><h2 id=\"tokens-title\">Tokens of this tenant</h2>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, " <section aria-labelledby=\"tokens-title\" class=\"block\"><h2 id=\"tokens-title\">Tokens of this tenant</h2>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
