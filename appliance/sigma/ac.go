@@ -249,6 +249,38 @@ func scan[T string | []byte](m *acMachine, text T, hit func(int32)) {
 	}
 }
 
+// contains reports whether any pattern occurs in text (lower case).
+func (m *acMachine) contains(text string) bool {
+	if m.delta != nil {
+		row := int32(0)
+		for i := 0; i < len(text); i++ {
+			if row = m.delta[row+int32(m.class[text[i]])]; row < 0 {
+				return true
+			}
+		}
+		return false
+	}
+	s := int32(0)
+	for i := 0; i < len(text); i++ {
+		b := text[i]
+		for {
+			if s == 0 {
+				s = m.root[b]
+				break
+			}
+			if t := m.child(s, b); t >= 0 {
+				s = t
+				break
+			}
+			s = m.fail[s]
+		}
+		if m.first[s] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // emit reports the outputs of o and of the states on its dictionary chain.
 func (m *acMachine) emit(o int32, hit func(int32)) {
 	for ; o != 0; o = m.dict[o] {

@@ -383,7 +383,7 @@ func (c *compiler) field(fs *fieldSpec) (node, error) {
 		}
 	}
 	if !vs.all {
-		f.matchers = groupExact(f.matchers)
+		f.matchers = groupContains(groupExact(f.matchers))
 	}
 	if len(f.matchers) == 0 && !f.matchNull {
 		if len(fs.values) == 0 {

@@ -486,7 +486,7 @@ func matcherCost(m matcher) int {
 		return [...]int{litEqual: 1, litPrefix: 2, litSuffix: 2, litContains: 4}[m.op]
 	case numMatcher, cidrMatcher, longLineMatcher:
 		return 4
-	case globMatcher:
+	case globMatcher, containsAnyMatcher:
 		return 6
 	case regexMatcher:
 		return 50

@@ -168,6 +168,49 @@ func groupExact(ms []matcher) []matcher {
 	return out
 }
 
+// containsAnyMatcher is many case-insensitive substrings at once: one
+// automaton pass over the value instead of a search per substring (some
+// SigmaHQ rules list a hundred).
+type containsAnyMatcher struct {
+	m    *acMachine
+	lits []string // lower case: the prefilter's atoms
+}
+
+// minContainsGroup is how many substrings make an automaton worth it.
+const minContainsGroup = 16
+
+// maxMatcherDFACells bounds a containsAnyMatcher's table (a larger one
+// scans with the trie).
+const maxMatcherDFACells = 1 << 16
+
+func (m containsAnyMatcher) match(v *value) bool {
+	if v.kind == kNull || v.kind == kList {
+		return false
+	}
+	return m.m.contains(v.low)
+}
+
+// groupContains merges the case-insensitive substring tests of an any-of
+// list into one automaton.
+func groupContains(ms []matcher) []matcher {
+	var lits []string
+	var out []matcher
+	for _, m := range ms {
+		if c, ok := m.(litMatcher); ok && c.op == litContains && !c.cased && c.s != "" {
+			lits = append(lits, c.s)
+			continue
+		}
+		out = append(out, m)
+	}
+	if len(lits) < minContainsGroup {
+		return ms
+	}
+	ids := make([]int32, len(lits))
+	m := newACMachine(lits, ids)
+	m.buildDFA(maxMatcherDFACells)
+	return append(out, containsAnyMatcher{m: m, lits: lits})
+}
+
 // anyOfMatcher matches when any of its matchers does.
 type anyOfMatcher []matcher
 

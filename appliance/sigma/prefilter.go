@@ -197,6 +197,8 @@ func matcherLiterals(m matcher) ([]string, bool) {
 		}
 		sort.Strings(out)
 		return out, true
+	case containsAnyMatcher:
+		return m.lits, true
 	case anyOfMatcher:
 		var out []string
 		for _, x := range m {
