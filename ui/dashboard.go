@@ -63,16 +63,11 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
 		s.d.Log.Error("dashboard", "err", err)
 		vm.Error = "Some figures could not be read: " + appliance.ErrorMessage(err)
 	}
-	now := s.d.Now().UTC()
-	c, err := s.dash.get(r.Context(), p.Tenant+"\x00"+rng.key, now,
-		func(ctx context.Context) (dashCounts, error) { return s.countEvents(ctx, p.Tenant, rng, now) }, nil)
+	c, err := s.countEvents(r.Context(), p.Tenant, rng, s.d.Now().UTC())
 	if err != nil {
 		fail(err)
 	}
 	from, to, step := c.from, c.to, rng.span/chartBuckets
-	if now.Sub(c.at) >= dashFresh {
-		vm.CountedAt = showTime(c.at)
-	}
 	for _, n := range c.counts {
 		vm.Total += n
 	}
@@ -107,10 +102,19 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, status, pages.Dashboard(vm))
 }
 
+// dashCounts are the event counts of one dashboard view.
+type dashCounts struct {
+	from, to time.Time // the range counted, on whole minutes
+	counts   []int     // events per bucket
+	tops     []appliance.TopValues
+}
+
 // countEvents counts a dashboard view's events: per bucket and the top
-// entities, over whole buckets ending at the minute after now.
+// entities, over whole buckets ending at the minute after now. The event
+// store keeps counts per minute, hour and day (its rollups), so this costs
+// the range's buckets, not its events: every view counts afresh.
 func (s *Server) countEvents(ctx context.Context, tenant string, rng dashRange, now time.Time) (dashCounts, error) {
-	c := dashCounts{to: now.Truncate(time.Minute).Add(time.Minute), at: now}
+	c := dashCounts{to: now.Truncate(time.Minute).Add(time.Minute)}
 	c.from = c.to.Add(-rng.span)
 	fields := make([]string, len(dashEntities))
 	for i, e := range dashEntities {

@@ -54,8 +54,7 @@ type Deps struct {
 // Server is the HTTP front of one node.
 type Server struct {
 	d    Deps
-	dash dashCache // the dashboard's event counts
-	jobs jobs      // long operations started from the pages
+	jobs jobs // long operations started from the pages
 }
 
 // New returns a server over d.

@@ -2,17 +2,14 @@ package pages
 
 // DashboardVM is the first page after sign-in.
 type DashboardVM struct {
-	Chrome Chrome
-	Ranges []Choice // the time range picker
-	Range  string   // its label, e.g. "last 24 hours"
-	Events Chart    // events/s
-	Alerts *Chart   // alerts by severity; nil until detection exists
-	Total  int      // events in the range
-	// CountedAt is when the event counts were made, when they were reused
-	// rather than made for this view.
-	CountedAt string
-	Entities  []TopTable
-	Ingest    []IngestRow // nil: no ingest health to show
+	Chrome   Chrome
+	Ranges   []Choice // the time range picker
+	Range    string   // its label, e.g. "last 24 hours"
+	Events   Chart    // events/s
+	Alerts   *Chart   // alerts by severity; nil until detection exists
+	Total    int      // events in the range
+	Entities []TopTable
+	Ingest   []IngestRow // nil: no ingest health to show
 	// IngestErrors are the latest syslog messages refused, newest first.
 	IngestErrors []IngestError
 	Open         []SevCount  // open incidents by severity; nil until incidents exist
