@@ -259,23 +259,13 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 // reportPage is the page of an import report's failures the query asks
 // for, with links to the others.
 func (s *Server) reportPage(r *http.Request, rep pages.ImportResult, self string) *pages.ImportResult {
-	n := len(rep.Failed)
-	pagesTotal := max((n+jobFailuresPerPage-1)/jobFailuresPerPage, 1)
-	pageNo, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	pageNo = min(max(pageNo, 1), pagesTotal)
-	link := func(p int) string {
+	pg := pageOf(len(rep.Failed), jobFailuresPerPage, r.URL.Query().Get("page"), func(p int) string {
 		return self + "?" + url.Values{"page": {strconv.Itoa(p)}}.Encode() + "#failed-caption"
+	})
+	if len(rep.Failed) > jobFailuresPerPage {
+		rep.FailedPage = pg.label
 	}
-	rep.Failed = rep.Failed[(pageNo-1)*jobFailuresPerPage : min(pageNo*jobFailuresPerPage, n)]
-	if pagesTotal > 1 {
-		rep.FailedPage = fmt.Sprintf("page %d of %d", pageNo, pagesTotal)
-	}
-	if pageNo > 1 {
-		rep.PrevURL = link(pageNo - 1)
-	}
-	if pageNo < pagesTotal {
-		rep.NextURL = link(pageNo + 1)
-	}
+	rep.Failed, rep.PrevURL, rep.NextURL = rep.Failed[pg.lo:pg.hi], pg.prev, pg.next
 	return &rep
 }
 

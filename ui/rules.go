@@ -59,24 +59,14 @@ func (s *Server) showRules(w http.ResponseWriter, r *http.Request, status int, v
 	}
 	q := strings.ToLower(vm.Query)
 	rules = slices.DeleteFunc(rules, func(ru detect.RuleInfo) bool { return q != "" && !strings.Contains(strings.ToLower(ru.Title), q) })
-	pagesTotal := max((len(rules)+rulesPerPage-1)/rulesPerPage, 1)
-	pageNo, _ := strconv.Atoi(form.Get("page"))
-	pageNo = min(max(pageNo, 1), pagesTotal)
-	link := func(p int) string {
-		v := url.Values{"q": {vm.Query}, "level": {vm.Level}, "status": {vm.Status}, "enabled": {vm.Enabled}, "page": {strconv.Itoa(p)}}
-		return "/rules?" + v.Encode()
-	}
-	if pageNo > 1 {
-		vm.PrevURL = link(pageNo - 1)
-	}
-	if pageNo < pagesTotal {
-		vm.NextURL = link(pageNo + 1)
-	}
-	for _, ru := range rules[(pageNo-1)*rulesPerPage : min(pageNo*rulesPerPage, len(rules))] {
+	pg := pageOf(len(rules), rulesPerPage, form.Get("page"), func(p int) string {
+		return "/rules?" + url.Values{"q": {vm.Query}, "level": {vm.Level}, "status": {vm.Status}, "enabled": {vm.Enabled}, "page": {strconv.Itoa(p)}}.Encode()
+	})
+	for _, ru := range rules[pg.lo:pg.hi] {
 		vm.Rows = append(vm.Rows, pages.RuleRow{ID: ru.ID, URL: "/rules/" + url.PathEscape(ru.ID), Title: ru.Title, Level: ru.Level,
 			Status: ru.Status, Kind: ru.Kind, Techniques: techniqueTags(ru.Attack), Enabled: ru.Enabled, Builtin: ru.Builtin})
 	}
-	vm.Total, vm.Page = pages.Thousands(len(rules)), fmt.Sprintf("page %d of %d", pageNo, pagesTotal)
+	vm.Total, vm.Page, vm.PrevURL, vm.NextURL = pages.Thousands(len(rules)), pg.label, pg.prev, pg.next
 	s.render(w, r, status, pages.Rules(vm))
 }
 

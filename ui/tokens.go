@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/appliance/auth"
@@ -17,6 +18,9 @@ type tokenAdmin interface {
 	Tokens(ctx context.Context, tenant string) ([]appliance.Token, error)
 	RevokeToken(ctx context.Context, tenant string, hash [32]byte) error
 }
+
+// tokensPerPage is the tokens list's page size.
+const tokensPerPage = 50
 
 // tokenRoles are the roles an api token may be given from the page.
 var tokenRoles = []string{appliance.RoleReadOnlyAnalyst, appliance.RoleSOCAnalyst, appliance.RoleIncidentResponder,
@@ -59,7 +63,11 @@ func (s *Server) showTokens(w http.ResponseWriter, r *http.Request, status int, 
 		s.renderError(w, r, chrome, statusOf(appliance.ErrorCode(err)), appliance.ErrorMessage(err))
 		return
 	}
-	for _, t := range toks {
+	pg := pageOf(len(toks), tokensPerPage, r.URL.Query().Get("page"), func(p int) string {
+		return "/tokens?" + url.Values{"page": {strconv.Itoa(p)}}.Encode()
+	})
+	vm.Total, vm.Page, vm.PrevURL, vm.NextURL = pages.Thousands(len(toks)), pg.label, pg.prev, pg.next
+	for _, t := range toks[pg.lo:pg.hi] {
 		id := hex.EncodeToString(t.Hash[:])
 		vm.Tokens = append(vm.Tokens, pages.TokenRow{Name: t.Name, Scope: t.Scope, Role: t.Role,
 			Created: t.Created.UTC().Format("2006-01-02 15:04 UTC"), ID: id, Short: id[:12]})

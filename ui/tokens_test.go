@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -115,5 +116,20 @@ func TestPagesTokens(t *testing.T) {
 		if r := e.form(ab, "/tokens", url.Values{"csrf": {acsrf}, "name": {"sneaky"}, "scope": {"api"}, "role": {"super_admin"}}); r.status != http.StatusForbidden {
 			t.Errorf("analyst create: %d, want 403", r.status)
 		}
+	})
+
+	t.Run("many tokens are listed a page at a time", func(t *testing.T) {
+		for i := range 55 {
+			e.token("default", fmt.Sprintf("sensor-%02d", i), "ingest", "")
+		}
+		first := e.get(b, "/tokens")
+		wantContains(t, "first page", first.body, "tokens by name, page 1 of 2", "<td>sensor-00</td>")
+		next, ok := linkHref(first.body, "a", `rel="next"`)
+		if !ok {
+			t.Fatalf("no next page link:\n%s", first.body)
+		}
+		second := e.get(b, next)
+		wantContains(t, "second page", second.body, "page 2 of 2", `rel="prev"`, "<td>sensor-54</td>")
+		wantNotContains(t, "second page", second.body, "<td>sensor-00</td>")
 	})
 }

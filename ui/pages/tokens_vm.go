@@ -3,7 +3,11 @@ package pages
 // TokensVM is the ingest and API tokens page.
 type TokensVM struct {
 	Chrome   Chrome
-	Tokens   []TokenRow
+	Tokens   []TokenRow // one page of them
+	Total    string     // how many there are
+	Page     string     // "page 1 of 3"
+	PrevURL  string
+	NextURL  string
 	NewToken *NewToken // the token just created, shown this once
 	Notice   string    // e.g. that a token was revoked
 	Error    string    // why the last action failed
