@@ -233,9 +233,11 @@ func scalar(v any) (any, bool) {
 // next one from there, already grown.
 var fieldMaps sync.Pool
 
-// maxPooledFields is the most fields a map handed back may hold: a huge one
-// is left to the collector rather than kept for small events.
-const maxPooledFields = 1024
+// maxPooledFields is the most fields a map handed back may hold. Clearing
+// a map costs its capacity, not its length, so a large one (a Suricata
+// stats event has over 400 fields) is left to the collector rather than
+// cleared again for every small event after it.
+const maxPooledFields = 128
 
 // newFields returns an empty field map for about hint fields.
 func newFields(hint int) map[string]any {
