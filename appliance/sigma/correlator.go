@@ -22,15 +22,25 @@ import (
 // event time (over all events) passes its start + timespan.
 //
 // Out-of-order events are placed by their time: an event older than the
-// group's newest time minus the timespan is too late for the window and is
-// ignored; otherwise it counts, and temporal_ordered checks the order of
-// event times, not of arrival. A Correlator is not safe for concurrent use.
+// newest event time (the watermark) minus the timespan, or than its group's
+// newest time minus the timespan, is too late and is ignored; otherwise it
+// counts, and temporal_ordered checks the order of event times, not of
+// arrival.
+//
+// Groups that stop receiving events are dropped, on event time alone: a
+// sliding group once its newest event is more than twice its timespan
+// behind the watermark (no event that is not too late can then share a
+// window with any of its observations, so dropping it changes no hit), an
+// at-close group when its window closes. The state is thus bounded by the
+// events of the last two timespans, not by every group key ever seen. A
+// Correlator is not safe for concurrent use.
 type Correlator struct {
 	rs        *RuleSet
 	defs      []*corrDef
 	groups    map[string]*corrGroup // by defIndex \x00 group key
 	watermark int64                 // newest event time observed, Unix ns
 	closing   closeHeap             // at-close groups by window end
+	expiring  closeHeap             // sliding groups by when they may be dropped
 	nobs      int                   // observations in all groups (Observations)
 }
 
@@ -58,6 +68,10 @@ type corrGroup struct {
 	Key   string
 	Obs   []corrObs
 	Start int64 // at-close groups: window start
+
+	// expiry is the end of the group's entry in Correlator.expiring (an
+	// entry with another end is stale); 0: none.
+	expiry int64
 
 	// distinct counts the observations by counted value (value_count) or
 	// by rule (temporal), kept up to date as observations come and go so
@@ -146,6 +160,7 @@ func (c *Correlator) Observe(ev *Event, ts time.Time, matched []*Rule) []Correla
 	if t > c.watermark {
 		c.watermark = t
 		hits = c.closeWindows()
+		c.expireGroups()
 	}
 	for di, d := range c.defs {
 		for _, m := range matched {
@@ -223,10 +238,16 @@ func (c *Correlator) add(di int, d *corrDef, key string, o corrObs) (Correlation
 	if n := len(g.Obs); n > 0 && g.Obs[n-1].T > newest {
 		newest = g.Obs[n-1].T
 	}
-	if o.T < newest-span {
+	if o.T < newest-span || o.T+span < c.watermark {
+		if len(g.Obs) == 0 {
+			delete(c.groups, gk)
+		}
 		return CorrelationHit{}, false // too late for the window
 	}
 	g.insert(d, o)
+	if g.expiry == 0 {
+		c.queueExpiry(gk, g, span)
+	}
 	// Slide: keep the last timespan before the newest event.
 	drop := 0
 	for drop < len(g.Obs) && g.Obs[drop].T < newest-span {
@@ -306,6 +327,35 @@ func (c *Correlator) closeWindows() []CorrelationHit {
 		}
 	}
 	return hits
+}
+
+// queueExpiry puts a sliding group in the expiring heap at the time it
+// may be dropped (twice its timespan after its newest observation).
+func (c *Correlator) queueExpiry(gk string, g *corrGroup, span int64) {
+	g.expiry = g.Obs[len(g.Obs)-1].T + 2*span
+	heap.Push(&c.expiring, closeItem{end: g.expiry, key: gk})
+}
+
+// expireGroups drops the sliding groups whose newest observation is more
+// than twice their timespan behind the watermark. An entry whose group
+// has had newer observations since is queued again at its new time, so
+// a group is dropped at the first watermark past its time whatever the
+// heap's history (a restored correlator drops the same groups).
+func (c *Correlator) expireGroups() {
+	for c.expiring.Len() > 0 && c.expiring[0].end < c.watermark {
+		it := heap.Pop(&c.expiring).(closeItem)
+		g := c.groups[it.key]
+		if g == nil || g.expiry != it.end {
+			continue // dropped, or fired and begun again: a stale entry
+		}
+		span := int64(c.defs[g.Def].rule.Correlation.Timespan)
+		if n := len(g.Obs); n > 0 && g.Obs[n-1].T+2*span >= c.watermark {
+			c.queueExpiry(it.key, g, span)
+			continue
+		}
+		delete(c.groups, it.key)
+		c.nobs -= len(g.Obs)
+	}
 }
 
 // holds evaluates the correlation condition on a group's window.

@@ -396,3 +396,98 @@ func restoredCopy(t *testing.T, rs *RuleSet, c *Correlator) *Correlator {
 	}
 	return r
 }
+
+// TestCorrelatorForgetsIdleGroups: many group keys over advancing event
+// time leave a state bounded by the last timespans, the hits are the
+// expected ones, and a correlator restored midway derives the same hits
+// and the same state.
+func TestCorrelatorForgetsIdleGroups(t *testing.T) {
+	for _, tt := range []struct{ rule, hot string }{
+		{`title: Brute force
+id: brute
+correlation:
+  type: event_count
+  rules: [failed_login]
+  group-by: [user.name]
+  timespan: 1m
+  condition: {gte: 3}
+`, "brute user.name=hot%d [h%d-0 h%d-1 h%d-2] @%ds"},
+		{`title: Quiet
+id: quiet
+correlation:
+  type: event_count
+  rules: [failed_login]
+  group-by: [user.name]
+  timespan: 1m
+  condition: {lt: 2}
+`, ""},
+	} {
+		rs := corrSet(t, tt.rule)
+		c := NewCorrelator(rs)
+		var restored *Correlator
+		var got, gotRestored, want []string
+		const n = 3000
+		for i := range n {
+			// One event per second for a new user each; every 50th
+			// second a "hot" user fails three times.
+			evs := []corrEvent{{i, "login-failed", fmt.Sprint("u", i), ""}}
+			if i%50 == 0 {
+				for range 3 {
+					evs = append(evs, corrEvent{i, "login-failed", fmt.Sprint("hot", i), ""})
+				}
+				if tt.hot != "" {
+					want = append(want, fmt.Sprintf(tt.hot, i, i, i, i, i))
+				}
+			}
+			for j, e := range evs {
+				id := fmt.Sprint("u", i)
+				if j > 0 {
+					id = fmt.Sprintf("h%d-%d", i, j-1)
+				}
+				got = append(got, observeOne(t, rs, c, e, id)...)
+				if restored != nil {
+					gotRestored = append(gotRestored, observeOne(t, rs, restored, e, id)...)
+				}
+			}
+			// Two timespans of groups, plus the window being decided.
+			if len(c.groups) > 2*60+5 || c.Observations() > 2*60+10 {
+				t.Fatalf("%s, second %d: %d groups, %d observations", rs.Rules()[2].ID, i, len(c.groups), c.Observations())
+			}
+			if i == n/2 {
+				restored = restoredCopy(t, rs, c)
+				gotRestored = append([]string(nil), got...)
+			}
+		}
+		if tt.hot != "" && !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: hits %d, want %d: %q", rs.Rules()[2].ID, len(got), len(want), firstN(got, 5))
+		}
+		if tt.hot == "" && len(got) < n-100 { // every lone user's window closes quiet
+			t.Errorf("quiet: %d hits, want about %d", len(got), n)
+		}
+		if !reflect.DeepEqual(gotRestored, got) {
+			t.Errorf("%s: the restored correlator's hits differ", rs.Rules()[2].ID)
+		}
+		a, _ := c.MarshalBinary()
+		b, _ := restored.MarshalBinary()
+		if string(a) != string(b) {
+			t.Errorf("%s: the restored correlator's state differs", rs.Rules()[2].ID)
+		}
+	}
+}
+
+// observeOne feeds one event with the given id and renders its hits.
+func observeOne(t *testing.T, rs *RuleSet, c *Correlator, e corrEvent, id string) []string {
+	t.Helper()
+	doc, _ := json.Marshal(map[string]any{"id": id, "source": "json", "event.action": e.action, "user.name": e.user})
+	ev, err := NewEvent(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, h := range c.Observe(ev, t0.Add(time.Duration(e.sec)*time.Second), rs.Match(ev, nil)) {
+		out = append(out, fmt.Sprintf("%s %s %v @%ds", h.Rule.ID, h.GroupKey, h.EventIDs, int(h.Time.Sub(t0).Seconds())))
+	}
+	return out
+}
+
+func firstN(s []string, n int) []string { return s[:min(n, len(s))] }

@@ -65,7 +65,7 @@ func (c *Correlator) UnmarshalBinary(data []byte) error {
 		byRef[ruleRef(d.rule)] = i
 	}
 	c.groups = map[string]*corrGroup{}
-	c.closing = nil
+	c.closing, c.expiring = nil, nil
 	c.watermark = watermark
 	defer c.countObservations()
 	for _, sg := range groups {
@@ -82,8 +82,13 @@ func (c *Correlator) UnmarshalBinary(data []byte) error {
 		}
 		gk := strconv.Itoa(di) + "\x00" + g.Key
 		c.groups[gk] = &g
-		if c.defs[di].atEnd && len(g.Obs) > 0 {
-			heap.Push(&c.closing, closeItem{end: g.Start + int64(c.defs[di].rule.Correlation.Timespan), key: gk})
+		span := int64(c.defs[di].rule.Correlation.Timespan)
+		switch {
+		case len(g.Obs) == 0:
+		case c.defs[di].atEnd:
+			heap.Push(&c.closing, closeItem{end: g.Start + span, key: gk})
+		default:
+			c.queueExpiry(gk, &g, span)
 		}
 	}
 	return nil
