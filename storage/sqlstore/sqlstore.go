@@ -1,6 +1,8 @@
 // Package sqlstore keeps the relational part of the replicated state in
-// SQLite (modernc.org/sqlite, no cgo): tenants, users, tokens, sessions, and
-// later rules, alerts, incidents and the audit trail.
+// SQLite (modernc.org/sqlite, no cgo): tenants, users, tokens, sessions,
+// the scheduled-backup record, and detection's rules, indicators,
+// correlation state, alerts and incidents, with their listings (alert
+// queries are translated into SQL: alert_filter.go).
 //
 // Only the state machine writes, through one writer connection; every write
 // records the Raft index it applies in the same transaction, so a restart
