@@ -48,7 +48,8 @@ type env struct {
 	node   *cluster.Node
 	auth   *auth.Service
 	reg    *prometheus.Registry
-	client *http.Client // no cookie jar, follows no redirects
+	client *http.Client     // no cookie jar, follows no redirects
+	clock  *storetest.Clock // the auth service's
 }
 
 // freeAddr returns a loopback address nobody listens on, for Raft.
@@ -91,7 +92,10 @@ func newEnv(t *testing.T, useTLS bool) *env {
 	if err := node.WaitLeader(ctx); err != nil {
 		t.Fatal(err)
 	}
-	authSvc, err := auth.New(node, store.SQL, time.Now)
+	// The auth service's clock stands still unless a test advances it
+	// (session expiry); everything else reads the wall clock.
+	clock := storetest.NewClock(time.Now())
+	authSvc, err := auth.New(node, store.SQL, clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +120,7 @@ func newEnv(t *testing.T, useTLS bool) *env {
 	t.Cleanup(hs.Close)
 	client := hs.Client()
 	client.CheckRedirect = noRedirects
-	return &env{t: t, srv: hs, ui: srv, store: store, node: node, auth: authSvc, reg: reg, client: client}
+	return &env{t: t, srv: hs, ui: srv, store: store, node: node, auth: authSvc, reg: reg, client: client, clock: clock}
 }
 
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
