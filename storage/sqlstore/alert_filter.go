@@ -129,8 +129,7 @@ func combine(terms []query.Expr, op string, identity, absorbing cond) bounds {
 }
 
 func join(cs []cond, op string, identity, absorbing cond) cond {
-	var parts []string
-	var args []any
+	var kept []cond
 	for _, c := range cs {
 		switch c.sql {
 		case identity.sql:
@@ -138,14 +137,19 @@ func join(cs []cond, op string, identity, absorbing cond) cond {
 		case absorbing.sql:
 			return absorbing
 		}
-		parts = append(parts, "("+c.sql+")")
-		args = append(args, c.args...)
+		kept = append(kept, c)
 	}
-	switch len(parts) {
+	switch len(kept) {
 	case 0:
 		return identity
 	case 1:
-		return cond{sql: strings.TrimSuffix(strings.TrimPrefix(parts[0], "("), ")"), args: args}
+		return kept[0]
+	}
+	var parts []string
+	var args []any
+	for _, c := range kept {
+		parts = append(parts, "("+c.sql+")")
+		args = append(args, c.args...)
 	}
 	return cond{sql: strings.Join(parts, op), args: args}
 }
