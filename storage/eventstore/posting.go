@@ -102,7 +102,7 @@ type postingIter struct {
 // gallop is how many keys a posting iterator steps over one by one before
 // it seeks instead: an intersection mostly moves a common term's iterator a
 // few keys down, and stepping is cheaper than a seek for that.
-const gallop = 8
+const gallop = 16
 
 func (p *postingIter) seek(upper appliance.EventID) bool {
 	// Seek targets never increase, so the current ID, when at or below
