@@ -35,22 +35,29 @@ func TestPageWeight(t *testing.T) {
 		if p == "/login" {
 			c = e.browser()
 		}
-		r := e.get(c, p)
-		if r.status != http.StatusOK {
-			t.Errorf("GET %s: %d", p, r.status)
-			continue
+		e.checkWeight(c, p)
+	}
+}
+
+// checkWeight loads the page at p with c, and fails unless it answers 200
+// and weighs, with the stylesheets and scripts it loads, under the budget.
+func (e *env) checkWeight(c *http.Client, p string) {
+	e.t.Helper()
+	r := e.get(c, p)
+	if r.status != http.StatusOK {
+		e.t.Errorf("GET %s: %d", p, r.status)
+		return
+	}
+	weight := len(r.body)
+	for _, m := range assetRef.FindAllStringSubmatch(r.body, -1) {
+		a := e.get(c, m[1])
+		if a.status != http.StatusOK {
+			e.t.Errorf("%s loads %s: %d", p, m[1], a.status)
 		}
-		weight := len(r.body)
-		for _, m := range assetRef.FindAllStringSubmatch(r.body, -1) {
-			a := e.get(c, m[1])
-			if a.status != http.StatusOK {
-				t.Errorf("%s loads %s: %d", p, m[1], a.status)
-			}
-			weight += len(a.body)
-		}
-		t.Logf("%-32s %6d bytes (HTML %d)", p, weight, len(r.body))
-		if weight > maxPageWeight {
-			t.Errorf("%s weighs %d bytes with its assets, budget %d", p, weight, maxPageWeight)
-		}
+		weight += len(a.body)
+	}
+	e.t.Logf("%-32s %6d bytes (HTML %d)", p, weight, len(r.body))
+	if weight > maxPageWeight {
+		e.t.Errorf("%s weighs %d bytes with its assets, budget %d", p, weight, maxPageWeight)
 	}
 }

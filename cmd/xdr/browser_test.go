@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/minixdr/xdr/internal/shareddata"
 )
 
 // browserEvents are the events the browser tests search: three old ones
@@ -216,7 +218,7 @@ func TestBrowserAnalystWorkflow(t *testing.T) {
 	// answered with a progress of 5 of 10, which the page shows in place,
 	// and the next polls go to the appliance until the job has ended and
 	// the page reloads with the report.
-	b.importPack(filepath.Join(repoRoot(t), "..", "shared", "testdata", "sigma", "sigma_rules.tar.gz"))
+	b.importPack(shareddata.Path(t, "testdata", "sigma", "sigma_rules.tar.gz"))
 	b.do("hold the page's polls", chromedp.Evaluate[chromedp.Void](
 		"window.realFetch = window.fetch; window.heldPolls = []; window.fetch = () => new Promise(res => window.heldPolls.push(res))"))
 	b.wantText("label[for=job-progress]", "Progress")
