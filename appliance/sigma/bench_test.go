@@ -10,19 +10,7 @@ import (
 // windows, or the antivirus category) of the test archive.
 func windowsRules(b *testing.B) *RuleSet {
 	b.Helper()
-	var rules []*Rule
-	for _, f := range loadRuleFiles(b) {
-		rs, err := ParseRules(f.Data)
-		if err != nil {
-			b.Fatalf("%s: %v", f.Path, err)
-		}
-		for _, r := range rs {
-			if r.Logsource.Product == "windows" || r.Logsource.Category == "antivirus" {
-				rules = append(rules, r)
-			}
-		}
-	}
-	set, _ := Compile(rules)
+	set, _ := Compile(windowsRuleList(b))
 	return set
 }
 

@@ -26,13 +26,13 @@ type RuleSet struct {
 	order       map[*Rule]int       // position in rules: Match's result order
 
 	// The prefilter (prefilter.go).
-	slotOriginal []bool         // the slot's key is in the original
-	slotWeak     []bool         // atoms on the slot rarely discriminate
-	atomEntries  [][]int32      // atom id → entries (by id) it lets through
-	groups       [][]int        // slot lists that atoms refer to
-	groupOf      map[string]int // interned groups
-	automata     [][]*acMachine // by slot: the automata of the groups holding it
-	anyAutomaton *acMachine     // keyword atoms, searched in every string
+	slotOriginal []bool              // the slot's key is in the original
+	slotWeak     []bool              // atoms on the slot rarely discriminate
+	atomEntries  [][]int32           // atom id → entries (by id) it lets through
+	groups       [][]int             // slot lists that atoms refer to
+	groupOf      map[string]int      // interned groups
+	automata     [][]*groupAutomaton // by slot: the automata of the groups holding it
+	anyAutomaton *groupAutomaton     // keyword atoms, searched in every string
 	// The unfiltered entries of the index above, by the same keys: Match
 	// evaluates these for every event they take, and the filtered ones
 	// only when an atom of theirs occurred (matchState.hits).
@@ -70,6 +70,9 @@ type Options struct {
 	// values (e.g. "Admins_Workstations": {"WS01", "WS02"}). A placeholder
 	// without values matches nothing.
 	Placeholders map[string][]string
+	// Cache, if set, carries automata and regular expressions from the
+	// previous compile with the same cache (see Cache).
+	Cache *Cache
 }
 
 // CompileError says why a rule did not compile.
@@ -89,6 +92,8 @@ func Compile(rules []*Rule) (*RuleSet, []error) {
 
 // CompileWith is Compile with options.
 func CompileWith(rules []*Rule, opts Options) (*RuleSet, []error) {
+	opts.Cache.begin()
+	defer opts.Cache.end()
 	rs := &RuleSet{
 		slotOf:      map[string]int{},
 		winByChanID: map[string]map[int][]*entry{},
@@ -127,7 +132,7 @@ func CompileWith(rules []*Rule, opts Options) (*RuleSet, []error) {
 	for i, r := range rs.rules {
 		rs.order[r] = i
 	}
-	rs.buildPrefilter()
+	rs.buildPrefilter(opts.Cache)
 	rs.markKeywordCandidates()
 	rs.indexUnfiltered()
 	rs.pool.New = func() any { return rs.newState() }
@@ -370,7 +375,7 @@ func (c *compiler) field(fs *fieldSpec) (node, error) {
 			f.matchNull = true
 			continue
 		}
-		ms, err := valueMatchers(v, vs, c.opts.Placeholders)
+		ms, err := valueMatchers(v, vs, c.opts)
 		if err != nil {
 			return nil, err
 		}
@@ -383,7 +388,7 @@ func (c *compiler) field(fs *fieldSpec) (node, error) {
 		}
 	}
 	if !vs.all {
-		f.matchers = groupContains(groupExact(f.matchers))
+		f.matchers = groupContains(groupExact(f.matchers), c.opts.Cache)
 	}
 	if len(f.matchers) == 0 && !f.matchNull {
 		if len(fs.values) == 0 {
@@ -424,7 +429,7 @@ func (c *compiler) keywords(fs *fieldSpec) (node, error) {
 		if v.null {
 			continue
 		}
-		m, err := valueMatchers(v, vs, c.opts.Placeholders)
+		m, err := valueMatchers(v, vs, c.opts)
 		if err != nil {
 			return nil, err
 		}
@@ -438,14 +443,14 @@ func (c *compiler) keywords(fs *fieldSpec) (node, error) {
 }
 
 // valueMatchers compiles one value under the field's modifiers.
-func valueMatchers(v rawValue, vs valueSpec, placeholders map[string][]string) ([]matcher, error) {
+func valueMatchers(v rawValue, vs valueSpec, opts Options) ([]matcher, error) {
 	switch vs.compare {
 	case "re":
-		re, err := compileRegexp(v.s, vs.reFlags)
+		m, err := opts.Cache.regexp(v.s, vs.reFlags)
 		if err != nil {
 			return nil, err
 		}
-		return []matcher{newRegexMatcher(re)}, nil
+		return []matcher{m}, nil
 	case "cidr":
 		m, err := newCIDRMatcher(v.s)
 		if err != nil {
@@ -463,7 +468,7 @@ func valueMatchers(v rawValue, vs valueSpec, placeholders map[string][]string) (
 	pats := []pattern{literalPattern(v.s)}
 	if !v.number && !v.boolean {
 		var err error
-		if pats, err = expandValues(v, vs, placeholders); err != nil {
+		if pats, err = expandValues(v, vs, opts.Placeholders); err != nil {
 			return nil, err
 		}
 	}

@@ -26,6 +26,7 @@ type matchState struct {
 	hit        func(int32) // hitAtom, bound once
 	hits       []int32     // filtered entries (by id) with an atom found
 	lowBuf     []byte      // a non-ASCII value lower-cased for a scan
+	atoms      []int32     // the atom ids of the automaton being scanned
 }
 
 func (rs *RuleSet) newState() *matchState {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"regexp/syntax"
+	"sort"
 	"strings"
 )
 
@@ -192,7 +193,7 @@ func (m containsAnyMatcher) match(v *value) bool {
 
 // groupContains merges the case-insensitive substring tests of an any-of
 // list into one automaton.
-func groupContains(ms []matcher) []matcher {
+func groupContains(ms []matcher, cache *Cache) []matcher {
 	var lits []string
 	var out []matcher
 	for _, m := range ms {
@@ -205,9 +206,11 @@ func groupContains(ms []matcher) []matcher {
 	if len(lits) < minContainsGroup {
 		return ms
 	}
-	ids := make([]int32, len(lits))
-	m := newACMachine(lits, ids)
-	m.buildDFA(maxMatcherDFACells)
+	sort.Strings(lits) // one cache key for one set
+	m, fresh := cache.machine(lits)
+	if fresh {
+		m.buildDFA(maxMatcherDFACells)
+	}
 	return append(out, containsAnyMatcher{m: m, lits: lits})
 }
 

@@ -225,7 +225,7 @@ func nonEmpty(s string) ([]string, bool) {
 func (rs *RuleSet) slotIsOriginal(s int) bool { return rs.slotOriginal[s] }
 
 // buildPrefilter derives every entry's atoms and the per-slot automata.
-func (rs *RuleSet) buildPrefilter() {
+func (rs *RuleSet) buildPrefilter(cache *Cache) {
 	rs.slotOriginal = make([]bool, rs.nslots)
 	rs.slotWeak = make([]bool, rs.nslots)
 	for k, s := range rs.slotOf {
@@ -264,12 +264,21 @@ func (rs *RuleSet) buildPrefilter() {
 	}
 	// One automaton per group, scanned for every slot of the group. It
 	// also holds the keyword atoms, so a field is scanned once per group;
-	// fields in no group are scanned for keywords alone.
-	rs.automata = make([][]*acMachine, rs.nslots)
-	kwLits, kwIDs := perGroup[anyGroup], perGroupIDs[anyGroup]
+	// fields in no group are scanned for keywords alone. An automaton
+	// reports its literals by their place in its sorted list (so that the
+	// cache can give it to another rule set), which atoms maps to atom ids.
+	rs.automata = make([][]*groupAutomaton, rs.nslots)
+	kwLits, kwIDs := sortedAtoms(perGroup[anyGroup], perGroupIDs[anyGroup])
+	var fresh []*acMachine
+	automaton := func(lits []string, ids []int32) *groupAutomaton {
+		m, isNew := cache.machine(lits)
+		if isNew {
+			fresh = append(fresh, m)
+		}
+		return &groupAutomaton{m: m, atoms: ids}
+	}
 	if len(kwLits) > 0 {
-		rs.anyAutomaton = newACMachine(kwLits, kwIDs)
-		rs.anyAutomaton.buildDFA(maxDFACells)
+		rs.anyAutomaton = automaton(kwLits, kwIDs)
 	}
 	groups := make([]int, 0, len(perGroup))
 	for g := range perGroup {
@@ -278,22 +287,42 @@ func (rs *RuleSet) buildPrefilter() {
 		}
 	}
 	sort.Ints(groups)
-	machines := make([]*acMachine, len(groups))
-	for i, g := range groups {
-		lits := append(perGroup[g], kwLits...)
-		ids := append(perGroupIDs[g], kwIDs...)
-		machines[i] = newACMachine(lits, ids)
+	budget := maxDFACellsTotal
+	for _, g := range groups {
+		lits, ids := sortedAtoms(perGroup[g], perGroupIDs[g])
+		ga := automaton(append(lits, kwLits...), append(ids, kwIDs...))
+		budget -= len(ga.m.delta) // a cached automaton keeps its table
 		for _, s := range rs.groups[g] {
-			rs.automata[s] = append(rs.automata[s], machines[i])
+			rs.automata[s] = append(rs.automata[s], ga)
 		}
 	}
-	// The DFA budget goes to the smallest automata first: the most of
-	// them scan as tables (a stable sort: the same way on every node).
-	sort.SliceStable(machines, func(i, j int) bool { return len(machines[i].fail) < len(machines[j].fail) })
-	budget := maxDFACellsTotal
-	for _, m := range machines {
-		budget -= m.buildDFA(budget)
+	// The DFA budget left goes to the smallest new automata first: the
+	// most of them scan as tables.
+	sort.SliceStable(fresh, func(i, j int) bool { return len(fresh[i].fail) < len(fresh[j].fail) })
+	for _, m := range fresh {
+		budget -= m.buildDFA(max(budget, 0))
 	}
+}
+
+// groupAutomaton is an automaton as a rule set uses it: atoms[i] is the
+// atom id of the automaton's literal i.
+type groupAutomaton struct {
+	m     *acMachine
+	atoms []int32
+}
+
+// sortedAtoms sorts a group's literals, their atom ids alike.
+func sortedAtoms(lits []string, ids []int32) ([]string, []int32) {
+	idx := make([]int, len(lits))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return lits[idx[a]] < lits[idx[b]] })
+	sl, si := make([]string, len(lits)), make([]int32, len(lits))
+	for i, k := range idx {
+		sl[i], si[i] = lits[k], ids[k]
+	}
+	return sl, si
 }
 
 // markKeywordCandidates fills the kw* flags from the entries' atoms.
@@ -377,8 +406,8 @@ func (st *matchState) setAndPrefilter(rs *RuleSet, fields []evField, kw bool) {
 		}
 		switch {
 		case ok && len(rs.automata[s]) > 0:
-			for _, m := range rs.automata[s] {
-				st.scanValue(m, v, false)
+			for _, ga := range rs.automata[s] {
+				st.scanValue(ga, v, false)
 			}
 		case kw && rs.anyAutomaton != nil:
 			st.scanValue(rs.anyAutomaton, v, true)
@@ -389,22 +418,23 @@ func (st *matchState) setAndPrefilter(rs *RuleSet, fields []evField, kw bool) {
 // scanValue scans a value (each element of a list); keyword atoms are
 // searched in strings only, as keywordNode does. The automata fold ASCII
 // case; text with other bytes is lower-cased first, as the matchers see it.
-func (st *matchState) scanValue(m *acMachine, v *evValue, stringsOnly bool) {
+func (st *matchState) scanValue(ga *groupAutomaton, v *evValue, stringsOnly bool) {
 	if v.kind == kList {
 		for j := range v.list {
-			st.scanValue(m, &v.list[j], stringsOnly)
+			st.scanValue(ga, &v.list[j], stringsOnly)
 		}
 		return
 	}
 	if stringsOnly && v.kind != kString {
 		return
 	}
+	st.atoms = ga.atoms
 	if isASCII(v.s) {
-		scan(m, v.s, st.hit)
+		scan(ga.m, v.s, st.hit)
 		return
 	}
 	st.lowBuf = appendLower(st.lowBuf[:0], v.s)
-	scan(m, st.lowBuf, st.hit)
+	scan(ga.m, st.lowBuf, st.hit)
 }
 
 func isASCII(s string) bool {
@@ -416,7 +446,9 @@ func isASCII(s string) bool {
 	return true
 }
 
-func (st *matchState) hitAtom(id int32) {
+// hitAtom records literal lit of the automaton being scanned.
+func (st *matchState) hitAtom(lit int32) {
+	id := st.atoms[lit]
 	if st.atomStamp[id] == st.gen {
 		return
 	}
