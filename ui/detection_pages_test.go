@@ -1,14 +1,14 @@
 package ui_test
 
 import (
-	"bytes"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minixdr/xdr/internal/ziptest"
 )
 
 // cowrieWget is a honeypot command that the built-in download-and-run rule
@@ -92,7 +92,7 @@ func TestPagesDetection(t *testing.T) {
 			!strings.HasPrefix(r.header.Get("Content-Disposition"), "attachment; filename=\"incident-") {
 			t.Fatalf("evidence: %d %v", r.status, r.header)
 		}
-		files := checkEvidenceZip(t, r.body)
+		files := ziptest.CheckEvidence(t, []byte(r.body))
 		if !strings.Contains(string(files["incident.json"]), `"alert_count": 1`) {
 			t.Errorf("incident.json %s", files["incident.json"])
 		}
@@ -115,7 +115,7 @@ func TestPagesDetection(t *testing.T) {
 		if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/zip" {
 			t.Fatalf("download: %d %v", r.status, r.header)
 		}
-		checkEvidenceZip(t, r.body)
+		ziptest.CheckEvidence(t, []byte(r.body))
 	})
 
 	t.Run("alerts", func(t *testing.T) {
@@ -142,17 +142,7 @@ func TestPagesDetection(t *testing.T) {
 		wantContains(t, "disabled rules", e.get(b, "/rules?enabled=false").body, "Honeypot login failed", "1 rules")
 
 		upload := func(csrf string) resp {
-			var body bytes.Buffer
-			mw := multipart.NewWriter(&body)
-			if csrf != "" {
-				mw.WriteField("csrf", csrf) //nolint:errcheck // bytes.Buffer
-			}
-			for name, content := range map[string]string{"good.yml": goodRule, "broken.yml": "title: broken\ndetection: [\n"} {
-				fw, _ := mw.CreateFormFile("pack", name)
-				fw.Write([]byte(content)) //nolint:errcheck // bytes.Buffer
-			}
-			mw.Close()
-			return send(t, b, e.newRequest("POST", "/rules/import", &body, "Content-Type", mw.FormDataContentType()))
+			return e.uploadPack(b, csrf, map[string][]byte{"good.yml": []byte(goodRule), "broken.yml": []byte("title: broken\ndetection: [\n")})
 		}
 		if r := upload(""); r.status != http.StatusForbidden || strings.Contains(r.body, "Import:") {
 			t.Errorf("import without csrf: %d, want 403", r.status)

@@ -2,19 +2,17 @@ package ui_test
 
 import (
 	"archive/tar"
-	"archive/zip"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minixdr/xdr/internal/ziptest"
 )
 
 // runJob follows the 303 of a form that started a job and polls the job's
@@ -40,78 +38,20 @@ func (e *env) runJob(c *http.Client, started resp) resp {
 	}
 }
 
-// checkEvidenceZip opens an evidence zip, checks every file against the
-// SHA-256 of its manifest line (and that each line names a file) and
-// returns the files.
-func checkEvidenceZip(t *testing.T, body string) map[string][]byte {
-	t.Helper()
-	zr, err := zip.NewReader(strings.NewReader(body), int64(len(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[f.Name], _ = io.ReadAll(rc)
-		rc.Close()
-	}
-	manifest := string(files["MANIFEST.sha256"])
-	lines := strings.Split(strings.TrimSpace(manifest), "\n")
-	if len(lines) != len(files)-1 {
-		t.Fatalf("manifest lists %d files, the zip has %d besides it:\n%s", len(lines), len(files)-1, manifest)
-	}
-	events := 0
-	for _, l := range lines {
-		sum, name, ok := strings.Cut(l, "  ")
-		got := sha256.Sum256(files[name])
-		if !ok || files[name] == nil || hex.EncodeToString(got[:]) != sum {
-			t.Errorf("manifest line %q does not match the file", l)
-		}
-		if strings.HasPrefix(name, "events/") {
-			events++
-			if !strings.Contains(string(files[name]), `"original":`) {
-				t.Errorf("%s lacks the original event", name)
-			}
-		}
-	}
-	if events == 0 || files["incident.json"] == nil {
-		t.Errorf("evidence has %d events and incident.json %q", events, files["incident.json"])
-	}
-	return files
-}
-
-// upload posts files as the rule import form's "pack" field.
+// uploadPack posts files as the rule import form's "pack" field.
 func (e *env) uploadPack(c *http.Client, csrf string, files map[string][]byte) resp {
 	e.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	mw.WriteField("csrf", csrf) //nolint:errcheck // bytes.Buffer
+	if csrf != "" {
+		mw.WriteField("csrf", csrf) //nolint:errcheck // bytes.Buffer
+	}
 	for name, content := range files {
 		fw, _ := mw.CreateFormFile("pack", name)
 		fw.Write(content) //nolint:errcheck // bytes.Buffer
 	}
 	mw.Close()
 	return send(e.t, c, e.newRequest("POST", "/rules/import", &body, "Content-Type", mw.FormDataContentType()))
-}
-
-func zipped(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, body := range files {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(body)) //nolint:errcheck // bytes.Buffer
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 func tarGz(t *testing.T, files map[string]string) []byte {
@@ -140,7 +80,7 @@ func TestPagesRuleImportJob(t *testing.T) {
 	e.mustSignIn(b)
 	csrf, _ := hiddenField(e.get(b, "/rules").body, "csrf")
 
-	started := e.uploadPack(b, csrf, map[string][]byte{"pack.zip": zipped(t, map[string]string{
+	started := e.uploadPack(b, csrf, map[string][]byte{"pack.zip": ziptest.Zip(t, map[string]string{
 		"sigma/rules/good.yml": goodRule, "sigma/rules/broken.yml": "title: broken\ndetection: [\n", "sigma/README.md": "# not a rule"})})
 	done := e.runJob(b, started)
 	wantContains(t, "import report", done.body, "<title>Rule pack import: done", "Import: 1 imported, 0 skipped, 1 refused",
@@ -174,13 +114,13 @@ func TestPagesRuleImportJob(t *testing.T) {
 		}{
 			{"not a zip", map[string][]byte{"rules.zip": []byte("PK\x03\x04 not really")}, "rules.zip: not a zip file"},
 			{"not a tar.gz", map[string][]byte{"rules.tar.gz": []byte("plain text")}, "rules.tar.gz: not a gzip file"},
-			{"zip traversal", map[string][]byte{"evil.zip": zipped(t, map[string]string{"../../etc/cron.d/x.yml": goodRule})},
+			{"zip traversal", map[string][]byte{"evil.zip": ziptest.Zip(t, map[string]string{"../../etc/cron.d/x.yml": goodRule})},
 				"evil.zip: ../../etc/cron.d/x.yml: the path leaves the archive"},
 			{"tar.gz traversal", map[string][]byte{"evil.tgz": tarGz(t, map[string]string{"/etc/x.yml": goodRule})},
 				"evil.tgz: /etc/x.yml: the path leaves the archive"},
-			{"rule file too large", map[string][]byte{"big.zip": zipped(t, map[string]string{"rules/huge.yml": big})},
+			{"rule file too large", map[string][]byte{"big.zip": ziptest.Zip(t, map[string]string{"rules/huge.yml": big})},
 				"big.zip: rules/huge.yml: over 1048576 bytes"},
-			{"no rule files", map[string][]byte{"docs.zip": zipped(t, map[string]string{"README.md": "x"})}, "Choose one or more .yml files"},
+			{"no rule files", map[string][]byte{"docs.zip": ziptest.Zip(t, map[string]string{"README.md": "x"})}, "Choose one or more .yml files"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r := e.uploadPack(b, csrf, tc.files)

@@ -7,19 +7,12 @@ package main
 // no request to any host but the appliance.
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -407,62 +400,6 @@ func (b *browser) fetch(href string) []byte {
 		b.t.Fatalf("fetch %s: %v", href, err)
 	}
 	return body
-}
-
-// zipOf is a zip archive of files (name → content).
-func zipOf(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, body := range files {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(body)) //nolint:errcheck // bytes.Buffer
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// checkEvidence checks an evidence zip: every file its MANIFEST.sha256
-// lists has that SHA-256, every other file is listed, and it holds the
-// incident and at least one event.
-func checkEvidence(t *testing.T, body []byte) {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
-	if err != nil {
-		t.Fatalf("the evidence download is not a zip: %v", err)
-	}
-	files := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[f.Name], err = io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", f.Name, err)
-		}
-	}
-	listed := 0
-	for _, line := range strings.Split(strings.TrimSpace(string(files["MANIFEST.sha256"])), "\n") {
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		sum, name, _ := strings.Cut(line, "  ")
-		got := sha256.Sum256(files[name])
-		if files[name] == nil || hex.EncodeToString(got[:]) != sum {
-			t.Errorf("evidence: the manifest line %q does not match the file", line)
-		}
-		listed++
-	}
-	if listed != len(files)-1 || files["incident.json"] == nil || len(files) < 3 {
-		t.Errorf("evidence: the manifest lists %d of %d files: %v", listed, len(files)-1, slices.Collect(maps.Keys(files)))
-	}
 }
 
 // poll waits up to 10 seconds for cond.

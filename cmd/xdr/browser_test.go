@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/minixdr/xdr/internal/shareddata"
+	"github.com/minixdr/xdr/internal/ziptest"
 )
 
 // browserEvents are the events the browser tests search: three old ones
@@ -193,12 +194,12 @@ func TestBrowserAnalystWorkflow(t *testing.T) {
 	b.wantText("#job-done", "Done")
 	b.checkPage("evidence-export")
 	b.checkNarrow("evidence-export")
-	checkEvidence(t, b.fetch(eval[string](b, "document.getElementById('job-download').href")))
+	ziptest.CheckEvidence(t, b.fetch(eval[string](b, "document.getElementById('job-download').href")))
 
 	// Import a rule pack as a .zip: its page shows the report, the good
 	// rule is stored, the broken one reported.
 	pack := filepath.Join(t.TempDir(), "browser-pack.zip")
-	if err := os.WriteFile(pack, zipOf(t, browserRulePack), 0o644); err != nil {
+	if err := os.WriteFile(pack, ziptest.Zip(t, browserRulePack), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	b.importPack(pack)
