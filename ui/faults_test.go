@@ -51,12 +51,16 @@ func (f *fakeIngest) Ingest(_ context.Context, req ingest.Request) (ingest.Resul
 }
 
 type fakeEvents struct {
-	searchErr error
-	docs      [][]byte
-	getDoc    []byte
+	searchErr   error
+	searchPanic bool
+	docs        [][]byte
+	getDoc      []byte
 }
 
 func (f *fakeEvents) Search(context.Context, appliance.EventSearch) (appliance.EventPage, error) {
+	if f.searchPanic {
+		panic(secretDetail)
+	}
 	return appliance.EventPage{Events: f.docs}, f.searchErr
 }
 func (f *fakeEvents) Get(context.Context, string, appliance.EventID) ([]byte, error) {
@@ -235,6 +239,17 @@ func TestPageServiceFailures(t *testing.T) {
 		wantContains(t, "page", w.Body.String(), `role="alert"`, "internal error")
 		wantNotContains(t, "page", w.Body.String(), "fire", ".go:")
 		wantContains(t, "log", f.log.String(), "event search", "on fire")
+	})
+	t.Run("search panicking", func(t *testing.T) {
+		f := newFaultEnv(true)
+		f.events.searchPanic = true
+		w := f.serve(context.Background(), "GET", "/events", "", sessionCookieHeader...)
+		if w.Code != 500 {
+			t.Fatalf("status %d, want 500", w.Code)
+		}
+		wantContains(t, "page", w.Body.String(), "Internal Server Error", "its log has the details", "Signed in as")
+		wantNotContains(t, "page", w.Body.String(), "fire", ".go:", "goroutine")
+		wantContains(t, "log", f.log.String(), "page panicked", "on fire", "goroutine")
 	})
 	t.Run("undecodable stored event", func(t *testing.T) {
 		f := newFaultEnv(true)

@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -111,8 +113,24 @@ func (s *Server) requirePageSession(next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), principalKey{}, p)
 		ctx = context.WithValue(ctx, secretKey{}, secret)
 		ctx = context.WithValue(ctx, chromeKey{}, chrome)
+		defer s.recoverPage(w, r, chrome)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// recoverPage turns a page handler's panic into the error page, with the
+// stack in the log only: net/http would log it too but send the browser
+// an empty answer.
+func (s *Server) recoverPage(w http.ResponseWriter, r *http.Request, c pages.Chrome) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p == http.ErrAbortHandler { //nolint:errorlint // a sentinel panic value, never wrapped
+		panic(p)
+	}
+	s.d.Log.Error("page panicked", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	s.renderError(w, r, c, http.StatusInternalServerError, "Something went wrong on the appliance; its log has the details.")
 }
 
 func chromeOf(r *http.Request, current string) pages.Chrome {
