@@ -103,10 +103,10 @@ func cowrieInput(ip, input string) map[string]any {
 }
 
 const (
-	bruteForceID   = "6f1c2b7e-3a41-4d0c-9b1e-5a2f0c7d1e10"
-	sprayingID     = "6f1c2b7e-3a41-4d0c-9b1e-5a2f0c7d1e11"
-	suspCommandID  = "6f1c2b7e-3a41-4d0c-9b1e-5a2f0c7d1e14"
-	loginFailedID  = "6f1c2b7e-3a41-4d0c-9b1e-5a2f0c7d1e01"
+	bruteForceID  = "6f1c2b7e-3a41-4d0c-9b1e-5a2f0c7d1e10"
+	sprayingID    = "6f1c2b7e-3a41-4d0c-9b1e-5a2f0c7d1e11"
+	suspCommandID = "6f1c2b7e-3a41-4d0c-9b1e-5a2f0c7d1e14"
+	loginFailedID = "6f1c2b7e-3a41-4d0c-9b1e-5a2f0c7d1e01"
 )
 
 // TestPipelineAlertsIncidentsAndTriage: a built-in rule's alerts land in
