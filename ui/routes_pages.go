@@ -57,7 +57,7 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /backups", s.requirePageSession(http.HandlerFunc(s.backupsPage)))
 	mux.Handle("GET /cluster", s.requirePageSession(http.HandlerFunc(s.clusterPage)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.renderError(w, r, pages.Chrome{}, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
+		s.renderError(w, r, s.chromeIfSignedIn(r), http.StatusNotFound, "There is no page at "+r.URL.Path+".")
 	})
 }
 
@@ -87,16 +87,7 @@ type chromeKey struct{}
 // session's CSRF token in the form.
 func (s *Server) requirePageSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var secret string
-		if c, err := r.Cookie(sessionCookie); err == nil {
-			secret = c.Value
-		}
-		p, err := s.d.Auth.Authenticate(r.Context(), secret)
-		if err == nil && p.Via != "session" {
-			// Only a login session opens the pages: an API token planted
-			// in the cookie (an ingest token, say) must not.
-			err = appliance.Errorf(appliance.EUNAUTHORIZED, "sign in to use the pages")
-		}
+		p, secret, err := s.pageSession(r)
 		if err != nil {
 			if appliance.ErrorCode(err) != appliance.EUNAUTHORIZED {
 				s.renderError(w, r, pages.Chrome{}, statusOf(appliance.ErrorCode(err)), appliance.ErrorMessage(err))
@@ -105,7 +96,7 @@ func (s *Server) requirePageSession(next http.Handler) http.Handler {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		chrome := pages.Chrome{User: p.User, Tenant: p.Tenant, CSRF: csrfToken(secret), Path: r.URL.RequestURI(), Theme: themeOf(r)}
+		chrome := pageChrome(r, p, secret)
 		if !safeMethod(r.Method) && !validCSRF(secret, r.PostFormValue("csrf")) {
 			s.renderError(w, r, chrome, http.StatusForbidden, "The form was stale or forged (CSRF check failed). Reload the page and try again.")
 			return
@@ -131,6 +122,35 @@ func (s *Server) recoverPage(w http.ResponseWriter, r *http.Request, c pages.Chr
 	}
 	s.d.Log.Error("page panicked", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 	s.renderError(w, r, c, http.StatusInternalServerError, "Something went wrong on the appliance; its log has the details.")
+}
+
+// pageSession authenticates the session cookie of a page request. Only a
+// login session opens the pages: an API token planted in the cookie (an
+// ingest token, say) must not.
+func (s *Server) pageSession(r *http.Request) (p appliance.Principal, secret string, err error) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		secret = c.Value
+	}
+	p, err = s.d.Auth.Authenticate(r.Context(), secret)
+	if err == nil && p.Via != "session" {
+		err = appliance.Errorf(appliance.EUNAUTHORIZED, "sign in to use the pages")
+	}
+	return p, secret, err
+}
+
+func pageChrome(r *http.Request, p appliance.Principal, secret string) pages.Chrome {
+	return pages.Chrome{User: p.User, Tenant: p.Tenant, CSRF: csrfToken(secret), Path: r.URL.RequestURI(), Theme: themeOf(r)}
+}
+
+// chromeIfSignedIn is the page chrome of the request's session, or the
+// anonymous one (a "Sign in" link) when it has none: a signed-in user who
+// mistypes an address keeps the navigation.
+func (s *Server) chromeIfSignedIn(r *http.Request) pages.Chrome {
+	p, secret, err := s.pageSession(r)
+	if err != nil {
+		return pages.Chrome{}
+	}
+	return pageChrome(r, p, secret)
 }
 
 func chromeOf(r *http.Request, current string) pages.Chrome {

@@ -52,3 +52,18 @@ func TestPagesSessionEnds(t *testing.T) {
 		})
 	}
 }
+
+// TestPagesNotFoundSignedIn: a mistyped address keeps a signed-in user's
+// navigation (an anonymous one gets the "Sign in" link, TestPagesSignIn).
+func TestPagesNotFoundSignedIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	b := e.browser()
+	e.mustSignIn(b)
+	r := e.get(b, "/rulez")
+	if r.status != http.StatusNotFound {
+		t.Fatalf("GET /rulez: %d, want 404", r.status)
+	}
+	wantContains(t, "404 page", r.body, "There is no page at /rulez.", "Signed in as <strong>admin</strong>", `href="/rules"`, `action="/logout"`)
+	wantNotContains(t, "404 page", r.body, ">Sign in</a>")
+}
