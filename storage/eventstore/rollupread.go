@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
@@ -84,33 +85,36 @@ func readRollupsKeyed(txn *badger.Txn, tenant string, code byte, sp span, fn fun
 // each); past it, it forgets half of its buckets.
 const bucketCacheMax = 1_000_000
 
-// bucketCache keeps the counts of whole hour and day buckets as read, with
-// the bucket's stamp: a bucket whose stamp has not moved has not changed
-// (every counted term moves it), so a range's counts then cost only its
-// stamps, one key per bucket, instead of a key per value. Minute buckets
-// are small and read each time. A restore empties it (stamps start over).
+// bucketCache keeps the counts of whole hour and day buckets as read, and
+// of runs of them added up, with the stamps they were read at: a bucket
+// whose stamp has not moved has not changed (every counted term moves it),
+// so a range's counts then cost only its stamps, one key per bucket,
+// instead of a key per value, and a run of days already added up is not
+// added again. Minute buckets are small and read each time. A restore
+// empties it (stamps start over).
 type bucketCache struct {
 	mu      sync.Mutex
 	buckets map[bucketID]*bucketCounts
 	values  int
 }
 
+// bucketID names one bucket (to = its end) or a run of them.
 type bucketID struct {
 	tenant      string
 	code, level byte
-	bucket      uint64
+	from, to    uint64
 }
 
 type bucketCounts struct {
-	stamp  uint64
+	stamps []uint64 // bucket, stamp, bucket, stamp... when read
 	values []string
 	counts []int
 }
 
-func (c *bucketCache) get(id bucketID, stamp uint64) *bucketCounts {
+func (c *bucketCache) get(id bucketID, stamps []uint64) *bucketCounts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if b := c.buckets[id]; b != nil && b.stamp == stamp {
+	if b := c.buckets[id]; b != nil && slices.Equal(b.stamps, stamps) {
 		return b
 	}
 	return nil
@@ -149,28 +153,65 @@ func (s *Store) spanCounts(txn *badger.Txn, tenant string, code byte, sp span, f
 		return readRollups(txn, tenant, code, sp, func(v []byte, n int) { fn(string(v), n) })
 	}
 	l := rollupLevels[sp.level]
-	stamps := map[uint64]uint64{}
-	err := readRollupsKeyed(txn, tenant, stampCode, sp, func(bucket uint64, _ []byte, n int) { stamps[bucket] = uint64(n) })
+	var stamps []uint64 // in bucket order
+	err := readRollupsKeyed(txn, tenant, stampCode, sp, func(bucket uint64, _ []byte, n int) { stamps = append(stamps, bucket, uint64(n)) })
 	if err != nil {
 		return err
 	}
-	for bucket, stamp := range stamps {
-		id := bucketID{tenant, code, l.code, bucket}
-		b := s.buckets.get(id, stamp)
-		if b == nil {
-			b = &bucketCounts{stamp: stamp}
-			err := readRollups(txn, tenant, code, span{sp.level, bucket, bucket + l.width}, func(v []byte, n int) {
-				b.values = append(b.values, string(v))
-				b.counts = append(b.counts, n)
-			})
-			if err != nil {
-				return err
-			}
-			s.buckets.put(id, b)
+	bucket := func(i int) (*bucketCounts, error) {
+		from := stamps[i]
+		id := bucketID{tenant, code, l.code, from, from + l.width}
+		if b := s.buckets.get(id, stamps[i:i+2]); b != nil {
+			return b, nil
 		}
+		b := &bucketCounts{stamps: stamps[i : i+2 : i+2]}
+		err := readRollups(txn, tenant, code, span{sp.level, from, from + l.width}, func(v []byte, n int) {
+			b.values = append(b.values, string(v))
+			b.counts = append(b.counts, n)
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.buckets.put(id, b)
+		return b, nil
+	}
+	emit := func(b *bucketCounts) {
 		for i, v := range b.values {
 			fn(v, b.counts[i])
 		}
 	}
+	switch len(stamps) {
+	case 0:
+		return nil
+	case 2:
+		b, err := bucket(0)
+		if err == nil {
+			emit(b)
+		}
+		return err
+	}
+	// Several buckets: their sum is kept too, as long as none changes.
+	id := bucketID{tenant, code, l.code, sp.from, sp.to}
+	if run := s.buckets.get(id, stamps); run != nil {
+		emit(run)
+		return nil
+	}
+	sum := map[string]int{}
+	for i := 0; i < len(stamps); i += 2 {
+		b, err := bucket(i)
+		if err != nil {
+			return err
+		}
+		for j, v := range b.values {
+			sum[v] += b.counts[j]
+		}
+	}
+	run := &bucketCounts{stamps: stamps, values: make([]string, 0, len(sum)), counts: make([]int, 0, len(sum))}
+	for v, n := range sum {
+		run.values = append(run.values, v)
+		run.counts = append(run.counts, n)
+	}
+	s.buckets.put(id, run)
+	emit(run)
 	return nil
 }
