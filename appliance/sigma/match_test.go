@@ -58,6 +58,13 @@ func TestModifiers(t *testing.T) {
 		{"contains", "s: {process.command_line|contains: AMI /a}\ncondition: s", cmd("whoami /all"), true},
 		{"startswith", "s: {process.command_line|startswith: WHO}\ncondition: s", cmd("whoami"), true},
 		{"startswith no", "s: {process.command_line|startswith: ami}\ncondition: s", cmd("whoami"), false},
+		// Sixteen substrings or more are one automaton (containsAnyMatcher).
+		{"contains many", "s: {process.command_line|contains: ['-opt0 ', '-opt1 ', '-opt2 ', '-opt3 ', '-opt4 ', '-opt5 ', '-opt6 ', '-opt7 ', '-opt8 ', '-opt9 ', '-opt10 ', '-opt11 ', '-opt12 ', '-opt13 ', '-opt14 ', '-opt15 ', '-opt16 ', '-opt17 ', '-opt18 ', '-opt19 ']}\ncondition: s", cmd("tool -OPT17 x"), true},
+		{"contains many, none", "s: {process.command_line|contains: ['-opt0 ', '-opt1 ', '-opt2 ', '-opt3 ', '-opt4 ', '-opt5 ', '-opt6 ', '-opt7 ', '-opt8 ', '-opt9 ', '-opt10 ', '-opt11 ', '-opt12 ', '-opt13 ', '-opt14 ', '-opt15 ', '-opt16 ', '-opt17 ', '-opt18 ', '-opt19 ']}\ncondition: s", cmd("tool -opt99 x"), false},
+		{"contains many, cased", "s: {process.command_line|contains|cased: ['-opt0 ', '-opt1 ', '-opt2 ', '-opt3 ', '-opt4 ', '-opt5 ', '-opt6 ', '-opt7 ', '-opt8 ', '-opt9 ', '-opt10 ', '-opt11 ', '-opt12 ', '-opt13 ', '-opt14 ', '-opt15 ', '-opt16 ', '-opt17 ', '-opt18 ', '-opt19 ']}\ncondition: s", cmd("tool -OPT17 x"), false},
+		{"contains many, all", "s: {process.command_line|contains|all: ['-opt0 ', '-opt1 ', '-opt2 ', '-opt3 ', '-opt4 ', '-opt5 ', '-opt6 ', '-opt7 ', '-opt8 ', '-opt9 ', '-opt10 ', '-opt11 ', '-opt12 ', '-opt13 ', '-opt14 ', '-opt15 ', '-opt16 ', '-opt17 ', '-opt18 ', '-opt19 ']}\ncondition: s", cmd("tool -opt17 x"), false},
+		{"cased exact set", "s: {process.command_line|cased: [Ab, Cd]}\ncondition: s", cmd("Cd"), true},
+		{"cased exact set, case differs", "s: {process.command_line|cased: [Ab, Cd]}\ncondition: s", cmd("cd"), false},
 		{"endswith", "s: {process.command_line|endswith: AMI}\ncondition: s", cmd("whoami"), true},
 		{"list is any", "s: {process.command_line: [a, whoami]}\ncondition: s", cmd("whoami"), true},
 		{"contains|all needs every value", "s: {process.command_line|contains|all: [who, ami, x]}\ncondition: s", cmd("whoami"), false},
