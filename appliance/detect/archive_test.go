@@ -5,6 +5,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -151,4 +153,16 @@ func FuzzReadRuleZip(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadRuleFilesZip: the CLI's reader takes a .zip pack by its name.
+func TestReadRuleFilesZip(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "pack.ZIP")
+	if err := os.WriteFile(p, zipOf(t, member{"rules/a.yml", goodRule}, member{"LICENSE", "x"}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	files, err := detect.ReadRuleFiles(p)
+	if err != nil || len(files) != 1 || string(files["rules/a.yml"]) != goodRule {
+		t.Fatalf("read %v: %v", keys(files), err)
+	}
 }
