@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -70,7 +71,8 @@ func (j *job) progress(stage string, done, of int, unit string) {
 	j.stage, j.done, j.of, j.unit = stage, done, of, unit
 }
 
-// jobs holds the node's jobs; the zero value is ready.
+// jobs holds the node's jobs; the zero value is ready. Expired jobs are
+// dropped when the next one starts: at most maxJobs results wait for it.
 type jobs struct {
 	mu   sync.Mutex
 	byID map[string]*job
@@ -95,7 +97,7 @@ func (j *job) status() jobStatus {
 	return st
 }
 
-// start registers a job for the request's session and runs it in the
+// startJob registers a job for the request's session and runs it in the
 // background: run reports progress through the job and returns its error.
 // EBUSY when the session (or the node) already runs its share of jobs.
 func (s *Server) startJob(r *http.Request, title, backURL, backLabel string, run func(ctx context.Context, j *job) error) (*job, error) {
@@ -131,7 +133,7 @@ func (s *Server) startJob(r *http.Request, title, backURL, backLabel string, run
 func (s *Server) runJob(ctx context.Context, j *job, run func(ctx context.Context, j *job) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("job %q panicked: %v", j.title, p)
+			err = fmt.Errorf("job %q panicked: %v\n%s", j.title, p, debug.Stack())
 		}
 	}()
 	return run(ctx, j)
