@@ -229,6 +229,32 @@ func TestWindowsMapping(t *testing.T) {
 			t.Errorf("%s: match = %v, want %v", name, got, tc.want)
 		}
 	}
+	// Windows fields go through the literal prefilter: its automata fold
+	// case as they scan (non-ASCII text lower-cased first), and find the
+	// literals of cased sets and of long substring lists.
+	image := func(s string) map[string]any {
+		m := map[string]any{}
+		for k, v := range sysmon {
+			m[k] = v
+		}
+		m["winlog.event_data.Image"] = s
+		return m
+	}
+	for _, tc := range []struct {
+		det, image string
+		want       bool
+	}{
+		{`s: {Image|cased: ['C:\X\Ab.exe', 'C:\X\Cd.exe']}`, `C:\X\Cd.exe`, true},
+		{`s: {Image|cased: ['C:\X\Ab.exe', 'C:\X\Cd.exe']}`, `c:\x\cd.exe`, false},
+		{`s: {Image|contains: ['\\tool0.exe', '\\tool1.exe', '\\tool2.exe', '\\tool3.exe', '\\tool4.exe', '\\tool5.exe', '\\tool6.exe', '\\tool7.exe', '\\tool8.exe', '\\tool9.exe', '\\tool10.exe', '\\tool11.exe', '\\tool12.exe', '\\tool13.exe', '\\tool14.exe', '\\tool15.exe', '\\tool16.exe', '\\tool17.exe', '\\tool18.exe', '\\tool19.exe']}`, `C:\T\TOOL17.EXE`, true},
+		{`s: {Image|contains: ['\\tool0.exe', '\\tool1.exe', '\\tool2.exe', '\\tool3.exe', '\\tool4.exe', '\\tool5.exe', '\\tool6.exe', '\\tool7.exe', '\\tool8.exe', '\\tool9.exe', '\\tool10.exe', '\\tool11.exe', '\\tool12.exe', '\\tool13.exe', '\\tool14.exe', '\\tool15.exe', '\\tool16.exe', '\\tool17.exe', '\\tool18.exe', '\\tool19.exe']}`, `C:\T\TOOL99.EXE`, false},
+		{`s: {Image|contains: 'élodie\'}`, `C:\Users\ÉLODIE\x.exe`, true},
+		{`s: {Image|endswith: '\WHOAMI.exe'}`, `C:\Windows\whoami.EXE`, true},
+	} {
+		if got := matches(t, "{product: windows, category: process_creation}", tc.det+"\ncondition: s", image(tc.image)); got != tc.want {
+			t.Errorf("%s on %s: match = %v, want %v", tc.det, tc.image, got, tc.want)
+		}
+	}
 	// System fields from the original, service channels, user data.
 	doc := map[string]any{"source": "windows", "winlog.channel": "System", "winlog.event_id": 7045, "host.name": "DC1",
 		"winlog.user_data.Param1": "x", "original": map[string]any{"Event": map[string]any{"System": map[string]any{"Level": 4}}}}
