@@ -8,8 +8,11 @@
 // selects (logsource.go), how Sigma field names find our fields
 // (fieldmap.go), the value modifiers and wildcard patterns (modifier.go,
 // pattern.go, matcher.go), and making that fast: the literal prefilter
-// (prefilter.go, ac.go) and reading a stored document once (event.go).
-// Correlation state lives in correlator.go and serialises in state.go.
+// (prefilter.go, ac.go), reading a stored document once (event.go) and
+// carrying automata and regular expressions from one compile to the next
+// (cache.go), so a compile after a rule change rebuilds only what changed.
+// Correlation state lives in correlator.go (bounded: idle groups are
+// dropped on event time) and serialises in state.go.
 // Storing rules, raising alerts and building incidents belong to the
 // callers (appliance/detect).
 //
