@@ -112,6 +112,7 @@ type rollupDelta struct {
 	n      uint64
 	bucket uint64 // first second of the key's bucket
 	stamp  bool
+	minute bool // of the minute level
 }
 
 // stampCode is the field code of a bucket's stamp, which counts every term
@@ -152,7 +153,7 @@ func rollupDeltas(tenant string, events []appliance.Event) (map[string]rollupDel
 			kb = appendRollupKey(kb[:0], prefixR, code, l, minute, value)
 			d := deltas[string(kb)]
 			d.n += n
-			d.bucket, d.stamp = minute-minute%l.width, code == stampCode
+			d.bucket, d.stamp, d.minute = minute-minute%l.width, code == stampCode, l == rollupLevels[0]
 			deltas[string(kb)] = d
 		}
 	}
@@ -168,8 +169,8 @@ func rollupDeltas(tenant string, events []appliance.Event) (map[string]rollupDel
 }
 
 // addRollups writes a batch's rollup counts into wb and returns the new
-// values and the batch's latest minute, to be remembered once the batch is
-// committed.
+// hour and day counts and the batch's latest minute, to be remembered once
+// the batch is committed.
 func (s *Store) addRollups(wb *badger.WriteBatch, index uint64, tenant string, events []appliance.Event) (map[string]rollupCount, uint64, error) {
 	deltas, latest := rollupDeltas(tenant, events)
 	if len(deltas) == 0 {
@@ -226,6 +227,13 @@ func (s *Store) addRollups(wb *badger.WriteBatch, index uint64, tenant string, e
 					return nil, 0, fmt.Errorf("write rollup: %w", err)
 				}
 			}
+		}
+	}
+	// Minute counts are not kept: events mostly arrive in time order, so a
+	// minute seldom comes back, and it would crowd out the hours and days.
+	for k := range out {
+		if deltas[k].minute {
+			delete(out, k)
 		}
 	}
 	return out, latest, nil
