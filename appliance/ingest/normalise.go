@@ -222,6 +222,9 @@ func scalar(v any) (any, bool) {
 		}
 		return v.String(), true
 	case float64:
+		if v == 0 {
+			v = 0 // -0 too, whichever decoder read it
+		}
 		return v, true
 	}
 	return nil, false
