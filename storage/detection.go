@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sort"
+	"sync"
 
 	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/appliance/command"
@@ -146,53 +147,49 @@ func (s *Store) setRuleEnabled(tx *sql.Tx, c *command.SetRuleEnabled) error {
 
 // Rules lists a tenant's rules, built-in and imported, by ID.
 func (s *Store) Rules(ctx context.Context, tenant string, f detect.RuleFilter) ([]detect.RuleInfo, error) {
-	stored, err := s.SQL.Rules(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string]detect.RuleInfo{}
+	rules, _, err := s.SQL.RuleList(ctx, appliance.RuleQuery{Tenant: tenant, Status: f.Status, Level: f.Level, Enabled: f.Enabled},
+		builtinInfos(), false)
+	return rules, err
+}
+
+// RuleList returns a page of a tenant's rules matching q, by ID, and how
+// many match in all (the rules page).
+func (s *Store) RuleList(ctx context.Context, q appliance.RuleQuery) ([]detect.RuleInfo, int, error) {
+	return s.SQL.RuleList(ctx, q, builtinInfos(), true)
+}
+
+// builtinInfos describes the built-in rules as listed before their state
+// changes: enabled.
+var builtinInfos = sync.OnceValue(func() []detect.RuleInfo {
+	var out []detect.RuleInfo
 	for _, r := range detect.Builtin() {
 		info := detect.Info(r)
 		info.Enabled, info.Builtin = true, true
-		byID[r.ID] = info
-	}
-	for _, info := range stored {
-		byID[info.ID] = info
-	}
-	out := []detect.RuleInfo{}
-	for _, info := range byID {
-		if (f.Status == "" || info.Status == f.Status) && (f.Level == "" || info.Level == f.Level) &&
-			(f.Enabled == nil || info.Enabled == *f.Enabled) {
-			out = append(out, info)
-		}
+		out = append(out, info)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
-}
+	return out
+})
 
 // Rule returns one rule of a tenant, with its YAML; ENOTFOUND if absent.
 func (s *Store) Rule(ctx context.Context, tenant, id string) (detect.RuleInfo, error) {
-	rules, err := s.Rules(ctx, tenant, detect.RuleFilter{})
-	if err != nil {
-		return detect.RuleInfo{}, err
-	}
-	for _, info := range rules {
-		if info.ID != id {
-			continue
-		}
-		if info.Builtin {
-			for _, r := range detect.Builtin() {
-				if r.ID == id {
-					info.Source = string(r.Source)
-				}
+	info, err := s.SQL.Rule(ctx, tenant, id)
+	if appliance.ErrorCode(err) == appliance.ENOTFOUND {
+		for _, b := range builtinInfos() {
+			if b.ID == id {
+				info, err = b, nil
 			}
-			return info, nil
 		}
-		src, err := s.SQL.RuleSource(ctx, tenant, id)
-		info.Source = string(src)
+	}
+	if err != nil || !info.Builtin {
 		return info, err
 	}
-	return detect.RuleInfo{}, appliance.Errorf(appliance.ENOTFOUND, "rule %q not found", id)
+	for _, r := range detect.Builtin() {
+		if r.ID == id {
+			info.Source = string(r.Source)
+		}
+	}
+	return info, nil
 }
 
 // The detection reads of detect.Reader; each takes the tenant.

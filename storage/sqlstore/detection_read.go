@@ -4,11 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/appliance/detect"
@@ -32,32 +30,6 @@ type (
 	IntelCount   = detect.IntelCount
 )
 
-// Rules lists a tenant's stored rules (imported rules and the state rows
-// of built-in rules), by ID.
-func (db *DB) Rules(ctx context.Context, tenant string) ([]detect.RuleInfo, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT info, enabled, builtin, updated FROM rules WHERE tenant = ? ORDER BY id`, tenant)
-	if err != nil {
-		return nil, wrap(err, "list rules")
-	}
-	defer rows.Close()
-	var out []detect.RuleInfo
-	for rows.Next() {
-		var info detect.RuleInfo
-		var meta []byte
-		var updated int64
-		if err := rows.Scan(&meta, &info.Enabled, &info.Builtin, &updated); err != nil {
-			return nil, wrap(err, "list rules")
-		}
-		enabled, builtin := info.Enabled, info.Builtin
-		if err := json.Unmarshal(meta, &info); err != nil {
-			return nil, fmt.Errorf("list rules: %w", err)
-		}
-		info.Enabled, info.Builtin, info.Updated = enabled, builtin, time.Unix(0, updated).UTC()
-		out = append(out, info)
-	}
-	return out, wrap(rows.Err(), "list rules")
-}
-
 // RuleSources returns the YAML of a tenant's imported rules, by ID.
 func (db *DB) RuleSources(ctx context.Context, tenant string) ([][]byte, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT source FROM rules WHERE tenant = ? AND builtin = 0 ORDER BY id`, tenant)
@@ -74,16 +46,6 @@ func (db *DB) RuleSources(ctx context.Context, tenant string) ([][]byte, error) 
 		out = append(out, src)
 	}
 	return out, wrap(rows.Err(), "list rule sources")
-}
-
-// RuleSource returns an imported rule's YAML; ENOTFOUND if there is none.
-func (db *DB) RuleSource(ctx context.Context, tenant, id string) ([]byte, error) {
-	var src []byte
-	err := db.read.QueryRowContext(ctx, `SELECT source FROM rules WHERE tenant = ? AND id = ? AND builtin = 0`, tenant, id).Scan(&src)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, appliance.Errorf(appliance.ENOTFOUND, "no imported rule %q", id)
-	}
-	return src, wrap(err, "look up rule %q", id)
 }
 
 // Alerts returns a page of alerts matching q. The query narrows the rows

@@ -64,7 +64,7 @@ func TestRulesPerTenant(t *testing.T) {
 		t.Fatalf("rule of a missing tenant: %v, want ENOTFOUND", err)
 	}
 
-	rules, err := d.db.Rules(ctx, "acme")
+	rules, err := listRules(d.db, "acme")
 	if err != nil || len(rules) != 3 || rules[0].ID != "b1" || rules[1].ID != "r1" || rules[2].ID != "r2" {
 		t.Fatalf("Rules(acme) = %+v, %v", rules, err)
 	}
@@ -75,12 +75,15 @@ func TestRulesPerTenant(t *testing.T) {
 	if err != nil || len(srcs) != 2 || string(srcs[0]) != "title: r1" || string(srcs[1]) != "title: r2" {
 		t.Fatalf("RuleSources(acme) = %q, %v (built-in rows have no source)", srcs, err)
 	}
-	if src, err := d.db.RuleSource(ctx, "default", "r1"); err != nil || string(src) != "title: other" {
-		t.Fatalf("RuleSource(default, r1) = %q, %v", src, err)
+	if r, err := d.db.Rule(ctx, "default", "r1"); err != nil || r.Source != "title: other" || r.Title != "T r1" || !r.Updated.Equal(t0) {
+		t.Fatalf("Rule(default, r1) = %+v, %v", r, err)
+	}
+	if r, err := d.db.Rule(ctx, "acme", "b1"); err != nil || r.Source != "" || !r.Builtin {
+		t.Fatalf("Rule(acme, b1) = %+v, %v (a built-in rule's row has no source)", r, err)
 	}
 	for _, id := range []string{"r2", "b1", "missing"} {
-		if _, err := d.db.RuleSource(ctx, "default", id); appliance.ErrorCode(err) != appliance.ENOTFOUND {
-			t.Errorf("RuleSource(default, %s): %v, want ENOTFOUND", id, err)
+		if _, err := d.db.Rule(ctx, "default", id); appliance.ErrorCode(err) != appliance.ENOTFOUND {
+			t.Errorf("Rule(default, %s): %v, want ENOTFOUND", id, err)
 		}
 	}
 
@@ -114,11 +117,11 @@ func TestRulesPerTenant(t *testing.T) {
 	if err := d.apply(func(tx *sql.Tx) error { return sqlstore.DeleteRule(tx, "acme", "r2") }); err != nil {
 		t.Fatal(err)
 	}
-	rules, _ = d.db.Rules(ctx, "acme")
+	rules, _ = listRules(d.db, "acme")
 	if len(rules) != 2 || rules[1].ID != "r1" || rules[1].Enabled || !rules[1].Updated.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("after disable and delete: %+v", rules)
 	}
-	if other, _ := d.db.Rules(ctx, "default"); len(other) != 1 || !other[0].Enabled {
+	if other, _ := listRules(d.db, "default"); len(other) != 1 || !other[0].Enabled {
 		t.Fatalf("another tenant's rules changed: %+v", other)
 	}
 	if err := d.state(func(st *sqlstore.DetectState) error {

@@ -146,6 +146,10 @@ var migrations = []string{
 	CREATE INDEX alerts_host ON alerts(tenant, host, time, id);
 	DROP INDEX alerts_incident;
 	CREATE INDEX alerts_incident ON alerts(tenant, incident, time, id);`,
+	// 6: the rule listing's filters in SQL (rule_list.go), in list order.
+	`CREATE INDEX rules_status ON rules(tenant, status, id);
+	CREATE INDEX rules_level ON rules(tenant, level, id);
+	CREATE INDEX rules_enabled ON rules(tenant, enabled, id);`,
 }
 
 // localTables hold node-local bookkeeping, not replicated state: snapshots
