@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/minixdr/xdr/appliance"
+	"github.com/minixdr/xdr/storage/eventstore"
 	"github.com/minixdr/xdr/storage/storetest"
 )
 
@@ -91,4 +92,39 @@ func BenchmarkApplyBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkTopCold measures the top source addresses of 30 days of the
+// page benchmark's events (-bench.events, default 300,000 here: 6,000
+// addresses a day) with nothing in the bucket cache, as the first view
+// after a restart, and warm.
+func BenchmarkTopCold(b *testing.B) {
+	s := mustOpen(b, b.TempDir())
+	const batch, total = 1000, 300_000
+	end := storetest.Base.Add(30 * 24 * time.Hour)
+	for first := 0; first < total; first += batch {
+		evs := make([]appliance.Event, 0, batch)
+		for n := first; n < first+batch; n++ {
+			fields := map[string]any{"source.ip": fmt.Sprintf("10.%d.%d.%d", n%3, (n/3)%40, (n/120)%50), "user.name": fmt.Sprintf("user-%d", n%200)}
+			ts := end.Add(-time.Duration(float64(30*24*time.Hour) * float64(total-n) / float64(total)))
+			evs = append(evs, storetest.Event("acme", "json", ts, uint64(n), fields))
+		}
+		if _, err := s.ApplyBatch(uint64(first/batch+1), "acme", evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	from := end.Add(-30 * 24 * time.Hour).Truncate(time.Minute)
+	for _, cold := range []bool{true, false} {
+		b.Run(fmt.Sprint("cold=", cold), func(b *testing.B) {
+			for b.Loop() {
+				if cold {
+					eventstore.ForgetCounts(s)
+				}
+				top, err := s.Top(context.Background(), "acme", "source.ip", from, end, 10)
+				if err != nil || len(top.Values) != 10 {
+					b.Fatal(top, err)
+				}
+			}
+		})
+	}
 }

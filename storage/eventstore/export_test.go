@@ -31,3 +31,6 @@ func RewindApplied(s *Store, index uint64) error {
 func SearchScan(s *Store, ctx context.Context, req appliance.EventSearch) (appliance.EventPage, error) {
 	return s.search(ctx, req, false)
 }
+
+// ForgetCounts empties the readers' bucket cache, as after a restart.
+func ForgetCounts(s *Store) { s.buckets.clear() }
