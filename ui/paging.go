@@ -5,8 +5,9 @@ import (
 	"strconv"
 )
 
-// listPage is one page of a list the server holds whole (rules, tokens,
-// an import's refusals): the rows [lo, hi) and the links around them.
+// listPage is one page of a list (tokens and an import's refusals, held
+// whole; the rules, which the store pages): the rows [lo, hi) and the
+// links around them.
 type listPage struct {
 	lo, hi     int
 	label      string // "page 2 of 5"

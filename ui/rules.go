@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -48,26 +48,44 @@ func (s *Server) showRules(w http.ResponseWriter, r *http.Request, status int, v
 	vm.Levels, vm.Statuses = options(detect.Severities, "any", vm.Level), options(ruleStatuses, "any", vm.Status)
 	vm.EnabledOpts = []pages.Option{{Value: "", Label: "any", Selected: vm.Enabled == ""},
 		{Value: "true", Label: "enabled", Selected: vm.Enabled == "true"}, {Value: "false", Label: "disabled", Selected: vm.Enabled == "false"}}
-	f := detect.RuleFilter{Status: vm.Status, Level: vm.Level}
-	if b, err := strconv.ParseBool(vm.Enabled); err == nil {
-		f.Enabled = &b
+	lister, ok := svc.Reader().(ruleLister)
+	if !ok {
+		s.pageFail(w, r, "rules", appliance.Errorf(appliance.EUNAVAILABLE, "The rules list is not available on this node."))
+		return
 	}
-	rules, err := svc.Reader().Rules(r.Context(), principalOf(r.Context()).Tenant, f)
+	q := appliance.RuleQuery{Tenant: principalOf(r.Context()).Tenant, Status: vm.Status, Level: vm.Level, Title: vm.Query, Limit: rulesPerPage}
+	if b, err := strconv.ParseBool(vm.Enabled); err == nil {
+		q.Enabled = &b
+	}
+	link := func(p int) string {
+		return "/rules?" + url.Values{"q": {vm.Query}, "level": {vm.Level}, "status": {vm.Status}, "enabled": {vm.Enabled}, "page": {strconv.Itoa(p)}}.Encode()
+	}
+	asked, _ := strconv.Atoi(form.Get("page"))
+	q.Offset = (min(max(asked, 1), math.MaxInt/rulesPerPage) - 1) * rulesPerPage
+	rules, total, err := lister.RuleList(r.Context(), q)
+	pg := pageOf(total, rulesPerPage, form.Get("page"), link)
+	if err == nil && pg.lo != q.Offset {
+		// Past the end: the last page, as pageOf says.
+		q.Offset = pg.lo
+		rules, total, err = lister.RuleList(r.Context(), q)
+		pg = pageOf(total, rulesPerPage, form.Get("page"), link)
+	}
 	if err != nil {
 		s.pageFail(w, r, "rules", err)
 		return
 	}
-	q := strings.ToLower(vm.Query)
-	rules = slices.DeleteFunc(rules, func(ru detect.RuleInfo) bool { return q != "" && !strings.Contains(strings.ToLower(ru.Title), q) })
-	pg := pageOf(len(rules), rulesPerPage, form.Get("page"), func(p int) string {
-		return "/rules?" + url.Values{"q": {vm.Query}, "level": {vm.Level}, "status": {vm.Status}, "enabled": {vm.Enabled}, "page": {strconv.Itoa(p)}}.Encode()
-	})
-	for _, ru := range rules[pg.lo:pg.hi] {
+	for _, ru := range rules {
 		vm.Rows = append(vm.Rows, pages.RuleRow{ID: ru.ID, URL: "/rules/" + url.PathEscape(ru.ID), Title: ru.Title, Level: ru.Level,
 			Status: ru.Status, Kind: ru.Kind, Techniques: techniqueTags(ru.Attack), Enabled: ru.Enabled, Builtin: ru.Builtin})
 	}
-	vm.Total, vm.Page, vm.PrevURL, vm.NextURL = pages.Thousands(len(rules)), pg.label, pg.prev, pg.next
+	vm.Total, vm.Page, vm.PrevURL, vm.NextURL = pages.Thousands(total), pg.label, pg.prev, pg.next
 	s.render(w, r, status, pages.Rules(vm))
+}
+
+// ruleLister is the rules page's listing, filtered and paged in the
+// store; the detection service's reader implements it.
+type ruleLister interface {
+	RuleList(ctx context.Context, q appliance.RuleQuery) ([]detect.RuleInfo, int, error)
 }
 
 func (s *Server) rulePage(w http.ResponseWriter, r *http.Request) {
