@@ -182,7 +182,7 @@ const minContainsGroup = 16
 
 // maxMatcherDFACells bounds a containsAnyMatcher's table (a larger one
 // scans with the trie).
-const maxMatcherDFACells = 1 << 16
+const maxMatcherDFACells = 1 << 12
 
 func (m containsAnyMatcher) match(v *value) bool {
 	if v.kind == kNull || v.kind == kList {
