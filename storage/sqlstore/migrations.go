@@ -146,10 +146,14 @@ var migrations = []string{
 	CREATE INDEX alerts_host ON alerts(tenant, host, time, id);
 	DROP INDEX alerts_incident;
 	CREATE INDEX alerts_incident ON alerts(tenant, incident, time, id);`,
-	// 6: the rule listing's filters in SQL (rule_list.go), in list order.
-	`CREATE INDEX rules_status ON rules(tenant, status, id);
-	CREATE INDEX rules_level ON rules(tenant, level, id);
-	CREATE INDEX rules_enabled ON rules(tenant, enabled, id);`,
+	// 6: the rule listing's filters in SQL (rule_list.go): indexes in list
+	// order (id) holding every filtered column, so a filter reads no rule
+	// row (each holds the YAML) but the page's; one per equality filter to
+	// start from.
+	`CREATE INDEX rules_list ON rules(tenant, id, status, level, enabled, title);
+	CREATE INDEX rules_status ON rules(tenant, status, id, level, enabled, title);
+	CREATE INDEX rules_level ON rules(tenant, level, id, status, enabled, title);
+	CREATE INDEX rules_enabled ON rules(tenant, enabled, id, status, level, title);`,
 }
 
 // localTables hold node-local bookkeeping, not replicated state: snapshots

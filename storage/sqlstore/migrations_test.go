@@ -32,7 +32,7 @@ func TestMigrationsFromEmpty(t *testing.T) {
 		t.Fatalf("replicated tables = %v, %v; want %v", tables, err, want)
 	}
 	for _, index := range []string{"alerts_time", "alerts_severity", "alerts_rule", "alerts_ip", "alerts_user", "alerts_host", "alerts_incident", "incidents_updated",
-		"rules_status", "rules_level", "rules_enabled"} {
+		"rules_list", "rules_status", "rules_level", "rules_enabled"} {
 		var n int
 		if err := db.read.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?`, index).Scan(&n); err != nil || n != 1 {
 			t.Errorf("index %s: %d, %v", index, n, err)
