@@ -84,11 +84,7 @@ func newACMachine(patterns []string, ids []int32) *acMachine {
 		s := queue[0]
 		queue = queue[1:]
 		for _, e := range edges[s] {
-			f := m.fail[s]
-			for f != 0 && m.child(f, e.b) < 0 {
-				f = m.fail[f]
-			}
-			m.fail[e.next] = m.step(f, e.b)
+			m.fail[e.next] = m.next(m.fail[s], e.b)
 			if fl := m.fail[e.next]; m.outAt[fl+1] > m.outAt[fl] {
 				m.dict[e.next] = fl
 			} else {
@@ -195,15 +191,6 @@ func (m *acMachine) child(s int32, b byte) int32 {
 	return findEdge(m.edges[m.edgeAt[s]:m.edgeAt[s+1]], b)
 }
 
-// step is the trie edge from s, where the root has an edge for every
-// byte (to itself when no pattern starts with it).
-func (m *acMachine) step(s int32, b byte) int32 {
-	if s == 0 {
-		return m.root[b]
-	}
-	return m.child(s, b)
-}
-
 // foldASCII maps a byte to its ASCII lower case.
 var foldASCII = func() (t [256]byte) {
 	for i := range t {
@@ -231,22 +218,22 @@ func scan[T string | []byte](m *acMachine, text T, hit func(int32)) {
 	}
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
-		b := foldASCII[text[i]]
-		for {
-			if s == 0 {
-				s = m.root[b]
-				break
-			}
-			if t := m.child(s, b); t >= 0 {
-				s = t
-				break
-			}
-			s = m.fail[s]
-		}
+		s = m.next(s, foldASCII[text[i]])
 		if o := m.first[s]; o != 0 {
 			m.emit(o, hit)
 		}
 	}
+}
+
+// next is the state after s on b in the trie, following fail links.
+func (m *acMachine) next(s int32, b byte) int32 {
+	for s != 0 {
+		if t := m.child(s, b); t >= 0 {
+			return t
+		}
+		s = m.fail[s]
+	}
+	return m.root[b]
 }
 
 // contains reports whether any pattern occurs in text (lower case).
@@ -262,19 +249,7 @@ func (m *acMachine) contains(text string) bool {
 	}
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
-		b := text[i]
-		for {
-			if s == 0 {
-				s = m.root[b]
-				break
-			}
-			if t := m.child(s, b); t >= 0 {
-				s = t
-				break
-			}
-			s = m.fail[s]
-		}
-		if m.first[s] != 0 {
+		if s = m.next(s, text[i]); m.first[s] != 0 {
 			return true
 		}
 	}
