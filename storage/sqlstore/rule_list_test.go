@@ -28,8 +28,8 @@ var ruleTitles = []string{"SSH brute force", "ssh login", "Übergang über Grenz
 
 // listedRule is what the comparison sees of a listed rule.
 func listedRule(r detect.RuleInfo) string {
-	return fmt.Sprintf("%s %q %s %s enabled=%v builtin=%v %s %v", r.ID, r.Title, r.Status, r.Level, r.Enabled, r.Builtin,
-		r.Updated.Format(time.RFC3339Nano), r.Attack)
+	return fmt.Sprintf("%s %q %s %s %s enabled=%v builtin=%v %s %v %v %q %q", r.ID, r.Title, r.Status, r.Level, r.Kind, r.Enabled, r.Builtin,
+		r.Updated.Format(time.RFC3339Nano), r.Attack, r.Tactics, r.Description, r.Logsource)
 }
 
 // TestRuleListMatchesFilter: the SQL listing, with the built-in rules
@@ -56,7 +56,8 @@ func TestRuleListMatchesFilter(t *testing.T) {
 		for i := range 120 {
 			info := detect.RuleInfo{ID: fmt.Sprintf("r%03d", i), Title: fmt.Sprintf("%s %d", ruleTitles[i%len(ruleTitles)], i),
 				Status: statuses[i%len(statuses)], Level: levels[(i/3)%len(levels)], Kind: "detection",
-				Attack: []string{fmt.Sprintf("T%04d", 1000+i)}, Tactics: []string{}, Enabled: i%4 != 0}
+				Attack: []string{fmt.Sprintf("T%04d", 1000+i)}, Tactics: []string{"credential-access"}, Enabled: i%4 != 0,
+				Description: fmt.Sprintf("Rule %d: \"quoted\", <tag> & é\u2028\nsecond line", i), Logsource: "product linux, service sshd"}
 			updated := t0.Add(time.Duration(i) * time.Minute)
 			if err := sqlstore.PutRule(tx, "acme", info, []byte("title: x"), updated.UnixNano()); err != nil {
 				return err
