@@ -8,10 +8,13 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/minixdr/xdr/appliance/detect"
 	"github.com/minixdr/xdr/internal/ziptest"
 )
 
@@ -171,4 +174,24 @@ func TestPagesRulesPaginate(t *testing.T) {
 	if u, _ := url.Parse(next); u.Query().Get("q") != "paged" {
 		t.Errorf("the next link %s drops the filter", next)
 	}
+	// Past the end is the last page; the title filter ignores case.
+	last := e.get(b, "/rules?q=PAGED&page=99")
+	wantContains(t, "past the end", last.body, "60 rules, page 2 of 2")
+	if n := strings.Count(last.body, ">Paged rule "); n != 10 {
+		t.Errorf("the page past the end shows %d rules, want the last page's 10", n)
+	}
+	// Unfiltered, the built-in rules (no rows until changed) merge in by
+	// ID: every rule once, in order, over the pages.
+	var ids []string
+	for p := 1; p <= 2; p++ {
+		for _, m := range ruleLink.FindAllStringSubmatch(e.get(b, fmt.Sprintf("/rules?page=%d", p)).body, -1) {
+			ids = append(ids, m[1])
+		}
+	}
+	if want := 60 + len(detect.Builtin()); len(ids) != want || !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != want {
+		t.Errorf("the two pages list %d rules, want %d, each once by ID: %v", len(ids), want, ids)
+	}
 }
+
+// ruleLink finds the rule IDs the rules list links to.
+var ruleLink = regexp.MustCompile(`<a href="/rules/([^"/?]+)">`)
