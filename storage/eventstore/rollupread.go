@@ -96,6 +96,16 @@ type bucketCache struct {
 	mu      sync.Mutex
 	buckets map[bucketID]*bucketCounts
 	values  int
+	// gen counts the clears: a reader that began before one (its read
+	// transaction may predate a restore) must not keep what it read.
+	gen uint64
+}
+
+// generation is taken before a reader opens its read transaction.
+func (c *bucketCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
 }
 
 // bucketID names one bucket (to = its end) or a run of them.
@@ -120,9 +130,12 @@ func (c *bucketCache) get(id bucketID, stamps []uint64) *bucketCounts {
 	return nil
 }
 
-func (c *bucketCache) put(id bucketID, b *bucketCounts) {
+func (c *bucketCache) put(gen uint64, id bucketID, b *bucketCounts) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if c.buckets == nil {
 		c.buckets = map[bucketID]*bucketCounts{}
 	}
@@ -144,11 +157,13 @@ func (c *bucketCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.buckets, c.values = nil, 0
+	c.gen++
 }
 
 // spanCounts calls fn with every value and count of field code in the
-// whole buckets of sp: hours and days through the bucket cache.
-func (s *Store) spanCounts(txn *badger.Txn, tenant string, code byte, sp span, fn func(value string, n int)) error {
+// whole buckets of sp: hours and days through the bucket cache. gen is the
+// cache's generation from before txn began.
+func (s *Store) spanCounts(txn *badger.Txn, gen uint64, tenant string, code byte, sp span, fn func(value string, n int)) error {
 	if sp.level == 0 {
 		return readRollups(txn, tenant, code, sp, func(v []byte, n int) { fn(string(v), n) })
 	}
@@ -172,7 +187,7 @@ func (s *Store) spanCounts(txn *badger.Txn, tenant string, code byte, sp span, f
 		if err != nil {
 			return nil, err
 		}
-		s.buckets.put(id, b)
+		s.buckets.put(gen, id, b)
 		return b, nil
 	}
 	emit := func(b *bucketCounts) {
@@ -211,7 +226,7 @@ func (s *Store) spanCounts(txn *badger.Txn, tenant string, code byte, sp span, f
 		run.values = append(run.values, v)
 		run.counts = append(run.counts, n)
 	}
-	s.buckets.put(id, run)
+	s.buckets.put(gen, id, run)
 	emit(run)
 	return nil
 }

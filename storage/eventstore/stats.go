@@ -278,10 +278,11 @@ func (s *Store) tops(ctx context.Context, tenant string, from, to time.Time, fie
 				partial[i], errs[i] = !complete, err
 				return
 			}
+			gen := s.buckets.generation()
 			errs[i] = s.db.View(func(txn *badger.Txn) error {
 				for _, sp := range spans {
 					if sp.level >= 0 {
-						if err := s.spanCounts(txn, tenant, code, sp, func(v string, c int) { into[v] += c }); err != nil {
+						if err := s.spanCounts(txn, gen, tenant, code, sp, func(v string, c int) { into[v] += c }); err != nil {
 							return err
 						}
 					}
