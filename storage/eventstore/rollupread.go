@@ -82,7 +82,7 @@ func readRollupsKeyed(txn *badger.Txn, tenant string, code byte, sp span, fn fun
 }
 
 // bucketCacheMax bounds the values the bucket cache holds (about 60 bytes
-// each); past it, it forgets half of its buckets.
+// each); past it, it forgets buckets at random until a new one fits.
 const bucketCacheMax = 1_000_000
 
 // bucketCache keeps the counts of whole hour and day buckets as read, and
@@ -142,7 +142,7 @@ func (c *bucketCache) put(gen uint64, id bucketID, b *bucketCounts) {
 	if old := c.buckets[id]; old != nil {
 		c.values -= len(old.values)
 	}
-	for k, old := range c.buckets { // random order: forget about half
+	for k, old := range c.buckets { // in random order
 		if c.values+len(b.values) <= bucketCacheMax {
 			break
 		}
