@@ -3,8 +3,10 @@
 // The state machine is the only writer. Each applied batch records its Raft
 // index under a metadata key after the batch's own keys, so after a restart
 // entries at or below that index are known to be applied; replaying one
-// again is harmless because every key and value derives from the command.
-// Searches run on Badger read transactions and never block writes.
+// again is harmless because every event and index key and value derives
+// from the command, and each rollup count (rollup.go) remembers the entry
+// that last added to it. Searches and counts run on Badger read
+// transactions and never block writes.
 //
 // It must not import cluster or ui.
 package eventstore
