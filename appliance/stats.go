@@ -19,8 +19,8 @@ type TopValues struct {
 	Partial bool
 }
 
-// EventStats aggregates a tenant's stored events from the indexes, without
-// reading documents, for dashboards and search facets.
+// EventStats aggregates a tenant's stored events from counts the store
+// keeps (rollups) and its indexes, for dashboards and search facets.
 type EventStats interface {
 	// Histogram counts events per bucket: len(counts) == buckets, bucket i
 	// covering [from + i·w, from + (i+1)·w) with w = (to - from) / buckets,
@@ -30,8 +30,9 @@ type EventStats interface {
 	// events in [from, to] (EINVALID for a field without an index).
 	Top(ctx context.Context, tenant, field string, from, to time.Time, n int) (TopValues, error)
 	// Summary is Histogram and Top of each field in one call, which lets
-	// the store pick the cheaper way to count a range (one pass over a few
-	// events' documents, or the postings).
+	// the store count the loose seconds at the range's edges once for
+	// every field (the event store counts whole minutes, hours and days
+	// from its rollups).
 	Summary(ctx context.Context, tenant string, from, to time.Time, buckets int, fields []string, n int) (Summary, error)
 }
 
