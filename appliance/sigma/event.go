@@ -73,16 +73,15 @@ const (
 // "original" are flattened to dotted keys too, so a plain JSON object works.
 func NewEvent(doc []byte) (*Event, error) {
 	e := &Event{doc: string(doc)}
-	// Read into pooled scratch (fields, and the arena for unescaped
-	// strings), then keep exact-size copies: the event holds no spare
-	// capacity and the scratch is zeroed only as far as it was used.
+	// Fields go straight into the event's slice, sized like the last
+	// document's (documents of a batch look alike, so it rarely grows);
+	// unescaped strings into a pooled arena, copied once at the end.
 	scratch := readScratch.Get().(*eventScratch)
-	work := scratch.fields
+	work := make([]evField, 0, scratch.fields+4)
 	sc := scanner{s: e.doc, arena: scratch.arena[:0]}
 	defer func() {
-		clear(work)
-		if cap(work) <= 1024 && cap(sc.arena) <= 1<<20 {
-			scratch.fields, scratch.arena = work[:0], sc.arena[:0]
+		if cap(sc.arena) <= 1<<20 {
+			scratch.fields, scratch.arena = len(work), sc.arena[:0]
 			readScratch.Put(scratch)
 		}
 	}()
@@ -112,7 +111,7 @@ func NewEvent(doc []byte) (*Event, error) {
 		return nil, fmt.Errorf("event document: unexpected data after the object at offset %d", sc.i)
 	}
 	sc.finish(work)
-	e.fields = append([]evField(nil), work...)
+	e.fields = work
 	for _, f := range e.fields {
 		switch f.key {
 		case "id":
@@ -135,11 +134,11 @@ func NewEvent(doc []byte) (*Event, error) {
 }
 
 type eventScratch struct {
-	fields []evField
+	fields int // how many the last document had
 	arena  []byte
 }
 
-var readScratch = sync.Pool{New: func() any { return &eventScratch{fields: make([]evField, 0, 64)} }}
+var readScratch = sync.Pool{New: func() any { return &eventScratch{fields: 28} }}
 
 // original returns the original's fields as "original.<path>" keys.
 func (e *Event) original() []evField {
