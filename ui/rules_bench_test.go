@@ -51,7 +51,7 @@ func BenchmarkRulePages(b *testing.B) {
 		Detect: svc, Log: storetest.Discard, Now: now}).Handler()
 	for _, p := range []string{
 		"/rules", "/rules?page=40", "/rules?q=powershell", "/rules?level=high", "/rules?q=e&level=medium&status=test&enabled=true&page=3",
-		"/rules/" + mid[0].ID, "/api/v1/rules", "/api/v1/rules?level=critical",
+		"/rules/" + mid[0].ID, "/api/v1/rules", "/api/v1/rules?level=critical", "/attack",
 	} {
 		b.Run(p, func(b *testing.B) { benchServerTime(b, h, p) })
 	}
