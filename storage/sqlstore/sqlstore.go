@@ -2,7 +2,9 @@
 // SQLite (modernc.org/sqlite, no cgo): tenants, users, tokens, sessions,
 // the scheduled-backup record, and detection's rules, indicators,
 // correlation state, alerts and incidents, with their listings (alert
-// queries are translated into SQL: alert_filter.go).
+// queries are translated into SQL: alert_filter.go; the rule list is
+// filtered and paged in SQL: rule_list.go, which registers the SQL
+// function its title filter uses with the driver).
 //
 // Only the state machine writes, through one writer connection; every write
 // records the Raft index it applies in the same transaction, so a restart
