@@ -237,3 +237,24 @@ func TestIsIndexed(t *testing.T) {
 		t.Error("the source field is not indexed")
 	}
 }
+
+// TestToLower checks ToLower against strings.ToLower on ASCII with and
+// without capitals, text that turns non-ASCII midway, and invalid UTF-8.
+func TestToLower(t *testing.T) {
+	cases := []string{"", "a", "A", "root", "SHA1=AB12,MD5=CD34", "C:\\WINDOWS\\System32", "ABC\x00DEF",
+		"ÄRGER", "abcDEFÄrger", "ROOT\xffX", "lower\xfe", "MiXeD ΣΥΣΤΗΜΑ tail"}
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte("aAzZ09 .\\-\x00\x7f\x80\xc3\x84\xff")
+	for range 2000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		if got, want := appliance.ToLower(s), strings.ToLower(s); got != want {
+			t.Fatalf("ToLower(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

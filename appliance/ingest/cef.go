@@ -29,6 +29,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/minixdr/xdr/appliance"
 )
 
 // cefMaxExtensions bounds the extensions lifted into fields; the rest are in
@@ -178,7 +180,7 @@ func cefSeverity(s string) (int, bool) {
 	if n, ok := syslogUint(s, 10); ok {
 		return n, true
 	}
-	switch strings.ToLower(s) {
+	switch appliance.ToLower(s) {
 	case "low":
 		return 3, true
 	case "medium":
@@ -315,9 +317,9 @@ func cefMap(f map[string]any, st *cefState, key, v string) {
 	case "start", "startTime":
 		st.start = v
 	case "proto", "transportProtocol":
-		f["network.transport"] = strings.ToLower(v)
+		f["network.transport"] = appliance.ToLower(v)
 	case "app", "applicationProtocol":
-		f["network.protocol"] = strings.ToLower(v)
+		f["network.protocol"] = appliance.ToLower(v)
 	case "fsize", "fileSize":
 		cefNumber(f, "file.size", v, 1<<53)
 	case "in", "bytesIn":

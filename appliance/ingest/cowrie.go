@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/minixdr/xdr/appliance"
 )
 
 // ParseCowrie parses one line of the Cowrie honeypot's JSON log
@@ -84,7 +86,7 @@ func ParseCowrie(line []byte, _ time.Time) (Parsed, error) {
 	m.copyStr("host.name", "sensor")
 	m.copyDuration("event.duration", "duration")
 	if s, ok := m.str("protocol"); ok {
-		m.set("network.protocol", strings.ToLower(s))
+		m.set("network.protocol", appliance.ToLower(s))
 		m.set("network.transport", "tcp")
 	}
 	if s, ok := m.str("version"); ok && group == "client" { // cowrie.client.version

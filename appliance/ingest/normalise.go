@@ -283,7 +283,7 @@ func normaliseOutcome(f map[string]any) {
 	if !ok {
 		return
 	}
-	switch strings.ToLower(s) {
+	switch appliance.ToLower(s) {
 	case "success", "succeeded", "ok", "accepted", "allowed":
 		f["event.outcome"] = "success"
 	case "failure", "failed", "fail", "denied", "rejected", "error":

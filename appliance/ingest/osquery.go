@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/minixdr/xdr/appliance"
 )
 
 // ParseOsquery parses one line of osquery's result log (osqueryd.results.log
@@ -179,7 +181,7 @@ func osqueryColumns(m sensorMap) {
 		c.copyStr("user.name", "user")
 	}
 	name, _ := m.str("name")
-	name = strings.ToLower(name)
+	name = appliance.ToLower(name)
 	switch {
 	case strings.Contains(name, "process"):
 		m.set("event.category", "process")

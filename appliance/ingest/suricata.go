@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/minixdr/xdr/appliance"
 )
 
 // The Suricata EVE parser. The helpers the JSON sensor parsers share are in
@@ -54,7 +56,7 @@ func ParseSuricata(line []byte, _ time.Time) (Parsed, error) {
 		m.set("network.transport", sensorLower(s))
 	}
 	if s, ok := m.str("suricata.app_proto"); ok {
-		switch s = strings.ToLower(s); s {
+		switch s = appliance.ToLower(s); s {
 		case "failed", "unknown":
 		default:
 			m.set("network.protocol", s)
@@ -133,7 +135,7 @@ func sensorLower(s string) string {
 	case "IPv6-ICMP", "ipv6-icmp":
 		return "ipv6-icmp"
 	}
-	return strings.ToLower(s)
+	return appliance.ToLower(s)
 }
 
 // suricataTop are the top-level members ParseSuricata reads first: the
@@ -301,7 +303,7 @@ func sensorTLSVersion(s string) (proto, version string, ok bool) {
 	for i < len(s) && (s[i] >= 'A' && s[i] <= 'Z' || s[i] >= 'a' && s[i] <= 'z') {
 		i++
 	}
-	proto = strings.ToLower(s[:i])
+	proto = appliance.ToLower(s[:i])
 	switch proto {
 	case "tls", "ssl", "dtls":
 	case "tlsv", "sslv", "dtlsv":

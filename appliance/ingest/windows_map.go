@@ -12,6 +12,8 @@ import (
 	"time"
 
 	json "github.com/goccy/go-json"
+
+	"github.com/minixdr/xdr/appliance"
 )
 
 // winOut sets normalised fields. With fill (Winlogbeat), only those not set
@@ -279,7 +281,7 @@ func (w *winEvent) mapNetwork(o winOut) {
 	case "1":
 		o.str("network.transport", "icmp")
 	case "tcp", "udp", "TCP", "UDP":
-		o.str("network.transport", strings.ToLower(proto))
+		o.str("network.transport", appliance.ToLower(proto))
 	}
 	if w.sysmon && w.eventID == 3 {
 		switch winText(w.val(wInitiated)) {
@@ -377,7 +379,7 @@ var winHashFields = func() map[string]map[string]string {
 // <group>.hash.<algorithm> (and <group>.pe.imphash), lower-cased.
 func winHashes(o winOut, group, s string) {
 	fields := winHashFields[group]
-	s = strings.ToLower(s) // once for all
+	s = appliance.ToLower(s) // once for all
 	for len(s) > 0 {
 		var part string
 		part, s, _ = strings.Cut(s, ",")

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/minixdr/xdr/appliance"
 )
 
 // ParseZeek parses one line of a Zeek JSON log. The log's name comes from
@@ -184,7 +186,7 @@ func zeekGuessPath(b []byte) string {
 
 func zeekConn(m sensorMap) {
 	if s, ok := m.str("service"); ok {
-		parts := strings.Split(strings.ToLower(s), ",")
+		parts := strings.Split(appliance.ToLower(s), ",")
 		if len(parts) == 1 {
 			m.set("network.protocol", parts[0])
 		} else {
