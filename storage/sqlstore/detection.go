@@ -368,9 +368,33 @@ func (s *DetectState) PutAlert(a *detect.Alert) error {
 			entity[e.Type] = e.Value
 		}
 	}
-	_, err = st.Exec(a.Tenant, a.ID, a.Timestamp.UnixNano(), a.RuleID, a.Severity, a.Incident, doc,
-		entity["ip"], entity["user"], entity["host"])
-	return wrap(err, "store alert")
+	if _, err := st.Exec(a.Tenant, a.ID, a.Timestamp.UnixNano(), a.RuleID, a.Severity, a.Incident, doc,
+		entity["ip"], entity["user"], entity["host"]); err != nil {
+		return wrap(err, "store alert")
+	}
+	return s.countTechniques(a)
+}
+
+// countTechniques adds an alert to the per-(tenant, hour, technique)
+// rollup that the ATT&CK page counts a range from (AlertTechniqueCounts),
+// in the transaction that stores the alert: a tag twice counts twice, as
+// the alerts' own count does.
+func (s *DetectState) countTechniques(a *detect.Alert) error {
+	if len(a.Attack) == 0 {
+		return nil
+	}
+	st, err := s.stmt(`INSERT INTO alert_techniques (tenant, hour, technique, alerts) VALUES (?, ?, ?, 1)
+		ON CONFLICT (tenant, hour, technique) DO UPDATE SET alerts = alerts + 1`)
+	if err != nil {
+		return err
+	}
+	hour := floorHour(a.Timestamp.UnixNano())
+	for _, t := range a.Attack {
+		if _, err := st.Exec(a.Tenant, hour, t); err != nil {
+			return wrap(err, "count alert technique")
+		}
+	}
+	return nil
 }
 
 func (s *DetectState) OpenIncident(tenant string, key detect.Entity, t time.Time, window time.Duration) (*detect.Incident, error) {

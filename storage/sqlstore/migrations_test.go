@@ -27,12 +27,12 @@ func TestMigrationsFromEmpty(t *testing.T) {
 	}
 	tables, err := replicatedTables(context.Background(), db.read)
 	want := []string{"tenants", "users", "tokens", "sessions", "cluster_meta", "backup_schedule", "rules", "indicators",
-		"correlation_state", "incidents", "alerts", "correlation_log"}
+		"correlation_state", "incidents", "alerts", "correlation_log", "alert_techniques"}
 	if err != nil || !slices.Equal(tables, want) {
 		t.Fatalf("replicated tables = %v, %v; want %v", tables, err, want)
 	}
 	for _, index := range []string{"alerts_time", "alerts_severity", "alerts_rule", "alerts_ip", "alerts_user", "alerts_host", "alerts_incident", "incidents_updated",
-		"rules_list", "rules_status", "rules_level", "rules_enabled"} {
+		"rules_list", "rules_status", "rules_level", "rules_enabled", "incidents_status", "incidents_severity", "incidents_alerts"} {
 		var n int
 		if err := db.read.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?`, index).Scan(&n); err != nil || n != 1 {
 			t.Errorf("index %s: %d, %v", index, n, err)

@@ -207,6 +207,7 @@ type Loader struct {
 	insert *sql.Stmt
 	ncols  int
 	known  map[string]bool
+	loaded map[string]bool // the tables the snapshot carries
 }
 
 // NewLoader starts a restore: it empties every replicated table.
@@ -226,7 +227,7 @@ func (db *DB) NewLoader(ctx context.Context) (*Loader, error) {
 		tx.Rollback()
 		return nil, err
 	}
-	l := &Loader{db: db, tx: tx, known: map[string]bool{}}
+	l := &Loader{db: db, tx: tx, known: map[string]bool{}, loaded: map[string]bool{}}
 	for i := len(tables) - 1; i >= 0; i-- {
 		l.known[tables[i]] = true
 		if _, err := tx.Exec(fmt.Sprintf(`DELETE FROM %q`, tables[i])); err != nil {
@@ -245,6 +246,7 @@ func (l *Loader) Record(kind byte, payload []byte) error {
 		if len(parts) < 2 || !l.known[parts[0]] {
 			return fmt.Errorf("snapshot names unknown table %q", parts[0])
 		}
+		l.loaded[parts[0]] = true
 		if l.insert != nil {
 			l.insert.Close()
 		}
@@ -275,6 +277,14 @@ func (l *Loader) Record(kind byte, payload []byte) error {
 func (l *Loader) Commit(applied uint64) error {
 	if l.insert != nil {
 		l.insert.Close()
+	}
+	// A snapshot from before schema 7 has alerts but no rollup of their
+	// techniques: count them as migration 7 did.
+	if !l.loaded["alert_techniques"] {
+		if _, err := l.tx.Exec(fillAlertTechniques); err != nil {
+			l.tx.Rollback()
+			return fmt.Errorf("count restored alerts' techniques: %w", err)
+		}
 	}
 	if err := setApplied(l.tx, applied); err != nil {
 		l.tx.Rollback()
