@@ -26,7 +26,9 @@ func analystDB(tb testing.TB, n int, now time.Time) *sqlstore.DB {
 			tb.Fatal(err)
 		}
 	}
-	apply(func(tx *sql.Tx) error { return sqlstore.CreateTenant(tx, appliance.Tenant{Name: "default", Created: now}) })
+	apply(func(tx *sql.Tx) error {
+		return sqlstore.CreateTenant(tx, appliance.Tenant{Name: "default", Created: now})
+	})
 	const batch = 1000
 	for first := 0; first < n; first += batch {
 		apply(func(tx *sql.Tx) error {
