@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/minixdr/xdr/appliance/detect"
 	"github.com/minixdr/xdr/appliance/query"
@@ -101,5 +103,67 @@ func TestMigrationFillsAlertEntities(t *testing.T) {
 	page, err := db.Alerts(context.Background(), detect.AlertQuery{Tenant: "acme", Expr: e})
 	if err != nil || len(page.Alerts) != 2 || page.Alerts[0].ID != "a2" || page.Alerts[1].ID != "a1" {
 		t.Fatalf("filtered old alerts = %+v, %v", page, err)
+	}
+}
+
+// TestMigrationFillsAlertTechniques: alerts stored before schema 7 are
+// counted into alert_techniques, so the ATT&CK page counts them from the
+// rollup as it counts new alerts.
+func TestMigrationFillsAlertTechniques(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range migrations[:6] {
+		if _, err := raw.Exec(m); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	hour := alertT0.Truncate(time.Hour)
+	old := []*detect.Alert{
+		{ID: "a1", Tenant: "acme", Severity: "high", Attack: []string{"T1110", "T1110"}, Timestamp: hour.Add(10 * time.Minute)},
+		{ID: "a2", Tenant: "acme", Severity: "low", Attack: []string{"T1078"}, Timestamp: hour.Add(70 * time.Minute)},
+		{ID: "a3", Tenant: "acme", Severity: "low", Timestamp: hour},
+		{ID: "a4", Tenant: "other", Severity: "low", Attack: []string{"T1110"}, Timestamp: hour.Add(10 * time.Minute)},
+		{ID: "a5", Tenant: "acme", Severity: "low", Attack: []string{"T1110"}, Timestamp: time.Unix(0, -int64(30*time.Minute))},
+	}
+	for _, s := range []string{`PRAGMA user_version = 6`, `INSERT INTO tenants (name, created) VALUES ('acme', 0), ('other', 0)`} {
+		if _, err := raw.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range old {
+		doc, _ := json.Marshal(a)
+		if _, err := raw.Exec(`INSERT INTO alerts (tenant, id, time, rule_id, severity, incident, doc) VALUES (?, ?, ?, ?, ?, '', ?)`,
+			a.Tenant, a.ID, a.Timestamp.UnixNano(), a.RuleID, a.Severity, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rollup int
+	if err := db.read.QueryRow(`SELECT count(*) FROM alert_techniques`).Scan(&rollup); err != nil || rollup != 4 {
+		t.Fatalf("alert_techniques rows after migration = %d, %v; want 4", rollup, err)
+	}
+	ctx := context.Background()
+	for _, c := range []struct {
+		tenant   string
+		from, to time.Time
+		want     map[string]int
+	}{
+		{"acme", hour, hour.Add(2 * time.Hour), map[string]int{"T1110": 2, "T1078": 1}},
+		{"acme", hour.Add(time.Hour), hour.Add(2 * time.Hour), map[string]int{"T1078": 1}},
+		{"acme", time.Unix(0, 0).Add(-time.Hour), time.Unix(0, 0), map[string]int{"T1110": 1}},
+		{"other", hour.Add(-time.Hour), hour.Add(3 * time.Hour), map[string]int{"T1110": 1}},
+	} {
+		if got, err := db.AlertTechniqueCounts(ctx, c.tenant, c.from, c.to); err != nil || !maps.Equal(got, c.want) {
+			t.Errorf("AlertTechniqueCounts(%s, %v, %v) = %v, %v; want %v", c.tenant, c.from, c.to, got, err, c.want)
+		}
 	}
 }
