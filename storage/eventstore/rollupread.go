@@ -58,7 +58,7 @@ func readRollupsKeyed(txn *badger.Txn, tenant string, code byte, sp span, fn fun
 	l := rollupLevels[sp.level]
 	prefix := append(tenantPrefix(prefixRollup, tenant), code, l.code)
 	stop := binary.BigEndian.AppendUint64(bytes.Clone(prefix), sp.to)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Seek(binary.BigEndian.AppendUint64(bytes.Clone(prefix), sp.from)); it.Valid(); it.Next() {
 		item := it.Item()
