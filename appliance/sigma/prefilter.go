@@ -262,9 +262,11 @@ func (rs *RuleSet) buildPrefilter(cache *Cache) {
 			}
 		}
 	}
-	// One automaton per group, scanned for every slot of the group. It
-	// also holds the keyword atoms, so a field is scanned once per group;
-	// fields in no group are scanned for keywords alone. An automaton
+	// One automaton per group, scanned for every slot of the group, and
+	// one of the keyword atoms, scanned for every field when the event's
+	// logsource has keyword rules. (Merging the keyword atoms into every
+	// group's automaton spared that scan but multiplied the keyword states
+	// by the number of groups, which took the whole DFA budget.) An automaton
 	// reports its literals by their place in its sorted list (so that the
 	// cache can give it to another rule set), which atoms maps to atom ids.
 	rs.automata = make([][]*groupAutomaton, rs.nslots)
@@ -289,8 +291,7 @@ func (rs *RuleSet) buildPrefilter(cache *Cache) {
 	sort.Ints(groups)
 	budget := maxDFACellsTotal
 	for _, g := range groups {
-		lits, ids := sortedAtoms(perGroup[g], perGroupIDs[g])
-		ga := automaton(append(lits, kwLits...), append(ids, kwIDs...))
+		ga := automaton(sortedAtoms(perGroup[g], perGroupIDs[g]))
 		budget -= len(ga.m.delta) // a cached automaton keeps its table
 		for _, s := range rs.groups[g] {
 			rs.automata[s] = append(rs.automata[s], ga)
@@ -394,8 +395,8 @@ func (rs *RuleSet) keywordScan(ev *Event, lowChan []byte) bool {
 
 // setAndPrefilter fills the slots from the event's fields and marks the
 // entries whose atoms occur in them (one slot lookup per field for both).
-// Fields outside every group are scanned for keyword atoms only when a
-// candidate entry of the event has some (kw).
+// Fields are scanned for keyword atoms only when a candidate entry of the
+// event has some (kw).
 func (st *matchState) setAndPrefilter(rs *RuleSet, fields []evField, kw bool) {
 	for i := range fields {
 		v := &fields[i].v
@@ -404,12 +405,12 @@ func (st *matchState) setAndPrefilter(rs *RuleSet, fields []evField, kw bool) {
 			st.vals[s] = v
 			st.stamp[s] = st.gen
 		}
-		switch {
-		case ok && len(rs.automata[s]) > 0:
+		if ok {
 			for _, ga := range rs.automata[s] {
 				st.scanValue(ga, v, false)
 			}
-		case kw && rs.anyAutomaton != nil:
+		}
+		if kw {
 			st.scanValue(rs.anyAutomaton, v, true)
 		}
 	}
