@@ -81,6 +81,8 @@ func countRanges() [][2]time.Time {
 		{h.Add(59 * time.Minute), h.Add(61 * time.Minute)},
 		{h.Add(time.Hour - 1), h.Add(time.Hour + 1)},
 		{t0, t0.Add(30 * 24 * time.Hour)},
+		{t0, t0.Add(48 * time.Hour)}, // 48 buckets of an hour, each cut
+		{h, h.Add(48 * time.Hour)},
 		{epoch.Add(-150 * time.Minute), epoch.Add(20 * time.Minute)},
 		{epoch.Add(-2 * time.Hour), epoch},
 		{epoch.Add(-365 * 24 * time.Hour), t0.Add(365 * 24 * time.Hour)},
@@ -129,7 +131,7 @@ func checkAlertCounts(t *testing.T, db *sqlstore.DB, alerts []*detect.Alert) {
 			if got, err := db.AlertTechniqueCounts(ctx, tenant, from, to); err != nil || !maps.Equal(got, wantTech) {
 				t.Errorf("AlertTechniqueCounts(%s, %v, %v) = %v, %v; want %v", tenant, from, to, got, err, wantTech)
 			}
-			for _, buckets := range []int{1, 7, 48} {
+			for _, buckets := range []int{1, 2, 7, 48} {
 				width := int64(to.Sub(from)) / int64(buckets)
 				want := map[string][]int{}
 				for _, a := range alerts {
@@ -197,10 +199,10 @@ func checkIncidentOrders(t *testing.T, db *sqlstore.DB, tenant string, incs []*d
 	}
 }
 
-// TestRestoreCountsTechniques: a snapshot carries the technique rollup, and
-// one taken before schema 7 (no alert_techniques table) gets it counted
-// from its alerts on restore.
-func TestRestoreCountsTechniques(t *testing.T) {
+// TestRestoreCountsAlerts: a snapshot carries the alert rollups, and one
+// taken before them (no alert_techniques or alert_severities table) gets
+// them counted from its alerts on restore.
+func TestRestoreCountsAlerts(t *testing.T) {
 	d := newDetectDB(t)
 	alerts, incs := randomDetection(11)
 	storeDetection(t, d, alerts, incs)
@@ -209,14 +211,15 @@ func TestRestoreCountsTechniques(t *testing.T) {
 	skip := false
 	for i, kind := range full.kinds {
 		if kind == sqlstore.RecordTable {
-			skip = strings.HasPrefix(string(full.payloads[i]), "alert_techniques\x00")
+			table, _, _ := strings.Cut(string(full.payloads[i]), "\x00")
+			skip = table == "alert_techniques" || table == "alert_severities"
 		}
 		if !skip {
 			old.kinds, old.payloads = append(old.kinds, kind), append(old.payloads, full.payloads[i])
 		}
 	}
 	if len(old.kinds) == len(full.kinds) {
-		t.Fatal("the dump has no alert_techniques records")
+		t.Fatal("the dump has no alert rollup records")
 	}
 	for name, r := range map[string]*records{"current": full, "before schema 7": old} {
 		t.Run(name, func(t *testing.T) {

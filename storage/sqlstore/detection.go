@@ -372,23 +372,31 @@ func (s *DetectState) PutAlert(a *detect.Alert) error {
 		entity["ip"], entity["user"], entity["host"]); err != nil {
 		return wrap(err, "store alert")
 	}
-	return s.countTechniques(a)
+	return s.countAlert(a)
 }
 
-// countTechniques adds an alert to the per-(tenant, hour, technique)
-// rollup that the ATT&CK page counts a range from (AlertTechniqueCounts),
-// in the transaction that stores the alert: a tag twice counts twice, as
-// the alerts' own count does.
-func (s *DetectState) countTechniques(a *detect.Alert) error {
+// countAlert adds an alert to the per-(tenant, hour) rollups that the
+// dashboard and the ATT&CK page count a range from (AlertHistogram,
+// AlertTechniqueCounts), in the transaction that stores the alert: a
+// technique tagged twice counts twice, as the alerts' own count does.
+func (s *DetectState) countAlert(a *detect.Alert) error {
+	hour := floorHour(a.Timestamp.UnixNano())
+	st, err := s.stmt(`INSERT INTO alert_severities (tenant, hour, severity, alerts) VALUES (?, ?, ?, 1)
+		ON CONFLICT (tenant, hour, severity) DO UPDATE SET alerts = alerts + 1`)
+	if err != nil {
+		return err
+	}
+	if _, err := st.Exec(a.Tenant, hour, a.Severity); err != nil {
+		return wrap(err, "count alert severity")
+	}
 	if len(a.Attack) == 0 {
 		return nil
 	}
-	st, err := s.stmt(`INSERT INTO alert_techniques (tenant, hour, technique, alerts) VALUES (?, ?, ?, 1)
+	st, err = s.stmt(`INSERT INTO alert_techniques (tenant, hour, technique, alerts) VALUES (?, ?, ?, 1)
 		ON CONFLICT (tenant, hour, technique) DO UPDATE SET alerts = alerts + 1`)
 	if err != nil {
 		return err
 	}
-	hour := floorHour(a.Timestamp.UnixNano())
 	for _, t := range a.Attack {
 		if _, err := st.Exec(a.Tenant, hour, t); err != nil {
 			return wrap(err, "count alert technique")

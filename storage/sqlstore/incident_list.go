@@ -161,17 +161,39 @@ func (db *DB) countBy(ctx context.Context, what, query string, args ...any) (map
 }
 
 // AlertHistogram counts a tenant's alerts per severity and time bucket:
-// buckets of (to - from) / buckets from from, by alert time.
+// buckets of (to - from) / buckets from from, by alert time. Buckets of an
+// hour or more count the whole hours inside them from the alert_severities
+// rollup; the alerts themselves (through the covering alerts_time index)
+// count the rest: the ends of the range and each hour a bucket boundary
+// cuts. Shorter buckets count alerts only. One statement, one state.
 func (db *DB) AlertHistogram(ctx context.Context, tenant string, from, to time.Time, buckets int) (map[string][]int, error) {
 	if buckets <= 0 || !from.Before(to) {
 		return nil, appliance.Errorf(appliance.EINVALID, "alert histogram needs from < to and at least one bucket")
 	}
-	width := to.Sub(from).Nanoseconds() / int64(buckets)
-	if width <= 0 {
-		width = 1
+	lo, hi := from.UnixNano(), to.UnixNano()
+	width := max((hi-lo)/int64(buckets), 1)
+	first, last := wholeHours(lo, hi)
+	if width < hourNanos {
+		first, last = hi, hi
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT severity, (time - ?) / ?, count(*) FROM alerts
-		WHERE tenant = ? AND time >= ? AND time < ? GROUP BY 1, 2`, from.UnixNano(), width, tenant, from.UnixNano(), to.UnixNano())
+	spans := [][2]int64{{lo, first}, {last, hi}}
+	for b := lo + width; b < last; b += width {
+		// A boundary off the hour splits its hour between two buckets: the
+		// rollup query leaves that hour out (the same test in SQL).
+		if h := floorHour(b); h != b && h >= first {
+			spans = append(spans, [2]int64{h, h + hourNanos})
+		}
+	}
+	spanJSON, err := json.Marshal(spans)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT severity, b, sum(n) FROM (
+		SELECT severity, (hour - ?1) / ?2 AS b, alerts AS n FROM alert_severities
+			WHERE tenant = ?3 AND hour >= ?4 AND hour < ?5 AND (hour - ?1) / ?2 = (hour + ?6 - 1 - ?1) / ?2
+		UNION ALL SELECT alerts.severity, (alerts.time - ?1) / ?2, 1 FROM json_each(?7) AS s CROSS JOIN alerts
+			WHERE alerts.tenant = ?3 AND alerts.time >= s.value ->> 0 AND alerts.time < s.value ->> 1
+		) GROUP BY 1, 2`, lo, width, tenant, first, last, hourNanos, string(spanJSON))
 	if err != nil {
 		return nil, wrap(err, "count alerts")
 	}
@@ -198,10 +220,7 @@ func (db *DB) AlertHistogram(ctx context.Context, tenant string, from, to time.T
 // the parts are of one state.
 func (db *DB) AlertTechniqueCounts(ctx context.Context, tenant string, from, to time.Time) (map[string]int, error) {
 	lo, hi := from.UnixNano(), to.UnixNano()
-	first, last := floorHour(lo+hourNanos-1), floorHour(hi)
-	if first > last { // within one hour: no whole hour to read
-		first, last = hi, hi
-	}
+	first, last := wholeHours(lo, hi)
 	return db.countBy(ctx, "count alert techniques", `SELECT technique, sum(n) FROM (
 		SELECT technique, alerts AS n FROM alert_techniques WHERE tenant = ? AND hour >= ? AND hour < ?
 		UNION ALL SELECT t.value, 1 FROM alerts, json_each(alerts.doc, '$.attack') AS t
@@ -211,9 +230,20 @@ func (db *DB) AlertTechniqueCounts(ctx context.Context, tenant string, from, to 
 		) GROUP BY technique`, tenant, first, last, tenant, lo, first, tenant, last, hi)
 }
 
-// hourNanos is the span of an alert_techniques bucket.
+// hourNanos is the span of a rollup bucket (alert_techniques,
+// alert_severities).
 const hourNanos = int64(time.Hour)
 
+// wholeHours are the whole hours [first, last) inside [lo, hi), in Unix
+// ns; first = last = hi when there is none.
+func wholeHours(lo, hi int64) (first, last int64) {
+	first, last = floorHour(lo+hourNanos-1), floorHour(hi)
+	if first > last {
+		return hi, hi
+	}
+	return first, last
+}
+
 // floorHour is the start of the hour holding t (Unix ns), before 1970 too;
-// migration 7 computes the same in SQL.
+// migrations 7 and 8 compute the same in SQL.
 func floorHour(t int64) int64 { return t - ((t%hourNanos)+hourNanos)%hourNanos }

@@ -29,7 +29,7 @@ func TestMigrationsFromEmpty(t *testing.T) {
 	}
 	tables, err := replicatedTables(context.Background(), db.read)
 	want := []string{"tenants", "users", "tokens", "sessions", "cluster_meta", "backup_schedule", "rules", "indicators",
-		"correlation_state", "incidents", "alerts", "correlation_log", "alert_techniques"}
+		"correlation_state", "incidents", "alerts", "correlation_log", "alert_techniques", "alert_severities"}
 	if err != nil || !slices.Equal(tables, want) {
 		t.Fatalf("replicated tables = %v, %v; want %v", tables, err, want)
 	}
@@ -106,10 +106,10 @@ func TestMigrationFillsAlertEntities(t *testing.T) {
 	}
 }
 
-// TestMigrationFillsAlertTechniques: alerts stored before schema 7 are
-// counted into alert_techniques, so the ATT&CK page counts them from the
-// rollup as it counts new alerts.
-func TestMigrationFillsAlertTechniques(t *testing.T) {
+// TestMigrationFillsAlertRollups: alerts stored before schemas 7 and 8
+// are counted into alert_techniques and alert_severities, so the ATT&CK
+// page and the dashboard count them from the rollups as new alerts.
+func TestMigrationFillsAlertRollups(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	raw, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
@@ -150,6 +150,14 @@ func TestMigrationFillsAlertTechniques(t *testing.T) {
 	var rollup int
 	if err := db.read.QueryRow(`SELECT count(*) FROM alert_techniques`).Scan(&rollup); err != nil || rollup != 4 {
 		t.Fatalf("alert_techniques rows after migration = %d, %v; want 4", rollup, err)
+	}
+	if err := db.read.QueryRow(`SELECT count(*) FROM alert_severities`).Scan(&rollup); err != nil || rollup != 5 {
+		t.Fatalf("alert_severities rows after migration = %d, %v; want 5", rollup, err)
+	}
+	// Whole hours: the histogram reads them from the rollup alone.
+	hist, err := db.AlertHistogram(context.Background(), "acme", hour.Add(-2*time.Hour), hour.Add(2*time.Hour), 2)
+	if want := map[string][]int{"high": {0, 1}, "low": {0, 2}}; err != nil || !maps.EqualFunc(hist, want, slices.Equal) {
+		t.Errorf("AlertHistogram after migration = %v, %v; want %v", hist, err, want)
 	}
 	ctx := context.Background()
 	for _, c := range []struct {

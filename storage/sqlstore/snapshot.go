@@ -278,12 +278,14 @@ func (l *Loader) Commit(applied uint64) error {
 	if l.insert != nil {
 		l.insert.Close()
 	}
-	// A snapshot from before schema 7 has alerts but no rollup of their
-	// techniques: count them as migration 7 did.
-	if !l.loaded["alert_techniques"] {
-		if _, err := l.tx.Exec(fillAlertTechniques); err != nil {
-			l.tx.Rollback()
-			return fmt.Errorf("count restored alerts' techniques: %w", err)
+	// A snapshot from before a rollup has alerts but not their counts:
+	// count them as the migration that made the rollup did.
+	for _, r := range alertRollups {
+		if !l.loaded[r.table] {
+			if _, err := l.tx.Exec(r.fill); err != nil {
+				l.tx.Rollback()
+				return fmt.Errorf("count restored alerts into %s: %w", r.table, err)
+			}
 		}
 	}
 	if err := setApplied(l.tx, applied); err != nil {

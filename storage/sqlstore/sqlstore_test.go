@@ -314,10 +314,10 @@ func TestDumpAndLoad(t *testing.T) {
 			tables = append(tables, strings.Split(string(r.payloads[i]), "\x00")[0])
 		}
 	}
-	if strings.Join(tables, ",") != "tenants,users,tokens,sessions,cluster_meta,backup_schedule,rules,indicators,correlation_state,incidents,alerts,correlation_log,alert_techniques" {
+	if strings.Join(tables, ",") != "tenants,users,tokens,sessions,cluster_meta,backup_schedule,rules,indicators,correlation_state,incidents,alerts,correlation_log,alert_techniques,alert_severities" {
 		t.Fatalf("dumped tables %v", tables)
 	}
-	if len(r.kinds) != 6+2+2+3+2+6+1 { // + the empty alert_techniques' table record
+	if len(r.kinds) != 6+2+2+3+2+6+2 { // + the empty alert rollups' table records
 		t.Fatalf("dump has %d records", len(r.kinds))
 	}
 
