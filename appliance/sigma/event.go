@@ -501,15 +501,6 @@ func (sc *scanner) finish(fields []evField) {
 	}
 }
 
-func needsLower(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
-			return true
-		}
-	}
-	return false
-}
-
 // appendLower appends strings.ToLower(s): ASCII in place after a copy,
 // anything else through the library.
 func appendLower(dst []byte, s string) []byte {
