@@ -19,34 +19,51 @@ import (
 func analystDB(tb testing.TB, n int, now time.Time) *sqlstore.DB {
 	tb.Helper()
 	db := mustOpen(tb, filepath.Join(tb.TempDir(), "state.db"))
-	index := uint64(1)
-	apply := func(fn func(*sql.Tx) error) {
-		index++
-		if _, err := db.Apply(index, fn); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	apply(func(tx *sql.Tx) error {
+	if _, err := db.Apply(1, func(tx *sql.Tx) error {
 		return sqlstore.CreateTenant(tx, appliance.Tenant{Name: "default", Created: now})
-	})
+	}); err != nil {
+		tb.Fatal(err)
+	}
 	const batch = 1000
 	for first := 0; first < n; first += batch {
-		apply(func(tx *sql.Tx) error {
-			st := sqlstore.NewDetectState(tx, nil)
-			defer st.Close()
-			for i := first; i < min(first+batch, n); i++ {
-				a, inc := analystAlert(i, n, now)
-				if err := st.PutAlert(a); err != nil {
-					return err
-				}
-				if err := st.PutIncident(inc); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		storeAnalystAlerts(tb, db, uint64(2+first/batch), first, min(first+batch, n), n, now)
 	}
 	return db
+}
+
+// storeAnalystAlerts stores alerts [first, end) of n, with their
+// incidents, as log entry index.
+func storeAnalystAlerts(tb testing.TB, db *sqlstore.DB, index uint64, first, end, n int, now time.Time) {
+	if _, err := db.Apply(index, func(tx *sql.Tx) error {
+		st := sqlstore.NewDetectState(tx, nil)
+		defer st.Close()
+		for i := first; i < end; i++ {
+			a, inc := analystAlert(i, n, now)
+			if err := st.PutAlert(a); err != nil {
+				return err
+			}
+			if err := st.PutIncident(inc); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// BenchmarkStoreAlerts is the cost of storing an alert and its incident,
+// rollups included, in batches of 1,000 onto 10,000 stored.
+func BenchmarkStoreAlerts(b *testing.B) {
+	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	const n, batch = 10_000, 1000
+	db := analystDB(b, n, now)
+	index := uint64(2 + n/batch)
+	for b.Loop() {
+		storeAnalystAlerts(b, db, index, n+int(index)*batch, n+int(index+1)*batch, 2*n, now)
+		index++
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/alert")
 }
 
 // analystAlert is the i-th of n alerts and the incident it joins.
