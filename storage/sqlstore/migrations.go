@@ -172,7 +172,11 @@ var migrations = []string{
 		technique TEXT NOT NULL,
 		alerts    INTEGER NOT NULL,
 		PRIMARY KEY (tenant, hour, technique)
-	) WITHOUT ROWID;` + fillAlertTechniques,
+	) WITHOUT ROWID;
+	-- the hour as floorHour (incident_list.go)
+	INSERT INTO alert_techniques (tenant, hour, technique, alerts)
+	SELECT alerts.tenant, alerts.time - (((alerts.time % 3600000000000) + 3600000000000) % 3600000000000), t.value, count(*)
+	FROM alerts, json_each(alerts.doc, '$.attack') AS t WHERE t.type = 'text' GROUP BY 1, 2, 3;`,
 	// 8: alerts per (tenant, hour, severity), kept by PutAlert and filled
 	// here for the alerts stored before: the dashboard's histogram counts
 	// whole hours from it (incident_list.go).
@@ -182,31 +186,11 @@ var migrations = []string{
 		severity TEXT NOT NULL,
 		alerts   INTEGER NOT NULL,
 		PRIMARY KEY (tenant, hour, severity)
-	) WITHOUT ROWID;` + fillAlertSeverities,
-}
-
-// alertRollups are the tables of alert counts per hour and how to fill
-// each from the alerts: the migration that made it, and a restore of a
-// snapshot taken before it.
-var alertRollups = []struct{ table, fill string }{
-	{"alert_techniques", fillAlertTechniques},
-	{"alert_severities", fillAlertSeverities},
-}
-
-// fillAlertTechniques counts the stored alerts into alert_techniques, as
-// PutAlert does one by one (the hour as floorHour). Part of migration 7's
-// text: a change to it is a new migration.
-const fillAlertTechniques = `
-	INSERT INTO alert_techniques (tenant, hour, technique, alerts)
-	SELECT alerts.tenant, alerts.time - (((alerts.time % 3600000000000) + 3600000000000) % 3600000000000), t.value, count(*)
-	FROM alerts, json_each(alerts.doc, '$.attack') AS t WHERE t.type = 'text' GROUP BY 1, 2, 3;`
-
-// fillAlertSeverities is fillAlertTechniques' twin for alert_severities
-// (migration 8).
-const fillAlertSeverities = `
+	) WITHOUT ROWID;
 	INSERT INTO alert_severities (tenant, hour, severity, alerts)
 	SELECT tenant, time - (((time % 3600000000000) + 3600000000000) % 3600000000000), severity, count(*)
-	FROM alerts GROUP BY 1, 2, 3;`
+	FROM alerts GROUP BY 1, 2, 3;`,
+}
 
 // localTables hold node-local bookkeeping, not replicated state: snapshots
 // and digests leave them out.

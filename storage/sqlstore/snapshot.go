@@ -207,7 +207,6 @@ type Loader struct {
 	insert *sql.Stmt
 	ncols  int
 	known  map[string]bool
-	loaded map[string]bool // the tables the snapshot carries
 }
 
 // NewLoader starts a restore: it empties every replicated table.
@@ -227,7 +226,7 @@ func (db *DB) NewLoader(ctx context.Context) (*Loader, error) {
 		tx.Rollback()
 		return nil, err
 	}
-	l := &Loader{db: db, tx: tx, known: map[string]bool{}, loaded: map[string]bool{}}
+	l := &Loader{db: db, tx: tx, known: map[string]bool{}}
 	for i := len(tables) - 1; i >= 0; i-- {
 		l.known[tables[i]] = true
 		if _, err := tx.Exec(fmt.Sprintf(`DELETE FROM %q`, tables[i])); err != nil {
@@ -246,7 +245,6 @@ func (l *Loader) Record(kind byte, payload []byte) error {
 		if len(parts) < 2 || !l.known[parts[0]] {
 			return fmt.Errorf("snapshot names unknown table %q", parts[0])
 		}
-		l.loaded[parts[0]] = true
 		if l.insert != nil {
 			l.insert.Close()
 		}
@@ -277,16 +275,6 @@ func (l *Loader) Record(kind byte, payload []byte) error {
 func (l *Loader) Commit(applied uint64) error {
 	if l.insert != nil {
 		l.insert.Close()
-	}
-	// A snapshot from before a rollup has alerts but not their counts:
-	// count them as the migration that made the rollup did.
-	for _, r := range alertRollups {
-		if !l.loaded[r.table] {
-			if _, err := l.tx.Exec(r.fill); err != nil {
-				l.tx.Rollback()
-				return fmt.Errorf("count restored alerts into %s: %w", r.table, err)
-			}
-		}
 	}
 	if err := setApplied(l.tx, applied); err != nil {
 		l.tx.Rollback()
