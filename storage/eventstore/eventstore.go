@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -35,6 +36,9 @@ type Store struct {
 	log     *slog.Logger
 	rollups rollupWriter
 	buckets bucketCache
+	// warming reads the latest days' counts after Open (warm.go).
+	warming  sync.WaitGroup
+	stopWarm context.CancelFunc
 }
 
 // Options tunes the store; zero values take defaults sized for a 2-core,
@@ -98,11 +102,18 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("event store %s: %w", dir, err)
 	}
+	ctx, stop := context.WithCancel(context.Background())
+	s.stopWarm = stop
+	s.warming.Go(func() { s.warm(ctx) })
 	return s, nil
 }
 
 // Close closes the store.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stopWarm()
+	s.warming.Wait()
+	return s.db.Close()
+}
 
 // Applied is the Raft index of the last entry this store applied.
 func (s *Store) Applied() uint64 { return s.applied }
@@ -277,6 +288,8 @@ type Loader struct {
 
 // NewLoader empties the store and starts a restore.
 func (s *Store) NewLoader() (*Loader, error) {
+	s.stopWarm() // it would read what is being dropped
+	s.warming.Wait()
 	if err := s.db.DropAll(); err != nil {
 		return nil, fmt.Errorf("empty event store: %w", err)
 	}

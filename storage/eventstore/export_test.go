@@ -34,3 +34,13 @@ func SearchScan(s *Store, ctx context.Context, req appliance.EventSearch) (appli
 
 // ForgetCounts empties the readers' bucket cache, as after a restart.
 func ForgetCounts(s *Store) { s.buckets.clear() }
+
+// WaitWarm waits for Open's background read of the latest days' counts.
+func WaitWarm(s *Store) { s.warming.Wait() }
+
+// CachedBuckets is how many buckets or runs the bucket cache holds.
+func CachedBuckets(s *Store) int {
+	s.buckets.mu.Lock()
+	defer s.buckets.mu.Unlock()
+	return len(s.buckets.buckets)
+}

@@ -101,7 +101,6 @@ var rollupCheckFields = []string{"source", "user.name", "source.ip", "host.name"
 // (aligned and not) with a scan of the documents.
 func checkRollups(t *testing.T, s *eventstore.Store, seed uint64) {
 	t.Helper()
-	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 11))
 	ranges := [][2]time.Time{
 		{storetest.Base.Add(-time.Hour), storetest.Base.Add(80 * time.Hour)},                                   // everything
@@ -114,28 +113,35 @@ func checkRollups(t *testing.T, s *eventstore.Store, seed uint64) {
 	}
 	for _, r := range ranges {
 		for _, tenant := range []string{"acme", "beta"} {
-			sum, err := s.Summary(ctx, tenant, r[0], r[1], 7, rollupCheckFields, 1000)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, f := range rollupCheckFields {
-				want, seconds := scanCounts(t, s, tenant, f, r[0], r[1])
-				lo, hi := r[0].Unix(), r[1].Unix()
-				wantHist := make([]int, len(sum.Counts))
-				for _, sec := range seconds {
-					wantHist[min(int(float64(sec-lo)/float64(hi-lo+1)*float64(len(wantHist))), len(wantHist)-1)]++
-				}
-				if !slices.Equal(sum.Counts, wantHist) {
-					t.Fatalf("%s %v..%v: histogram %v, the documents %v", tenant, r[0], r[1], sum.Counts, wantHist)
-				}
-				got := map[string]int{}
-				for _, vc := range sum.Tops[i].Values {
-					got[vc.Value] = vc.Count
-				}
-				if !maps.Equal(got, want) || sum.Tops[i].Partial {
-					t.Fatalf("%s %s %v..%v: rollups %v (partial %v), documents %v", tenant, f, r[0], r[1], got, sum.Tops[i].Partial, want)
-				}
-			}
+			checkRollupsOf(t, s, tenant, r[0], r[1])
+		}
+	}
+}
+
+// checkRollupsOf compares a tenant's histogram and top values of a range
+// with a scan of its documents.
+func checkRollupsOf(t *testing.T, s *eventstore.Store, tenant string, from, to time.Time) {
+	t.Helper()
+	sum, err := s.Summary(context.Background(), tenant, from, to, 7, rollupCheckFields, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range rollupCheckFields {
+		want, seconds := scanCounts(t, s, tenant, f, from, to)
+		lo, hi := from.Unix(), to.Unix()
+		wantHist := make([]int, len(sum.Counts))
+		for _, sec := range seconds {
+			wantHist[min(int(float64(sec-lo)/float64(hi-lo+1)*float64(len(wantHist))), len(wantHist)-1)]++
+		}
+		if !slices.Equal(sum.Counts, wantHist) {
+			t.Fatalf("%s %v..%v: histogram %v, the documents %v", tenant, from, to, sum.Counts, wantHist)
+		}
+		got := map[string]int{}
+		for _, vc := range sum.Tops[i].Values {
+			got[vc.Value] = vc.Count
+		}
+		if !maps.Equal(got, want) || sum.Tops[i].Partial {
+			t.Fatalf("%s %s %v..%v: rollups %v (partial %v), documents %v", tenant, f, from, to, got, sum.Tops[i].Partial, want)
 		}
 	}
 }
@@ -263,4 +269,27 @@ func TestRollupsReplayCountsOnce(t *testing.T) {
 		t.Fatalf("replay: %v %v", ok, err)
 	}
 	checkRollups(t, s, 12)
+}
+
+// After a restart, Open reads the counts of each tenant's latest 30 whole
+// days into the bucket cache in the background, for every rollup field.
+func TestOpenWarmsTheLatestDays(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	var evs []appliance.Event
+	for h := range 35 * 24 {
+		evs = append(evs, storetest.Event("acme", "json", storetest.Base.Add(time.Duration(h)*time.Hour), uint64(h), map[string]any{
+			"user.name": "u", "source.ip": "10.0.0.1", "host.name": "h", "event.outcome": "success", "event.action": "login",
+		}))
+	}
+	if _, err := s.ApplyBatch(1, "acme", evs); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = mustOpen(t, dir)
+	eventstore.WaitWarm(s)
+	if n := eventstore.CachedBuckets(s); n != 30*6 {
+		t.Fatalf("%d buckets read after the restart, want 180 (30 days, 6 fields)", n)
+	}
+	checkRollupsOf(t, s, "acme", storetest.Base, storetest.Base.Add(35*24*time.Hour))
 }
