@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -78,6 +79,24 @@ const (
 var sensorInterns = sync.Pool{New: func() any {
 	return &sensorIntern{m: make(map[string]string, 256), vals: make(map[string]any, 256), buf: make([]byte, 0, 256)}
 }}
+
+// internValue returns s boxed: from vals when a short s is there, else
+// copied (so that it keeps no line alive) and kept there. Storing a boxed
+// string in a field map then allocates nothing.
+func internValue(vals map[string]any, s string) any {
+	if len(s) > maxSensorInternValLen {
+		return s
+	}
+	if v, ok := vals[s]; ok {
+		return v
+	}
+	if len(vals) >= maxSensorInternedVals {
+		clear(vals)
+	}
+	var v any = strings.Clone(s)
+	vals[v.(string)] = v
+	return v
+}
 
 // name is the current key as a string.
 func (d *sensorFlat) name() string {

@@ -60,6 +60,9 @@ type winState struct {
 	pending            []winPending
 	arena, path        []byte
 	keysUsed, pendUsed int // how much of keys and pending to clear
+	// vals are short string values boxed once (internValue): levels,
+	// channels, providers, hosts and users repeat from event to event.
+	vals map[string]any
 }
 
 var winPool = sync.Pool{New: func() any {

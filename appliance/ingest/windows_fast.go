@@ -41,8 +41,11 @@ const (
 // winFast reads the common shapes in one pass. ok false means: take the
 // reference path (the line is unusual, or in error).
 func winFast(line []byte, st *winState) (Parsed, bool) {
+	if st.vals == nil {
+		st.vals = make(map[string]any, 256)
+	}
 	sc := winScan{s: string(line), keys: st.keys[:0], pending: st.pending[:0], arena: st.arena[:0], path: st.path[:0],
-		budget: winNameBudget(line)}
+		budget: winNameBudget(line), vals: st.vals}
 	defer func() {
 		st.keys, st.pending, st.arena, st.path = sc.keys[:0], sc.pending[:0], sc.arena[:0], sc.path[:0]
 		st.keysUsed, st.pendUsed = sc.high, len(sc.pending)
@@ -175,6 +178,7 @@ type winScan struct {
 	high    int    // most keys held at once
 	names   int    // bytes of the field names flatten made
 	budget  int    // most bytes of field names, winNameBudget
+	vals    map[string]any
 }
 
 func (sc *winScan) ws() {
@@ -439,7 +443,7 @@ func (sc *winScan) scalar() (v any, isNull, ok bool) {
 	switch c := sc.s[sc.i]; {
 	case c == '"':
 		s, ok := sc.str()
-		return s, false, ok
+		return internValue(sc.vals, s), false, ok
 	case c == '-' || c >= '0' && c <= '9':
 		f, ok := sc.num()
 		if u := uint(f); float64(u) == f && u < uint(len(winSmallNumbers)) && !math.Signbit(f) {
