@@ -105,9 +105,9 @@ func TestSnapshotFormat(t *testing.T) {
 			t.Fatal("snapshot holds the node-local table raft_applied")
 		}
 	}
-	// 12 tables; 2 tenants + 3 users + 2 tokens + 1 session rows; 95 event
+	// 14 tables; 2 tenants + 3 users + 2 tokens + 1 session rows; 95 event
 	// documents, and their index entries (however the index lays them out).
-	if kinds['T'] != 12 || kinds['R'] != 8 || keys['e'] != 95 || keys['x'] == 0 {
+	if kinds['T'] != 14 || kinds['R'] != 8 || keys['e'] != 95 || keys['x'] == 0 {
 		t.Fatalf("snapshot record counts %v, keys by prefix %v", kinds, keys)
 	}
 	want, _ := binary.Uvarint(recs[len(recs)-1].payload)
