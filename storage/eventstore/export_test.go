@@ -44,3 +44,16 @@ func CachedBuckets(s *Store) int {
 	defer s.buckets.mu.Unlock()
 	return len(s.buckets.buckets)
 }
+
+// ForgetRuns drops the cached sums of runs of buckets, keeping the buckets
+// themselves, as right after Open's background read.
+func ForgetRuns(s *Store) {
+	s.buckets.mu.Lock()
+	defer s.buckets.mu.Unlock()
+	for id, b := range s.buckets.buckets {
+		if len(b.stamps) > 2 {
+			delete(s.buckets.buckets, id)
+			s.buckets.values -= len(b.values)
+		}
+	}
+}
