@@ -72,12 +72,24 @@ const (
 // "original", the event as received (docs/ingest.md). Nested objects outside
 // "original" are flattened to dotted keys too, so a plain JSON object works.
 func NewEvent(doc []byte) (*Event, error) {
-	e := &Event{doc: string(doc)}
-	// Fields go straight into the event's slice, sized like the last
-	// document's (documents of a batch look alike, so it rarely grows);
-	// unescaped strings into a pooled arena, copied once at the end.
+	e := &Event{}
+	if err := e.read(doc, nil); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// read reads doc into e (a zero Event). Its fields go into fields' memory
+// when given (MatchDocument reuses it), else into a new slice sized like
+// the last document's (documents of a batch look alike, so it rarely
+// grows); unescaped strings into a pooled arena, copied once at the end.
+func (e *Event) read(doc []byte, fields []evField) error {
+	e.doc = string(doc)
 	scratch := readScratch.Get().(*eventScratch)
-	work := make([]evField, 0, scratch.fields+4)
+	work := fields[:0]
+	if fields == nil {
+		work = make([]evField, 0, scratch.fields+4)
+	}
 	sc := scanner{s: e.doc, arena: scratch.arena[:0]}
 	defer func() {
 		if cap(sc.arena) <= 1<<20 {
@@ -87,7 +99,7 @@ func NewEvent(doc []byte) (*Event, error) {
 	}()
 	sc.skipSpace()
 	if sc.peek() != '{' {
-		return nil, fmt.Errorf("event document: want a JSON object at offset %d", sc.i)
+		return fmt.Errorf("event document: want a JSON object at offset %d", sc.i)
 	}
 	if err := sc.object("", 0, &work, func(key string, start int) (bool, error) {
 		if key != "original" {
@@ -104,14 +116,15 @@ func NewEvent(doc []byte) (*Event, error) {
 		e.origSpan = [2]int{start, sc.i}
 		return true, nil
 	}); err != nil {
-		return nil, fmt.Errorf("event document: %w", err)
+		e.fields = work // for MatchDocument to clear
+		return fmt.Errorf("event document: %w", err)
 	}
+	e.fields = work
 	sc.skipSpace()
 	if sc.i != len(sc.s) {
-		return nil, fmt.Errorf("event document: unexpected data after the object at offset %d", sc.i)
+		return fmt.Errorf("event document: unexpected data after the object at offset %d", sc.i)
 	}
 	sc.finish(work)
-	e.fields = work
 	for _, f := range e.fields {
 		switch f.key {
 		case "id":
@@ -130,7 +143,7 @@ func NewEvent(doc []byte) (*Event, error) {
 			}
 		}
 	}
-	return e, nil
+	return nil
 }
 
 type eventScratch struct {

@@ -38,14 +38,28 @@ func FuzzParseCondition(f *testing.F) {
 	})
 }
 
-// FuzzNewEvent: any document is read or refused, never a panic.
+// FuzzNewEvent: any document is read or refused, never a panic, and
+// MatchDocument agrees with NewEvent and Match.
 func FuzzNewEvent(f *testing.F) {
 	f.Add([]byte(`{"id":"1","source":"windows","winlog.channel":"Security","winlog.event_id":4688,"original":{"Event":{"System":{"Level":4}}}}`))
 	f.Add([]byte(`{"a":"\u00e9\ud83d\ude00","b":[1,"x",{"c":null}],"original":"line"}`))
+	rules, err := ParseRules([]byte("title: t\nlogsource: {product: json}\ndetection:\n  s: {a|contains: x}\n  k: [y]\n  condition: s or k\n"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	rs, _ := Compile(rules)
 	f.Fuzz(func(t *testing.T, doc []byte) {
+		// MatchDocument reads as NewEvent does, and matches as Match.
+		got, docErr := rs.MatchDocument(doc, nil)
 		ev, err := NewEvent(doc)
+		if (err == nil) != (docErr == nil) {
+			t.Fatalf("NewEvent: %v, MatchDocument: %v", err, docErr)
+		}
 		if err != nil {
 			return
+		}
+		if want := rs.Match(ev, nil); len(got) != len(want) {
+			t.Fatalf("MatchDocument matched %d rules, Match %d", len(got), len(want))
 		}
 		ev.Field("original.Event.System.Level")
 		ev.Field("a")

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // matchState is the per-call working memory of Match: the event's values
@@ -137,6 +138,28 @@ func (rs *RuleSet) Match(ev *Event, dst []*Rule) []*Rule {
 	sortByIndex(dst[start:], rs)
 	return dst
 }
+
+// MatchDocument is NewEvent then Match, for a caller that needs only the
+// rules: the event is read into memory reused from call to call (nothing
+// of it outlives the call), so matching a stored document allocates only
+// the copy of its text. It is safe for concurrent use.
+func (rs *RuleSet) MatchDocument(doc []byte, dst []*Rule) ([]*Rule, error) {
+	e := docEvents.Get().(*Event)
+	err := e.read(doc, e.fields)
+	if err == nil {
+		dst = rs.Match(e, dst)
+	}
+	fields := e.fields
+	clear(fields) // drop the document's strings
+	if cap(fields) <= 1024 {
+		*e = Event{fields: fields[:0]}
+		docEvents.Put(e)
+	}
+	return dst, err
+}
+
+// docEvents are MatchDocument's events: zero but for their fields' memory.
+var docEvents = sync.Pool{New: func() any { return &Event{} }}
 
 // sortByIndex orders matches by rule order (insertion sort: few matches).
 func sortByIndex(rules []*Rule, rs *RuleSet) {
