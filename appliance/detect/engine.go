@@ -175,7 +175,7 @@ func (e *Engine) Process(st State, tenant, source string, events []appliance.Eve
 		return nil // no rule reads this source's events, and no indicator to look for
 	}
 	b := batch{e: e, st: st, ts: ts, tenant: tenant, source: source}
-	prepared := prepare(ts.rules, events)
+	prepared := prepare(ts.rules, events, ts.intel.Len() > 0)
 	var fed []appliance.EventID // events that fed the correlator
 	for i := range events {
 		ev, p := &events[i], &prepared[i]
@@ -219,11 +219,20 @@ type preparedEvent struct {
 // on every node. Below it, goroutines cost more than they save.
 const parallelFrom = 64
 
-// prepare reads and matches every event of a batch.
-func prepare(rs *sigma.RuleSet, events []appliance.Event) []preparedEvent {
+// prepare reads and matches every event of a batch. Unless every event
+// is needed (intel looks at all of them), events are matched with
+// sigma.MatchDocument, which keeps an Event only for those that matched:
+// the others are left out (nil), having cost no more than their reading.
+func prepare(rs *sigma.RuleSet, events []appliance.Event, every bool) []preparedEvent {
 	out := make([]preparedEvent, len(events))
 	work := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
+			if !every {
+				if ev, matched, _ := rs.MatchDocument(events[i].Doc, nil); ev != nil {
+					out[i] = preparedEvent{ev: ev, matched: matched}
+				}
+				continue
+			}
 			ev, err := sigma.NewEvent(events[i].Doc)
 			if err != nil {
 				continue

@@ -45,7 +45,7 @@ func BenchmarkMatchDocument(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		var err error
-		if dst, err = set.MatchDocument(docs[i%len(docs)], dst[:0]); err != nil {
+		if _, dst, err = set.MatchDocument(docs[i%len(docs)], dst[:0]); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -50,7 +50,7 @@ func FuzzNewEvent(f *testing.F) {
 	rs, _ := Compile(rules)
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		// MatchDocument reads as NewEvent does, and matches as Match.
-		got, docErr := rs.MatchDocument(doc, nil)
+		_, got, docErr := rs.MatchDocument(doc, nil)
 		ev, err := NewEvent(doc)
 		if (err == nil) != (docErr == nil) {
 			t.Fatalf("NewEvent: %v, MatchDocument: %v", err, docErr)

@@ -139,15 +139,19 @@ func (rs *RuleSet) Match(ev *Event, dst []*Rule) []*Rule {
 	return dst
 }
 
-// MatchDocument is NewEvent then Match, for a caller that needs only the
-// rules: the event is read into memory reused from call to call (nothing
-// of it outlives the call), so matching a stored document allocates only
-// the copy of its text. It is safe for concurrent use.
-func (rs *RuleSet) MatchDocument(doc []byte, dst []*Rule) ([]*Rule, error) {
+// MatchDocument is NewEvent then Match for a caller that needs the event
+// only if it matched: the event is read into memory reused from call to
+// call, and handed to the caller (ev) only when some rule matched, so a
+// document that matches nothing allocates only the copy of its text. It
+// is safe for concurrent use.
+func (rs *RuleSet) MatchDocument(doc []byte, dst []*Rule) (ev *Event, _ []*Rule, _ error) {
 	e := docEvents.Get().(*Event)
 	err := e.read(doc, e.fields)
+	start := len(dst)
 	if err == nil {
-		dst = rs.Match(e, dst)
+		if dst = rs.Match(e, dst); len(dst) > start {
+			return e, dst, nil // the caller's now; the pool makes another
+		}
 	}
 	fields := e.fields
 	clear(fields) // drop the document's strings
@@ -155,7 +159,7 @@ func (rs *RuleSet) MatchDocument(doc []byte, dst []*Rule) ([]*Rule, error) {
 		*e = Event{fields: fields[:0]}
 		docEvents.Put(e)
 	}
-	return dst, err
+	return nil, dst, err
 }
 
 // docEvents are MatchDocument's events: zero but for their fields' memory.
