@@ -102,6 +102,10 @@ func BenchmarkAnalystQueries(b *testing.B) {
 			_, _, err := db.IncidentList(ctx, appliance.IncidentFilter{Tenant: "default", Status: "open"})
 			return err
 		}},
+		{"alerts-page", func() error {
+			_, err := db.Alerts(ctx, detect.AlertQuery{Tenant: "default"})
+			return err
+		}},
 		{"open-incident-counts", func() error { _, err := db.OpenIncidentCounts(ctx, "default"); return err }},
 		{"alert-histogram-30d", func() error { _, err := db.AlertHistogram(ctx, "default", from, now, 48); return err }},
 		{"alert-techniques-30d", func() error { _, err := db.AlertTechniqueCounts(ctx, "default", from, now); return err }},
