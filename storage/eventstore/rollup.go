@@ -354,7 +354,7 @@ func (s *Store) rebuildRollups() (int, error) {
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixIndex}})
 		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
+		for it.Rewind(); it.Valid(); {
 			k := it.Item().Key()
 			tenantEnd := slices.Index(k, 0)
 			if tenantEnd < 0 || len(k) < tenantEnd+2+postingSuffixLen {
@@ -362,6 +362,7 @@ func (s *Store) rebuildRollups() (int, error) {
 			}
 			code := k[tenantEnd+1]
 			if !rollupCode(code) {
+				it.Seek(append(bytes.Clone(k[:tenantEnd+1]), code+1)) // the next field
 				continue
 			}
 			if head := k[:len(k)-16]; string(head) != string(group) {
@@ -384,6 +385,7 @@ func (s *Store) rebuildRollups() (int, error) {
 				counts[string(rk)] += n
 				stamps[string(appendRollupKey(rk[:0], prefixR, stampCode, l, sec, ""))] += n
 			}
+			it.Next()
 		}
 		if err := flush(counts); err != nil {
 			return err

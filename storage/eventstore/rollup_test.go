@@ -27,6 +27,7 @@ func rollupEvents(tenant string, seed uint64, n int) []appliance.Event {
 		fields := map[string]any{
 			"user.name": "user-" + strconv.Itoa(rng.IntN(20)), "source.ip": fmt.Sprintf("10.0.%d.%d", rng.IntN(4), rng.IntN(200)),
 			"host.name": tenant + "-host-" + strconv.Itoa(rng.IntN(5)), "event.outcome": []string{"success", "failure"}[rng.IntN(2)],
+			"source.port": float64(rng.IntN(3)), "event.category": []any{"authentication"}, // indexed, without rollups
 		}
 		if i%3 == 0 {
 			fields["event.action"] = []any{"login", "logon", "Login"} // one value twice, as indexed
