@@ -71,8 +71,10 @@ func (s *Server) searchFacets(ctx context.Context, vm *pages.EventsVM, req appli
 			}
 			return
 		}
-		// No counts (another store, or they failed): the sample below.
-		s.d.Log.Warn("search facets over the range", "err", err)
+		// No counts (a store without them, or they failed): the sample below.
+		if err != errNoStats {
+			s.d.Log.Warn("search facets over the range", "err", err)
+		}
 	}
 	vm.FacetScope = "among the " + strconv.Itoa(len(vm.Rows)) + " newest matching events shown (a sample: counts over the whole range are kept per field, not per query)"
 	for _, f := range facetFields {
