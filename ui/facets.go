@@ -3,6 +3,7 @@ package ui
 import (
 	"cmp"
 	"context"
+	"errors"
 	"net/url"
 	"slices"
 	"strconv"
@@ -72,7 +73,7 @@ func (s *Server) searchFacets(ctx context.Context, vm *pages.EventsVM, req appli
 			return
 		}
 		// No counts (a store without them, or they failed): the sample below.
-		if err != errNoStats {
+		if !errors.Is(err, errNoStats) {
 			s.d.Log.Warn("search facets over the range", "err", err)
 		}
 	}
