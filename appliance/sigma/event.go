@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Event is one stored event prepared for matching: its fields read once,
@@ -73,7 +74,9 @@ const (
 // "original" are flattened to dotted keys too, so a plain JSON object works.
 func NewEvent(doc []byte) (*Event, error) {
 	e := &Event{}
-	if err := e.read(doc, nil); err != nil {
+	scratch := readScratch.Get().(*eventScratch)
+	defer scratch.release()
+	if err := e.read(string(doc), nil, scratch, false); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -82,21 +85,17 @@ func NewEvent(doc []byte) (*Event, error) {
 // read reads doc into e (a zero Event). Its fields go into fields' memory
 // when given (MatchDocument reuses it), else into a new slice sized like
 // the last document's (documents of a batch look alike, so it rarely
-// grows); unescaped strings into a pooled arena, copied once at the end.
-func (e *Event) read(doc []byte, fields []evField) error {
-	e.doc = string(doc)
-	scratch := readScratch.Get().(*eventScratch)
+// grows); unescaped strings into scratch's arena. The values refer to doc
+// and to a copy of the arena, or, borrowed, to the arena itself: the
+// event is then valid only until scratch is released, unless detached.
+func (e *Event) read(doc string, fields []evField, scratch *eventScratch, borrowed bool) error {
+	e.doc = doc
 	work := fields[:0]
 	if fields == nil {
 		work = make([]evField, 0, scratch.fields+4)
 	}
 	sc := scanner{s: e.doc, arena: scratch.arena[:0]}
-	defer func() {
-		if cap(sc.arena) <= 1<<20 {
-			scratch.fields, scratch.arena = len(work), sc.arena[:0]
-			readScratch.Put(scratch)
-		}
-	}()
+	defer func() { scratch.fields, scratch.arena = len(work), sc.arena }()
 	sc.skipSpace()
 	if sc.peek() != '{' {
 		return fmt.Errorf("event document: want a JSON object at offset %d", sc.i)
@@ -124,7 +123,7 @@ func (e *Event) read(doc []byte, fields []evField) error {
 	if sc.i != len(sc.s) {
 		return fmt.Errorf("event document: unexpected data after the object at offset %d", sc.i)
 	}
-	sc.finish(work)
+	sc.finish(work, borrowed)
 	for _, f := range e.fields {
 		switch f.key {
 		case "id":
@@ -146,12 +145,56 @@ func (e *Event) read(doc []byte, fields []evField) error {
 	return nil
 }
 
+// detach gives an event read borrowed (MatchDocument) its own copies of
+// the document and of the arena: every string pointing into either moves
+// to the copy, so the event outlives the caller's bytes and the scratch.
+// The original, if flattened, is flattened again from the copy on need.
+func (e *Event) detach(arena []byte) {
+	doc, ownDoc := e.doc, strings.Clone(e.doc)
+	ownArena := string(arena)
+	rebase := func(s string) string {
+		if s == "" {
+			return s
+		}
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		if d := p - uintptr(unsafe.Pointer(unsafe.StringData(doc))); doc != "" && d < uintptr(len(doc)) {
+			return ownDoc[d : int(d)+len(s)]
+		}
+		if d := p - uintptr(unsafe.Pointer(unsafe.SliceData(arena))); len(arena) > 0 && d < uintptr(len(arena)) {
+			return ownArena[d : int(d)+len(s)]
+		}
+		return s // a constant or a string of its own
+	}
+	var fix func(v *evValue)
+	fix = func(v *evValue) {
+		v.s = rebase(v.s)
+		for i := range v.list {
+			fix(&v.list[i])
+		}
+	}
+	for i := range e.fields {
+		e.fields[i].key = rebase(e.fields[i].key)
+		fix(&e.fields[i].v)
+	}
+	e.ID, e.Source, e.channel, e.dataset = rebase(e.ID), rebase(e.Source), rebase(e.channel), rebase(e.dataset)
+	e.doc = ownDoc
+	e.orig, e.origOnce = nil, sync.Once{}
+}
+
+// eventScratch is a reader's reused memory.
 type eventScratch struct {
 	fields int // how many the last document had
 	arena  []byte
 }
 
 var readScratch = sync.Pool{New: func() any { return &eventScratch{fields: 28} }}
+
+func (s *eventScratch) release() {
+	if cap(s.arena) <= 1<<20 {
+		s.arena = s.arena[:0]
+		readScratch.Put(s)
+	}
+}
 
 // original returns the original's fields as "original.<path>" keys.
 func (e *Event) original() []evField {
@@ -168,7 +211,7 @@ func (e *Event) original() []evField {
 		case '[':
 			_ = sc.value("original", 1, &e.orig)
 		}
-		sc.finish(e.orig)
+		sc.finish(e.orig, false)
 	})
 	return e.orig
 }
@@ -491,15 +534,21 @@ func (sc *scanner) strValue() (evValue, error) {
 	return evValue{kind: kString, s: sc.s[start : start+j]}, nil
 }
 
-// finish gives the values read from the arena their final strings (the
-// arena is one allocation per document). Values are not lower-cased here:
-// Match lower-cases only the few fields a rule evaluates (matchState.get),
-// and the prefilter's automata fold case as they scan.
-func (sc *scanner) finish(fields []evField) {
+// finish gives the values read from the arena their final strings: in a
+// copy of the arena (one allocation per document), or, borrowed, in the
+// arena itself. Values are not lower-cased here: Match lower-cases only
+// the few fields a rule evaluates (matchState.get), and the prefilter's
+// automata fold case as they scan.
+func (sc *scanner) finish(fields []evField, borrowed bool) {
 	if len(sc.arena) == 0 {
 		return
 	}
-	arena := string(sc.arena)
+	var arena string
+	if borrowed {
+		arena = unsafe.String(unsafe.SliceData(sc.arena), len(sc.arena))
+	} else {
+		arena = string(sc.arena)
+	}
 	var fix func(v *evValue)
 	fix = func(v *evValue) {
 		if v.inArena {

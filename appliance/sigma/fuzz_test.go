@@ -49,8 +49,11 @@ func FuzzNewEvent(f *testing.F) {
 	}
 	rs, _ := Compile(rules)
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		// MatchDocument reads as NewEvent does, and matches as Match.
-		_, got, docErr := rs.MatchDocument(doc, nil)
+		// MatchDocument reads as NewEvent does, and matches as Match;
+		// the event it hands over owns its strings.
+		buf := append([]byte(nil), doc...)
+		got1, got, docErr := rs.MatchDocument(buf, nil)
+		clear(buf)
 		ev, err := NewEvent(doc)
 		if (err == nil) != (docErr == nil) {
 			t.Fatalf("NewEvent: %v, MatchDocument: %v", err, docErr)
@@ -60,6 +63,11 @@ func FuzzNewEvent(f *testing.F) {
 		}
 		if want := rs.Match(ev, nil); len(got) != len(want) {
 			t.Fatalf("MatchDocument matched %d rules, Match %d", len(got), len(want))
+		}
+		if got1 != nil {
+			if err := sameEvent(got1, ev); err != nil {
+				t.Fatal(err)
+			}
 		}
 		ev.Field("original.Event.System.Level")
 		ev.Field("a")

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // matchState is the per-call working memory of Match: the event's values
@@ -140,16 +141,20 @@ func (rs *RuleSet) Match(ev *Event, dst []*Rule) []*Rule {
 }
 
 // MatchDocument is NewEvent then Match for a caller that needs the event
-// only if it matched: the event is read into memory reused from call to
-// call, and handed to the caller (ev) only when some rule matched, so a
-// document that matches nothing allocates only the copy of its text. It
-// is safe for concurrent use.
+// only if it matched: the event is read in place, its strings pointing
+// into doc and into reused memory, and gets copies of its own (detach)
+// only when some rule matched, to be handed to the caller (ev); a document
+// that matches nothing allocates nothing. doc must not change during the
+// call. It is safe for concurrent use.
 func (rs *RuleSet) MatchDocument(doc []byte, dst []*Rule) (ev *Event, _ []*Rule, _ error) {
 	e := docEvents.Get().(*Event)
-	err := e.read(doc, e.fields)
+	scratch := readScratch.Get().(*eventScratch)
+	defer scratch.release()
+	err := e.read(unsafe.String(unsafe.SliceData(doc), len(doc)), e.fields, scratch, true)
 	start := len(dst)
 	if err == nil {
 		if dst = rs.Match(e, dst); len(dst) > start {
+			e.detach(scratch.arena)
 			return e, dst, nil // the caller's now; the pool makes another
 		}
 	}
