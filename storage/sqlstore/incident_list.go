@@ -71,7 +71,7 @@ func (db *DB) incidents(ctx context.Context, f appliance.IncidentFilter, cursor 
 		args = append(args, curTime, curTime, curID)
 	}
 	limit := pageSize(f.Limit)
-	rows, err := db.read.QueryContext(ctx, `SELECT id, updated, doc FROM incidents WHERE `+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+	rows, err := db.read.QueryContext(ctx, incidentPageSQL(where, order),
 		append(args, limit, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, 0, "", wrap(err, "list incidents")
@@ -97,6 +97,11 @@ func (db *DB) incidents(ctx context.Context, f appliance.IncidentFilter, cursor 
 		next = formatCursor(lastUpdated, lastID)
 	}
 	return incs, total, next, nil
+}
+
+// incidentPageSQL is the query of a page of incidents.
+func incidentPageSQL(where, order string) string {
+	return `SELECT id, updated, doc FROM incidents WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
 }
 
 // incidentWhere is the condition of f's filters, tenant first.
@@ -188,12 +193,7 @@ func (db *DB) AlertHistogram(ctx context.Context, tenant string, from, to time.T
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT severity, b, sum(n) FROM (
-		SELECT severity, (hour - ?1) / ?2 AS b, alerts AS n FROM alert_severities
-			WHERE tenant = ?3 AND hour >= ?4 AND hour < ?5 AND (hour - ?1) / ?2 = (hour + ?6 - 1 - ?1) / ?2
-		UNION ALL SELECT alerts.severity, (alerts.time - ?1) / ?2, 1 FROM json_each(?7) AS s CROSS JOIN alerts
-			WHERE alerts.tenant = ?3 AND alerts.time >= s.value ->> 0 AND alerts.time < s.value ->> 1
-		) GROUP BY 1, 2`, lo, width, tenant, first, last, hourNanos, string(spanJSON))
+	rows, err := db.read.QueryContext(ctx, alertHistogramSQL, lo, width, tenant, first, last, hourNanos, string(spanJSON))
 	if err != nil {
 		return nil, wrap(err, "count alerts")
 	}
@@ -214,6 +214,18 @@ func (db *DB) AlertHistogram(ctx context.Context, tenant string, from, to time.T
 	return out, wrap(rows.Err(), "count alerts")
 }
 
+// alertHistogramSQL counts alerts per severity and bucket (?2 wide from
+// ?1) of tenant ?3: the rollup's hours in [?4, ?5) (?6 is an hour) that
+// one bucket holds whole, and the alerts in the spans ?7 (a JSON array of
+// [from, to) pairs), each a range of the alerts_time index (CROSS JOIN:
+// the spans drive the loop).
+const alertHistogramSQL = `SELECT severity, b, sum(n) FROM (
+	SELECT severity, (hour - ?1) / ?2 AS b, alerts AS n FROM alert_severities
+		WHERE tenant = ?3 AND hour >= ?4 AND hour < ?5 AND (hour - ?1) / ?2 = (hour + ?6 - 1 - ?1) / ?2
+	UNION ALL SELECT alerts.severity, (alerts.time - ?1) / ?2, 1 FROM json_each(?7) AS s CROSS JOIN alerts
+		WHERE alerts.tenant = ?3 AND alerts.time >= s.value ->> 0 AND alerts.time < s.value ->> 1
+	) GROUP BY 1, 2`
+
 // AlertTechniqueCounts counts a tenant's alerts in [from, to) by ATT&CK
 // technique tag: the whole hours from the alert_techniques rollup, the
 // minutes at either end from the alerts themselves, in one statement so
@@ -221,14 +233,18 @@ func (db *DB) AlertHistogram(ctx context.Context, tenant string, from, to time.T
 func (db *DB) AlertTechniqueCounts(ctx context.Context, tenant string, from, to time.Time) (map[string]int, error) {
 	lo, hi := from.UnixNano(), to.UnixNano()
 	first, last := wholeHours(lo, hi)
-	return db.countBy(ctx, "count alert techniques", `SELECT technique, sum(n) FROM (
-		SELECT technique, alerts AS n FROM alert_techniques WHERE tenant = ? AND hour >= ? AND hour < ?
-		UNION ALL SELECT t.value, 1 FROM alerts, json_each(alerts.doc, '$.attack') AS t
-			WHERE alerts.tenant = ? AND alerts.time >= ? AND alerts.time < ? AND t.type = 'text'
-		UNION ALL SELECT t.value, 1 FROM alerts, json_each(alerts.doc, '$.attack') AS t
-			WHERE alerts.tenant = ? AND alerts.time >= ? AND alerts.time < ? AND t.type = 'text'
-		) GROUP BY technique`, tenant, first, last, tenant, lo, first, tenant, last, hi)
+	return db.countBy(ctx, "count alert techniques", alertTechniquesSQL, tenant, first, last, tenant, lo, first, tenant, last, hi)
 }
+
+// alertTechniquesSQL counts a tenant's alerts by technique: the rollup's
+// hours in [first, last), then the alerts in [lo, first) and [last, hi).
+const alertTechniquesSQL = `SELECT technique, sum(n) FROM (
+	SELECT technique, alerts AS n FROM alert_techniques WHERE tenant = ? AND hour >= ? AND hour < ?
+	UNION ALL SELECT t.value, 1 FROM alerts, json_each(alerts.doc, '$.attack') AS t
+		WHERE alerts.tenant = ? AND alerts.time >= ? AND alerts.time < ? AND t.type = 'text'
+	UNION ALL SELECT t.value, 1 FROM alerts, json_each(alerts.doc, '$.attack') AS t
+		WHERE alerts.tenant = ? AND alerts.time >= ? AND alerts.time < ? AND t.type = 'text'
+	) GROUP BY technique`
 
 // hourNanos is the span of a rollup bucket (alert_techniques,
 // alert_severities).
