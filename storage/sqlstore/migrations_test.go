@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/appliance/detect"
 	"github.com/minixdr/xdr/appliance/query"
 )
@@ -106,7 +107,7 @@ func TestMigrationFillsAlertEntities(t *testing.T) {
 	}
 }
 
-// TestMigrationFillsAlertRollups: alerts stored before schemas 7 and 8
+// TestMigrationFillsAlertRollups: alerts stored at schema 5 (before 7, 8)
 // are counted into alert_techniques and alert_severities, so the ATT&CK
 // page and the dashboard count them from the rollups as new alerts.
 func TestMigrationFillsAlertRollups(t *testing.T) {
@@ -115,7 +116,7 @@ func TestMigrationFillsAlertRollups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, m := range migrations[:6] {
+	for i, m := range migrations[:5] {
 		if _, err := raw.Exec(m); err != nil {
 			t.Fatalf("migration %d: %v", i+1, err)
 		}
@@ -128,7 +129,7 @@ func TestMigrationFillsAlertRollups(t *testing.T) {
 		{ID: "a4", Tenant: "other", Severity: "low", Attack: []string{"T1110"}, Timestamp: hour.Add(10 * time.Minute)},
 		{ID: "a5", Tenant: "acme", Severity: "low", Attack: []string{"T1110"}, Timestamp: time.Unix(0, -int64(30*time.Minute))},
 	}
-	for _, s := range []string{`PRAGMA user_version = 6`, `INSERT INTO tenants (name, created) VALUES ('acme', 0), ('other', 0)`} {
+	for _, s := range []string{`PRAGMA user_version = 5`, `INSERT INTO tenants (name, created) VALUES ('acme', 0), ('other', 0)`} {
 		if _, err := raw.Exec(s); err != nil {
 			t.Fatal(err)
 		}
@@ -140,6 +141,16 @@ func TestMigrationFillsAlertRollups(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Incidents of schema 5 get into the new indexes too: the severity
+	// order and the open counts see them.
+	for i, sev := range []string{"low", "critical", "medium"} {
+		inc := detect.Incident{ID: fmt.Sprint("i", i), Tenant: "acme", Severity: sev, Status: detect.Statuses[i], AlertCount: i}
+		doc, _ := json.Marshal(inc)
+		if _, err := raw.Exec(`INSERT INTO incidents (tenant, id, status, severity, key_type, key_value, created, updated, last_alert, doc)
+			VALUES (?, ?, ?, ?, 'ip', '', 0, 0, 0, ?)`, inc.Tenant, inc.ID, inc.Status, inc.Severity, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
 	raw.Close()
 
 	db, err := Open(path)
@@ -147,6 +158,13 @@ func TestMigrationFillsAlertRollups(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	incs, total, err := db.IncidentList(context.Background(), appliance.IncidentFilter{Tenant: "acme", Sort: "severity"})
+	if err != nil || total != 3 || len(incs) != 3 || incs[0].ID != "i1" || incs[1].ID != "i2" || incs[2].ID != "i0" {
+		t.Errorf("incidents by severity after migration = %+v, %d, %v", incs, total, err)
+	}
+	if open, err := db.OpenIncidentCounts(context.Background(), "acme"); err != nil || len(open) != 3 {
+		t.Errorf("open incidents after migration = %v, %v (statuses %v)", open, err, detect.Statuses[:3])
+	}
 	var rollup int
 	if err := db.read.QueryRow(`SELECT count(*) FROM alert_techniques`).Scan(&rollup); err != nil || rollup != 4 {
 		t.Fatalf("alert_techniques rows after migration = %d, %v; want 4", rollup, err)
