@@ -4,7 +4,9 @@
 // correlation state, alerts and incidents, with their listings (alert
 // queries are translated into SQL: alert_filter.go; the rule list is
 // filtered and paged in SQL: rule_list.go, which registers the SQL
-// function its title filter uses with the driver).
+// function its title filter uses with the driver), and the analyst pages'
+// counts (incident_list.go: indexes and per-hour alert rollups that the
+// apply storing an alert adds to).
 //
 // Only the state machine writes, through one writer connection; every write
 // records the Raft index it applies in the same transaction, so a restart
