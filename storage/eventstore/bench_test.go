@@ -94,6 +94,36 @@ func BenchmarkApplyBatch(b *testing.B) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 }
 
+// BenchmarkApplySyslog measures writing the stream of bench/syslogload
+// (scripts/syslog-bench.sh) as the node batches it: 4,000 messages a
+// microsecond apart, each of a nearly new source address (50,000 in turn)
+// and one of 997 users, one host. Unlike BenchmarkApplyBatch every batch
+// falls in the same minute, hour and day, and most values are new to it:
+// the rollups' cost per message on the syslog path.
+func BenchmarkApplySyslog(b *testing.B) {
+	s := mustOpen(b, b.TempDir())
+	const batch = 4000
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		evs := make([]appliance.Event, 0, batch)
+		for range batch {
+			fields := map[string]any{
+				"event.action": "ssh-login", "event.outcome": "failure", "host.name": "bench-host",
+				"source.ip": fmt.Sprintf("10.%d.%d.%d", n%200, (n/200)%250, n%250), "source.port": float64(1024 + n%60000),
+				"user.name": fmt.Sprintf("u%d", n%997), "process.executable": "sshd",
+			}
+			evs = append(evs, storetest.Event("acme", "syslog", storetest.Base.Add(time.Duration(n)*time.Microsecond), uint64(n), fields))
+			n++
+		}
+		b.StartTimer()
+		if _, err := s.ApplyBatch(uint64(n/batch), "acme", evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(n), "µs/event")
+}
+
 // BenchmarkTopCold measures the top source addresses of 30 days of the
 // page benchmark's events (-bench.events, default 300,000 here: 6,000
 // addresses a day) with nothing in the bucket cache, as the first view
