@@ -30,6 +30,10 @@ type acMachine struct {
 	class  [256]uint8
 	nclass int
 	delta  []int32
+
+	// pairs finds the literals of a small set faster than the automaton
+	// (nil for a large set): scan uses it.
+	pairs *pairFilter
 }
 
 // DFA tables (int32 cells) are bounded per automaton and per rule set; a
@@ -93,6 +97,7 @@ func newACMachine(patterns []string, ids []int32) *acMachine {
 			queue = append(queue, e.next)
 		}
 	}
+	m.pairs = newPairFilter(patterns, ids)
 	m.first = make([]int32, n)
 	for st := 1; st < n; st++ {
 		if m.outAt[st+1] > m.outAt[st] {
@@ -205,6 +210,10 @@ var foldASCII = func() (t [256]byte) {
 // scan reports the id of every pattern occurring in text, ASCII letters
 // folded to lower case (an id may be reported more than once).
 func scan[T string | []byte](m *acMachine, text T, hit func(int32)) {
+	if m.pairs != nil {
+		scanPairs(m.pairs, text, hit)
+		return
+	}
 	if m.delta != nil {
 		row, nc := int32(0), int32(m.nclass)
 		for i := 0; i < len(text); i++ {

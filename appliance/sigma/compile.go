@@ -32,7 +32,6 @@ type RuleSet struct {
 	groups       [][]int             // slot lists that atoms refer to
 	groupOf      map[string]int      // interned groups
 	automata     [][]*groupAutomaton // by slot: the automata of the groups holding it
-	anyAutomaton *groupAutomaton     // keyword atoms, searched in every string
 	// The unfiltered entries of the index above, by the same keys: Match
 	// evaluates these for every event they take, and the filtered ones
 	// only when an atom of theirs occurred (matchState.hits).
@@ -41,11 +40,13 @@ type RuleSet struct {
 	unfWinAny   []*entry
 	unfBySource map[string][]*entry
 	unfAny      []*entry
-	// Whether an event's candidates include entries with keyword atoms:
-	// only then are the fields outside every group scanned. Windows
-	// events by channel (lower case), others by source.
-	kwWinAny, kwAnySource bool
-	kwChan, kwSource      map[string]bool
+	// The automata of the keyword atoms of an event's candidates, nil if
+	// they have none (only then are the fields outside every group not
+	// scanned): Windows events by channel (lower case), kwWinAny for the
+	// channels without keyword rules of their own; others by source, or
+	// kwAnySource.
+	kwWinAny, kwAnySource *groupAutomaton
+	kwChan, kwSource      map[string]*groupAutomaton
 
 	pool sync.Pool
 }
@@ -59,9 +60,9 @@ type entry struct {
 	needOrig bool // reads fields of the original
 	id       int  // position in RuleSet.entries
 	filtered bool // evaluated only when one of its atoms occurs
-	// keywordAtoms: some of its atoms are keywords, found in any field.
-	keywordAtoms bool
-	lowChannels  []string // sel.channels lower-cased (takesWindows)
+	// kwAtoms are its keyword atoms (ids), found in any field.
+	kwAtoms     []int32
+	lowChannels []string // sel.channels lower-cased (takesWindows)
 }
 
 // Options tune compilation.
@@ -133,7 +134,6 @@ func CompileWith(rules []*Rule, opts Options) (*RuleSet, []error) {
 		rs.order[r] = i
 	}
 	rs.buildPrefilter(opts.Cache)
-	rs.markKeywordCandidates()
 	rs.indexUnfiltered()
 	rs.pool.New = func() any { return rs.newState() }
 	return rs, errs

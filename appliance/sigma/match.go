@@ -46,7 +46,7 @@ func (rs *RuleSet) newState() *matchState {
 	return st
 }
 
-func (st *matchState) load(rs *RuleSet, ev *Event, kw bool) {
+func (st *matchState) load(rs *RuleSet, ev *Event, kw *groupAutomaton) {
 	st.gen++
 	if st.gen == 0 {
 		clear(st.stamp)

@@ -247,7 +247,6 @@ func (rs *RuleSet) buildPrefilter(cache *Cache) {
 		}
 		e.filtered = true
 		for _, x := range a {
-			e.keywordAtoms = e.keywordAtoms || x.group == anyGroup
 			k := key{x.group, x.lit}
 			id, seen := atomID[k]
 			if !seen {
@@ -259,18 +258,20 @@ func (rs *RuleSet) buildPrefilter(cache *Cache) {
 			}
 			if l := rs.atomEntries[id]; len(l) == 0 || l[len(l)-1] != int32(i) {
 				rs.atomEntries[id] = append(l, int32(i))
+				if x.group == anyGroup {
+					e.kwAtoms = append(e.kwAtoms, int32(id))
+				}
 			}
 		}
 	}
 	// One automaton per group, scanned for every slot of the group, and
-	// one of the keyword atoms, scanned for every field when the event's
-	// logsource has keyword rules. (Merging the keyword atoms into every
-	// group's automaton spared that scan but multiplied the keyword states
-	// by the number of groups, which took the whole DFA budget.) An automaton
+	// one of the keyword atoms per logsource, scanned for every field
+	// (keywordAutomata). (Merging the keyword atoms into every group's
+	// automaton spared that scan but multiplied the keyword states by the
+	// number of groups, which took the whole DFA budget.) An automaton
 	// reports its literals by their place in its sorted list (so that the
 	// cache can give it to another rule set), which atoms maps to atom ids.
 	rs.automata = make([][]*groupAutomaton, rs.nslots)
-	kwLits, kwIDs := sortedAtoms(perGroup[anyGroup], perGroupIDs[anyGroup])
 	var fresh []*acMachine
 	automaton := func(lits []string, ids []int32) *groupAutomaton {
 		m, isNew := cache.machine(lits)
@@ -279,9 +280,11 @@ func (rs *RuleSet) buildPrefilter(cache *Cache) {
 		}
 		return &groupAutomaton{m: m, atoms: ids}
 	}
-	if len(kwLits) > 0 {
-		rs.anyAutomaton = automaton(kwLits, kwIDs)
+	kwLit := make(map[int32]string, len(perGroup[anyGroup]))
+	for i, id := range perGroupIDs[anyGroup] {
+		kwLit[id] = perGroup[anyGroup][i]
 	}
+	rs.keywordAutomata(kwLit, automaton)
 	groups := make([]int, 0, len(perGroup))
 	for g := range perGroup {
 		if g != anyGroup {
@@ -326,28 +329,63 @@ func sortedAtoms(lits []string, ids []int32) ([]string, []int32) {
 	return sl, si
 }
 
-// markKeywordCandidates fills the kw* flags from the entries' atoms.
-func (rs *RuleSet) markKeywordCandidates() {
-	rs.kwChan, rs.kwSource = map[string]bool{}, map[string]bool{}
-	has := func(es []*entry) bool {
-		for _, e := range es {
-			if e.keywordAtoms {
-				return true
+// keywordAutomata builds the keyword automata: for each logsource, the
+// keyword atoms of the entries an event of it meets (Windows events: those
+// of their channel and those of every channel; others: of their source and
+// of every source), one automaton per distinct set. Most Windows channels
+// share the few atoms of rules on every channel ("Mimikatz Use"), so an
+// event is not scanned for the many atoms of rules of other channels (the
+// antivirus names of the Application log).
+func (rs *RuleSet) keywordAutomata(kwLit map[int32]string, automaton func([]string, []int32) *groupAutomaton) {
+	rs.kwChan, rs.kwSource = map[string]*groupAutomaton{}, map[string]*groupAutomaton{}
+	if len(kwLit) == 0 {
+		return
+	}
+	built := map[string]*groupAutomaton{} // by sorted literals
+	build := func(sets ...[]*entry) *groupAutomaton {
+		seen := map[int32]bool{}
+		var lits []string
+		var ids []int32
+		for _, es := range sets {
+			for _, e := range es {
+				for _, id := range e.kwAtoms {
+					if !seen[id] {
+						seen[id] = true
+						lits, ids = append(lits, kwLit[id]), append(ids, id)
+					}
+				}
 			}
 		}
-		return false
+		if len(lits) == 0 {
+			return nil
+		}
+		lits, ids = sortedAtoms(lits, ids)
+		k := strings.Join(lits, "\x00")
+		if ga, ok := built[k]; ok {
+			return ga
+		}
+		built[k] = automaton(lits, ids)
+		return built[k]
 	}
-	rs.kwWinAny, rs.kwAnySource = has(rs.winAny), has(rs.anySource)
+	rs.kwWinAny, rs.kwAnySource = build(rs.winAny), build(rs.anySource)
+	chans := map[string][][]*entry{}
 	for ch, byID := range rs.winByChanID {
 		for _, es := range byID {
-			rs.kwChan[ch] = rs.kwChan[ch] || has(es)
+			chans[ch] = append(chans[ch], es)
 		}
 	}
 	for ch, es := range rs.winByChan {
-		rs.kwChan[ch] = rs.kwChan[ch] || has(es)
+		chans[ch] = append(chans[ch], es)
+	}
+	for ch, sets := range chans {
+		if ga := build(append(sets, rs.winAny)...); ga != rs.kwWinAny {
+			rs.kwChan[ch] = ga
+		}
 	}
 	for src, es := range rs.bySource {
-		rs.kwSource[src] = has(es)
+		if ga := build(es, rs.anySource); ga != rs.kwAnySource {
+			rs.kwSource[src] = ga
+		}
 	}
 }
 
@@ -381,23 +419,26 @@ func (rs *RuleSet) indexUnfiltered() {
 	rs.unfWinAny, rs.unfAny = unf(rs.winAny), unf(rs.anySource)
 }
 
-// keywordScan reports whether an event's candidates include entries with
-// keyword atoms (lowChan: its channel lower-cased).
-func (rs *RuleSet) keywordScan(ev *Event, lowChan []byte) bool {
-	if rs.anyAutomaton == nil {
-		return false
-	}
+// keywordScan gives the keyword automaton for an event's candidates
+// (lowChan: its channel lower-cased), nil when none has keyword atoms.
+func (rs *RuleSet) keywordScan(ev *Event, lowChan []byte) *groupAutomaton {
 	if ev.windows {
-		return rs.kwWinAny || rs.kwChan[string(lowChan)]
+		if ga, ok := rs.kwChan[string(lowChan)]; ok {
+			return ga
+		}
+		return rs.kwWinAny
 	}
-	return rs.kwAnySource || rs.kwSource[ev.Source]
+	if ga, ok := rs.kwSource[ev.Source]; ok {
+		return ga
+	}
+	return rs.kwAnySource
 }
 
 // setAndPrefilter fills the slots from the event's fields and marks the
 // entries whose atoms occur in them (one slot lookup per field for both).
 // Fields are scanned for keyword atoms only when a candidate entry of the
-// event has some (kw).
-func (st *matchState) setAndPrefilter(rs *RuleSet, fields []evField, kw bool) {
+// event has some (kw: the automaton of its logsource's keyword atoms).
+func (st *matchState) setAndPrefilter(rs *RuleSet, fields []evField, kw *groupAutomaton) {
 	for i := range fields {
 		v := &fields[i].v
 		s, ok := rs.slotOf[fields[i].key]
@@ -410,8 +451,8 @@ func (st *matchState) setAndPrefilter(rs *RuleSet, fields []evField, kw bool) {
 				st.scanValue(ga, v, false)
 			}
 		}
-		if kw {
-			st.scanValue(rs.anyAutomaton, v, true)
+		if kw != nil {
+			st.scanValue(kw, v, true)
 		}
 	}
 }
