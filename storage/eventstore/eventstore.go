@@ -207,10 +207,13 @@ func (s *Store) applyBatch(index uint64, tenant string, events []appliance.Event
 		return false, fmt.Errorf("write applied index: %w", err)
 	}
 	if err := wb.Flush(); err != nil {
+		// Part of the batch may be written: what the writer remembers of
+		// the rollups no longer says which keys exist.
+		s.rollups.reset()
 		return false, fmt.Errorf("apply batch %d: %w", index, err)
 	}
 	s.applied = index
-	s.rollups.remember(tenant, rollups, latest)
+	s.rollups.remember(tenant, rollups, index, latest)
 	return true, nil
 }
 

@@ -57,3 +57,11 @@ func ForgetRuns(s *Store) {
 		}
 	}
 }
+
+// SetRollupCacheMax bounds the rollup writer's cache, so tests reach its
+// eviction; the returned func restores the bound.
+func SetRollupCacheMax(n int) (restore func()) {
+	old := rollupCacheMax
+	rollupCacheMax = n
+	return func() { rollupCacheMax = old }
+}

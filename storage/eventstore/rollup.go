@@ -57,7 +57,7 @@ type rollupLevel struct {
 }
 
 // rollupLevels, finest first.
-var rollupLevels = []rollupLevel{{'M', 60}, {'H', 3600}, {'D', 86400}}
+var rollupLevels = [...]rollupLevel{{'M', 60}, {'H', 3600}, {'D', 86400}}
 
 // rollupValueLen is the length of a rollup key's value: count, index;
 // snapshots hold only the count (rollupCountLen).
@@ -74,9 +74,10 @@ func appendRollupKey(dst, prefixR []byte, code byte, l rollupLevel, second uint6
 	return append(dst, value...)
 }
 
-// rollupCacheMax bounds the counts the writer keeps in memory; past it the
-// cache starts over (it only saves reads: Badger holds the truth).
-const rollupCacheMax = 200_000
+// rollupCacheMax bounds the counts the writer keeps in memory (about 100
+// bytes each); past it, it forgets the counts of past buckets first
+// (rollupWriter.evict). It only saves reads: Badger holds the truth.
+var rollupCacheMax = 200_000
 
 // rollupCount is a rollup key's value.
 type rollupCount struct{ count, index uint64 }
@@ -93,26 +94,76 @@ func (c rollupCount) encode() []byte {
 }
 
 // rollupWriter is the state machine's memory of the rollups it wrote, so
-// a batch seldom reads Badger: the counts written lately, and each tenant's
-// latest minute with counts. Events mostly arrive in time order, so most of
-// a batch's keys are in buckets after that minute, which cannot exist yet.
-// Only the state machine's goroutine uses it.
+// a batch seldom reads Badger. A key it does not hold needs no read when
+// its bucket starts at or after both the tenant's latest counted minute
+// when the writer began remembering the tenant (no key of that bucket was
+// written before: events mostly arrive in time order, so most of a batch's
+// keys are in such buckets) and its level's floor (every key of that bucket
+// written since is still held). Only the state machine's goroutine uses it.
 type rollupWriter struct {
-	cache  map[string]rollupCount
-	latest map[string]uint64 // tenant -> its latest minute with rollups, +1; absent: not read yet
+	cache map[string]cachedRollup
+	since map[string]uint64 // tenant -> its latest minute with rollups, +1, when first seen; absent: not read yet
+	floor [len(rollupLevels)]uint64
+	// latest is the latest minute written, of any tenant: the buckets
+	// before it are the first forgotten.
+	latest uint64
+}
+
+// cachedRollup is a rollup count the writer holds, with its bucket.
+type cachedRollup struct {
+	rollupCount
+	bucket uint64
+	level  int
 }
 
 func (w *rollupWriter) reset() {
-	w.cache = map[string]rollupCount{}
-	w.latest = map[string]uint64{}
+	*w = rollupWriter{cache: map[string]cachedRollup{}, since: map[string]uint64{}}
 }
 
-// rollupDelta is what one batch adds to one rollup key.
+// held is a key's count if the writer knows it without reading Badger.
+func (w *rollupWriter) held(tenant, key string, bucket uint64, level int) (rollupCount, bool) {
+	if c, ok := w.cache[key]; ok {
+		return c.rollupCount, true
+	}
+	return rollupCount{}, bucket >= w.since[tenant] && bucket >= w.floor[level]
+}
+
+// evict makes room for n more counts: it forgets, finest level first, the
+// buckets before the one holding the latest minute written, which events
+// arriving in time order no longer add to; if that is not enough, every
+// count. Each level's floor rises past what it forgot, so those keys are
+// read again if a late event needs them.
+func (w *rollupWriter) evict(n int) {
+	target := rollupCacheMax / 2
+	for level, l := range rollupLevels {
+		if len(w.cache)+n <= target {
+			return
+		}
+		current := w.latest - w.latest%l.width
+		for k, c := range w.cache {
+			if c.level == level && c.bucket < current {
+				delete(w.cache, k)
+			}
+		}
+		w.floor[level] = max(w.floor[level], current)
+	}
+	if len(w.cache)+n > target {
+		clear(w.cache)
+		for level, l := range rollupLevels {
+			w.floor[level] = max(w.floor[level], w.latest-w.latest%l.width+l.width)
+		}
+	}
+}
+
+// rollupDelta is what one batch adds to one rollup key, and the key's
+// count after it.
 type rollupDelta struct {
+	key    string
 	n      uint64
 	bucket uint64 // first second of the key's bucket
-	stamp  bool
-	minute bool // of the minute level
+	level  int
+	count  uint64
+	skip   bool // this batch already added to the key before a crash
 }
 
 // stampCode is the field code of a bucket's stamp, which counts every term
@@ -120,12 +171,12 @@ type rollupDelta struct {
 // stamp alone whether they are still current. No field has code 0.
 const stampCode = 0
 
-// rollupDeltas counts a batch's events per rollup key (stamps included),
-// and finds the batch's latest minute. Aggregating the batch first makes
-// the write cost per distinct (field, value, bucket), not per event;
-// counting per (term, minute) before building keys keeps the loop over
-// events free of allocations.
-func rollupDeltas(tenant string, events []appliance.Event) (map[string]rollupDelta, uint64) {
+// rollupDeltas counts a batch's events per rollup key, stamps last, and
+// finds the batch's latest minute. Aggregating the batch first makes the
+// write cost per distinct (field, value, bucket), not per event; counting
+// per (term, minute) before building keys keeps the loop over events free
+// of allocations.
+func rollupDeltas(tenant string, events []appliance.Event) ([]rollupDelta, uint64) {
 	type termMinute struct {
 		appliance.Term
 		minute uint64
@@ -145,16 +196,20 @@ func rollupDeltas(tenant string, events []appliance.Event) (map[string]rollupDel
 			}
 		}
 	}
-	deltas := make(map[string]rollupDelta, 3*len(perMinute))
+	deltas := make([]rollupDelta, 0, 3*len(perMinute))
+	at := make(map[string]int, 3*len(perMinute))
 	prefixR := tenantPrefix(prefixRollup, tenant)
 	var kb []byte
 	add := func(code byte, value string, minute, n uint64) {
-		for _, l := range rollupLevels {
+		for level, l := range rollupLevels {
 			kb = appendRollupKey(kb[:0], prefixR, code, l, minute, value)
-			d := deltas[string(kb)]
-			d.n += n
-			d.bucket, d.stamp, d.minute = minute-minute%l.width, code == stampCode, l == rollupLevels[0]
-			deltas[string(kb)] = d
+			if i, ok := at[string(kb)]; ok {
+				deltas[i].n += n
+				continue
+			}
+			k := string(kb)
+			at[k] = len(deltas)
+			deltas = append(deltas, rollupDelta{key: k, n: n, bucket: minute - minute%l.width, level: level})
 		}
 	}
 	stamps := map[uint64]uint64{}
@@ -162,81 +217,72 @@ func rollupDeltas(tenant string, events []appliance.Event) (map[string]rollupDel
 		add(fieldCodes[tm.Field], tm.Value, tm.minute, n)
 		stamps[tm.minute] += n
 	}
+	// Stamps go last: Badger commits a write batch's transactions in
+	// order, so a reader that sees a bucket's new stamp sees its counts.
 	for minute, n := range stamps {
 		add(stampCode, "", minute, n)
 	}
 	return deltas, latest
 }
 
-// addRollups writes a batch's rollup counts into wb and returns the new
-// hour and day counts and the batch's latest minute, to be remembered once
-// the batch is committed.
-func (s *Store) addRollups(wb *badger.WriteBatch, index uint64, tenant string, events []appliance.Event) (map[string]rollupCount, uint64, error) {
+// addRollups writes a batch's rollup counts into wb and returns them and
+// the batch's latest minute, to be remembered once the batch is committed.
+func (s *Store) addRollups(wb *badger.WriteBatch, index uint64, tenant string, events []appliance.Event) ([]rollupDelta, uint64, error) {
 	deltas, latest := rollupDeltas(tenant, events)
 	if len(deltas) == 0 {
 		return nil, 0, nil
 	}
-	keys := make([]string, 0, len(deltas))
-	for k := range deltas {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // Badger reads nearby keys faster in order
-	out := make(map[string]rollupCount, len(keys))
+	w := &s.rollups
 	err := s.db.View(func(txn *badger.Txn) error {
-		known, ok := s.rollups.latest[tenant]
-		if !ok {
-			var err error
-			if known, err = latestRollupMinute(txn, tenant); err != nil {
+		if _, ok := w.since[tenant]; !ok {
+			known, err := latestRollupMinute(txn, tenant)
+			if err != nil {
 				return err
 			}
-			s.rollups.latest[tenant] = known
+			w.since[tenant] = known
 		}
-		for _, k := range keys {
-			d := deltas[k]
-			cur, ok := s.rollups.cache[k]
-			// A bucket starting after the tenant's latest counted minute
-			// has no counts yet: no need to look.
-			if !ok && known > 0 && d.bucket < known {
-				item, err := txn.Get([]byte(k))
+		for i := range deltas {
+			d := &deltas[i]
+			cur, ok := w.held(tenant, d.key, d.bucket, d.level)
+			if !ok {
+				item, err := txn.Get([]byte(d.key))
 				switch {
 				case errors.Is(err, badger.ErrKeyNotFound):
 				case err != nil:
 					return err
 				default:
 					if err := item.Value(func(v []byte) (err error) { cur, err = decodeRollup(v); return err }); err != nil {
-						return fmt.Errorf("rollup %q: %w", k, err)
+						return fmt.Errorf("rollup %q: %w", d.key, err)
 					}
 				}
 			}
-			if cur.index >= index {
-				continue // written by this batch before a crash
-			}
-			out[k] = rollupCount{count: cur.count + d.n, index: index}
+			d.count, d.skip = cur.count+d.n, cur.index >= index
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("read rollups: %w", err)
 	}
-	// Stamps go last: Badger commits a write batch's transactions in
-	// order, so a reader that sees a bucket's new stamp sees its counts.
-	for _, stamps := range []bool{false, true} {
-		for k, c := range out {
-			if deltas[k].stamp == stamps {
-				if err := wb.Set([]byte(k), c.encode()); err != nil {
-					return nil, 0, fmt.Errorf("write rollup: %w", err)
-				}
-			}
+	// One buffer for every key and value: Badger keeps the slices until
+	// the batch is written.
+	size := 0
+	for i := range deltas {
+		size += len(deltas[i].key) + rollupValueLen
+	}
+	buf := make([]byte, 0, size)
+	for i := range deltas {
+		d := &deltas[i]
+		if d.skip {
+			continue
+		}
+		from := len(buf)
+		buf = append(buf, d.key...)
+		buf = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(buf, d.count), index)
+		if err := wb.Set(buf[from:from+len(d.key)], buf[from+len(d.key):]); err != nil {
+			return nil, 0, fmt.Errorf("write rollup: %w", err)
 		}
 	}
-	// Minute counts are not kept: events mostly arrive in time order, so a
-	// minute seldom comes back, and it would crowd out the hours and days.
-	for k := range out {
-		if deltas[k].minute {
-			delete(out, k)
-		}
-	}
-	return out, latest, nil
+	return deltas, latest, nil
 }
 
 // latestRollupMinute is a tenant's latest minute with rollups, +1; 0 when
@@ -277,17 +323,19 @@ func rollupSpan(txn *badger.Txn, tenant string) (first, latest uint64, err error
 
 // remember keeps a committed batch's rollup counts and latest minute for
 // the next batch.
-func (w *rollupWriter) remember(tenant string, written map[string]rollupCount, latest uint64) {
+func (w *rollupWriter) remember(tenant string, written []rollupDelta, index, latest uint64) {
 	if len(written) == 0 {
 		return
 	}
+	w.latest = max(w.latest, latest)
 	if len(w.cache)+len(written) > rollupCacheMax {
-		w.cache = make(map[string]rollupCount, len(written))
+		w.evict(len(written))
 	}
-	for k, c := range written {
-		w.cache[k] = c
+	for i := range written {
+		if d := &written[i]; !d.skip {
+			w.cache[d.key] = cachedRollup{rollupCount{d.count, index}, d.bucket, d.level}
+		}
 	}
-	w.latest[tenant] = max(w.latest[tenant], latest+1)
 }
 
 // ensureRollups rebuilds the rollups when the store lacks its marker: an

@@ -1,6 +1,7 @@
 package eventstore_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -155,6 +156,33 @@ func TestRollupsMatchTheEvents(t *testing.T) {
 	// More events into the same buckets add to the counts.
 	rollupFixture(t, s, &index, 2, 500)
 	checkRollups(t, s, 2)
+}
+
+// A writer cache too small for one batch's keys forgets counts, past
+// buckets first, while batches in and out of time order keep adding to
+// them: the counts stay exact.
+func TestRollupsWithASmallWriterCache(t *testing.T) {
+	for _, max := range []int{50, 2000} {
+		t.Run(fmt.Sprint("max=", max), func(t *testing.T) {
+			defer eventstore.SetRollupCacheMax(max)()
+			s := mustOpen(t, t.TempDir())
+			var index uint64
+			rollupFixture(t, s, &index, 13, 800)
+			// In time order, as a syslog stream: each batch's latest buckets
+			// are the ones kept.
+			for _, tenant := range []string{"acme", "beta"} {
+				evs := rollupEvents(tenant, 14, 600)
+				slices.SortFunc(evs, func(a, b appliance.Event) int { return bytes.Compare(a.ID[:], b.ID[:]) })
+				for start := 0; start < len(evs); start += rollupBatch {
+					index++
+					if _, err := s.ApplyBatch(index, tenant, evs[start:min(start+rollupBatch, len(evs))]); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			checkRollups(t, s, 13)
+		})
+	}
 }
 
 // Tenant B's counts never include tenant A's events: the fixture's host
