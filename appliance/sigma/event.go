@@ -649,17 +649,6 @@ func (sc *scanner) hex4() (rune, bool) {
 	return rune(n), true
 }
 
-// lower is strings.ToLower without allocating for text already lower case.
-func lower(s string) string {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
-			return strings.ToLower(s)
-		}
-	}
-	return s
-}
-
 // validNumber checks a JSON number cheaply: integers (the usual case)
 // directly, anything else with ParseFloat.
 func validNumber(n string) bool {

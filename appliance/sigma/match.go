@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -28,6 +29,7 @@ type matchState struct {
 	hit        func(int32) // hitAtom, bound once
 	hits       []int32     // filtered entries (by id) with an atom found
 	lowBuf     []byte      // a non-ASCII value lower-cased for a scan
+	lowArena   []byte      // the values lower-cased for the matchers (lower)
 	atoms      []int32     // the atom ids of the automaton being scanned
 }
 
@@ -58,6 +60,10 @@ func (st *matchState) load(rs *RuleSet, ev *Event, kw *groupAutomaton) {
 	}
 	st.ev = ev
 	st.origLoaded = false
+	if cap(st.lowArena) > 1<<20 {
+		st.lowArena = nil // one huge event does not pin its memory
+	}
+	st.lowArena = st.lowArena[:0]
 	st.hits = st.hits[:0]
 	st.setAndPrefilter(rs, ev.fields, kw)
 }
@@ -84,7 +90,7 @@ func (st *matchState) get(slots []int) *value {
 	for _, s := range slots {
 		if st.stamp[s] == st.gen {
 			if st.ownStamp[s] != st.gen {
-				st.own[s] = withLow(st.vals[s])
+				st.own[s] = st.withLow(st.vals[s])
 				st.ownStamp[s] = st.gen
 			}
 			return &st.own[s]
@@ -102,18 +108,36 @@ type value struct {
 }
 
 // withLow is v as a value (for a list, its elements too).
-func withLow(v *evValue) value {
+func (st *matchState) withLow(v *evValue) value {
 	c := value{kind: v.kind, s: v.s, low: v.s}
 	switch c.kind {
 	case kString:
-		c.low = lower(c.s)
+		c.low = st.lower(c.s)
 	case kList:
 		c.list = make([]value, len(v.list))
 		for i := range v.list {
-			c.list[i] = withLow(&v.list[i])
+			c.list[i] = st.withLow(&v.list[i])
 		}
 	}
 	return c
+}
+
+// lower is strings.ToLower, for ASCII text into the state's arena (valid
+// until the next event: load empties it), so that an event's values are
+// lower-cased without allocating.
+func (st *matchState) lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			if !isASCII(s[i:]) {
+				return strings.ToLower(s)
+			}
+			// Earlier strings keep the old array if append moves it.
+			start := len(st.lowArena)
+			st.lowArena = appendLower(st.lowArena, s)
+			return unsafe.String(&st.lowArena[start], len(s))
+		}
+	}
+	return s
 }
 
 // Match appends to dst the detection rules that match ev, each once, in
@@ -426,13 +450,13 @@ func (n *keywordNode) eval(st *matchState) bool {
 	for i := range st.ev.fields {
 		v := &st.ev.fields[i].v
 		if v.kind == kString {
-			if n.matchValue(v) {
+			if n.matchValue(st, v) {
 				return true
 			}
 			continue
 		}
 		for j := range v.list {
-			if v.list[j].kind == kString && n.matchValue(&v.list[j]) {
+			if v.list[j].kind == kString && n.matchValue(st, &v.list[j]) {
 				return true
 			}
 		}
@@ -440,8 +464,8 @@ func (n *keywordNode) eval(st *matchState) bool {
 	return false
 }
 
-func (n *keywordNode) matchValue(v *evValue) bool {
-	lv := withLow(v)
+func (n *keywordNode) matchValue(st *matchState, v *evValue) bool {
+	lv := st.withLow(v)
 	for _, m := range n.matchers {
 		if m.match(&lv) {
 			return true
