@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
+
 	"github.com/minixdr/xdr/appliance"
 )
 
@@ -64,4 +66,20 @@ func SetRollupCacheMax(n int) (restore func()) {
 	old := rollupCacheMax
 	rollupCacheMax = n
 	return func() { rollupCacheMax = old }
+}
+
+// MakeV1Rollups turns the store's rollup marker into the first layout's
+// and adds a key only that layout had (an hour of a source address), as
+// in a store written before the layout changed.
+func MakeV1Rollups(s *Store, tenant string) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Delete(rollupMarkerKey); err != nil {
+			return err
+		}
+		if err := txn.Set(oldRollupMarkerKeys[0], []byte{1}); err != nil {
+			return err
+		}
+		k := appendRollupKey(nil, tenantPrefix(prefixRollup, tenant), fieldCodes["source.ip"], rollupLevels[1], 3600, "10.0.0.1")
+		return txn.Set(k, rollupCount{count: 1, index: 1}.encode())
+	})
 }

@@ -114,7 +114,7 @@ func (p *planner) exact(code byte, value string) idIter {
 // edges are left out); unknownCount for a field without rollups or a range
 // of too many buckets.
 func (p *planner) count(code byte, value string) int {
-	if !rollupCode(code) {
+	if codeLevels[code] == nil {
 		return unknownCount
 	}
 	// An open range counts from the tenant's first day to its latest minute.
@@ -127,15 +127,15 @@ func (p *planner) count(code byte, value string) int {
 	if lo >= end {
 		return 0
 	}
-	spans := splitRange(lo, end)
-	buckets := 0
-	for _, sp := range spans {
-		if sp.level >= 0 {
-			buckets += int((sp.to - sp.from) / rollupLevels[sp.level].width)
+	spans := splitRange(lo, end, codeLevels[code])
+	if estimateBuckets(spans) > maxEstimateBuckets {
+		// A field without hours may have a day's minutes at each edge:
+		// the days around the range, an estimate from above, are fewer.
+		day := rollupLevels[len(rollupLevels)-1].width
+		spans = splitRange(lo/day*day, min((end+day-1)/day*day, maxSecond), codeLevels[code])
+		if estimateBuckets(spans) > maxEstimateBuckets {
+			return unknownCount
 		}
-	}
-	if buckets > maxEstimateBuckets {
-		return unknownCount
 	}
 	prefixR := tenantPrefix(prefixRollup, p.tenant)
 	value = appliance.IndexValue(value)
@@ -160,6 +160,17 @@ func (p *planner) count(code byte, value string) int {
 		}
 	}
 	return n
+}
+
+// estimateBuckets is how many whole buckets spans have.
+func estimateBuckets(spans []span) int {
+	buckets := 0
+	for _, sp := range spans {
+		if sp.level >= 0 {
+			buckets += int((sp.to - sp.from) / rollupLevels[sp.level].width)
+		}
+	}
+	return buckets
 }
 
 // prefixIDs collects the IDs of every value with a prefix: index keys sort by

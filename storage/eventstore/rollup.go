@@ -20,7 +20,7 @@ import (
 //	'r' tenant 0x00 field(1) level(1) bucket(8) value -> count(8) index(8)
 //
 // The bucket is the Unix second its minute, hour or day starts at (level
-// 'M', 'H', 'D'; days in UTC). Within a tenant, field and level the keys
+// 'M', 'H', 'D'; days in UTC); a field has the levels rollupFields gives it. Within a tenant, field and level the keys
 // sort by bucket then value, so the counts of a run of buckets are one range
 // scan. An event counts once per distinct value it has (an array field may
 // have several), as the postings do.
@@ -35,20 +35,42 @@ import (
 // restore gives every count index 0.
 //
 // rollupMarkerKey (a data key, so snapshots carry it) says the rollups cover
-// every stored event. A store written before rollups existed has events but
-// no marker: Open, and a restore of such a snapshot, rebuild the rollups
-// from the postings before answering (rebuildRollups).
+// every stored event in the current layout. A store written before rollups
+// existed has events but no marker, one of an older layout an old marker:
+// Open, and a restore of such a snapshot, rebuild the rollups from the
+// postings before answering (rebuildRollups).
 const prefixRollup = 'r'
 
-var rollupMarkerKey = []byte("R rollups v1")
+var rollupMarkerKey = []byte("R rollups v2")
 
-// rollupFields are the fields with rollups: the dashboard's chart (source)
-// and top entities, and the search facets. Other indexed fields are counted
-// from their postings.
-var rollupFields = map[string]bool{
-	appliance.FieldSource: true, "event.action": true, "event.outcome": true,
-	"user.name": true, "source.ip": true, "host.name": true,
+// oldRollupMarkerKeys mark rollups of an earlier layout (v1: hours for
+// every field), rebuilt on Open; the marker goes with them, so every node
+// holds the same keys.
+var oldRollupMarkerKeys = [][]byte{[]byte("R rollups v1")}
+
+// rollupFields are the fields with rollups, each with its levels (indexes
+// into rollupLevels): the dashboard's chart (source) and top entities, and
+// the search facets. Other indexed fields are counted from their postings.
+// Source addresses and user names may take a new value with nearly every
+// event (a syslog stream of failed logins from everywhere): each level is
+// then another key per event, so they have no hours, and a range's edges
+// read their minutes (at most a day's at each end).
+var rollupFields = map[string][]int{
+	appliance.FieldSource: allLevels, "event.action": allLevels, "event.outcome": allLevels, "host.name": allLevels,
+	"user.name": {0, 2}, "source.ip": {0, 2},
 }
+
+// allLevels are the indexes of every level; stamps have all of them.
+var allLevels = []int{0, 1, 2}
+
+// codeLevels are rollupFields by field code; nil for a field without
+// rollups.
+var codeLevels = func() (levels [256][]int) {
+	for f, l := range rollupFields {
+		levels[fieldCodes[f]] = l
+	}
+	return levels
+}()
 
 // rollupLevel is one bucket width.
 type rollupLevel struct {
@@ -190,7 +212,7 @@ func rollupDeltas(tenant string, events []appliance.Event) ([]rollupDelta, uint6
 		latest = max(latest, minute)
 		seen = seen[:0]
 		for _, t := range e.Terms {
-			if rollupFields[t.Field] && !slices.Contains(seen, t) {
+			if rollupFields[t.Field] != nil && !slices.Contains(seen, t) {
 				seen = append(seen, t)
 				perMinute[termMinute{t, minute}]++
 			}
@@ -200,8 +222,9 @@ func rollupDeltas(tenant string, events []appliance.Event) ([]rollupDelta, uint6
 	at := make(map[string]int, 3*len(perMinute))
 	prefixR := tenantPrefix(prefixRollup, tenant)
 	var kb []byte
-	add := func(code byte, value string, minute, n uint64) {
-		for level, l := range rollupLevels {
+	add := func(code byte, value string, minute, n uint64, levels []int) {
+		for _, level := range levels {
+			l := rollupLevels[level]
 			kb = appendRollupKey(kb[:0], prefixR, code, l, minute, value)
 			if i, ok := at[string(kb)]; ok {
 				deltas[i].n += n
@@ -214,13 +237,13 @@ func rollupDeltas(tenant string, events []appliance.Event) ([]rollupDelta, uint6
 	}
 	stamps := map[uint64]uint64{}
 	for tm, n := range perMinute {
-		add(fieldCodes[tm.Field], tm.Value, tm.minute, n)
+		add(fieldCodes[tm.Field], tm.Value, tm.minute, n, rollupFields[tm.Field])
 		stamps[tm.minute] += n
 	}
 	// Stamps go last: Badger commits a write batch's transactions in
 	// order, so a reader that sees a bucket's new stamp sees its counts.
 	for minute, n := range stamps {
-		add(stampCode, "", minute, n)
+		add(stampCode, "", minute, n, allLevels)
 	}
 	return deltas, latest
 }
@@ -339,8 +362,9 @@ func (w *rollupWriter) remember(tenant string, written []rollupDelta, index, lat
 }
 
 // ensureRollups rebuilds the rollups when the store lacks its marker: an
-// empty store just gets the marker, one written before rollups existed gets
-// its rollups from the postings first.
+// empty store just gets the marker, one written before rollups existed, or
+// with rollups of an older layout, gets its rollups from the postings
+// first.
 func (s *Store) ensureRollups() error {
 	s.rollups.reset()
 	s.buckets.clear()
@@ -367,9 +391,16 @@ func (s *Store) ensureRollups() error {
 		if err != nil {
 			return fmt.Errorf("rebuild rollups: %w", err)
 		}
-		s.log.Info("rebuilt the event counts (rollups) of a store written before they existed", "keys", n, "took", time.Since(start).Round(time.Millisecond))
+		s.log.Info("rebuilt the event counts (rollups) of a store written before they existed or in an older layout", "keys", n, "took", time.Since(start).Round(time.Millisecond))
 	}
-	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(rollupMarkerKey, []byte{1}) })
+	return s.db.Update(func(txn *badger.Txn) error {
+		for _, k := range oldRollupMarkerKeys {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		return txn.Set(rollupMarkerKey, []byte{1})
+	})
 }
 
 // rebuildRollups replaces every rollup with counts from the postings. The
@@ -409,7 +440,7 @@ func (s *Store) rebuildRollups() (int, error) {
 				return fmt.Errorf("malformed index key %q", k)
 			}
 			code := k[tenantEnd+1]
-			if !rollupCode(code) {
+			if codeLevels[code] == nil {
 				it.Seek(append(bytes.Clone(k[:tenantEnd+1]), code+1)) // the next field
 				continue
 			}
@@ -428,9 +459,11 @@ func (s *Store) rebuildRollups() (int, error) {
 			}
 			value := string(k[tenantEnd+2 : len(k)-postingSuffixLen])
 			sec, n := postingSecond(k), uint64(postingCount(it.Item()))
-			for _, l := range rollupLevels {
-				rk = appendRollupKey(rk[:0], prefixR, code, l, sec, value)
+			for _, level := range codeLevels[code] {
+				rk = appendRollupKey(rk[:0], prefixR, code, rollupLevels[level], sec, value)
 				counts[string(rk)] += n
+			}
+			for _, l := range rollupLevels {
 				stamps[string(appendRollupKey(rk[:0], prefixR, stampCode, l, sec, ""))] += n
 			}
 			it.Next()
@@ -444,14 +477,4 @@ func (s *Store) rebuildRollups() (int, error) {
 		return 0, err
 	}
 	return written, wb.Flush()
-}
-
-// rollupCode reports whether a field code has rollups.
-func rollupCode(code byte) bool {
-	for f := range rollupFields {
-		if fieldCodes[f] == code {
-			return true
-		}
-	}
-	return false
 }

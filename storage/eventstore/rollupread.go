@@ -21,14 +21,16 @@ type span struct {
 	from, to uint64
 }
 
-// splitRange cuts [lo, end) into runs of whole days, flanked by whole hours,
-// whole minutes and loose seconds, so 30 days read about 30 day buckets,
-// up to 46 hours and 118 minutes, and at most two edges of under a minute.
-func splitRange(lo, end uint64) []span {
+// splitRange cuts [lo, end) into runs of whole buckets of levels (indexes
+// into rollupLevels, finest first, the minute first): with every level,
+// whole days flanked by whole hours, whole minutes and loose seconds, so 30
+// days read about 30 day buckets, up to 46 hours and 118 minutes, and at
+// most two edges of under a minute.
+func splitRange(lo, end uint64, levels []int) []span {
 	var left, right []span
 	level := -1
-	for ; level+1 < len(rollupLevels); level++ {
-		w := rollupLevels[level+1].width
+	for _, next := range levels {
+		w := rollupLevels[next].width
 		a, b := (lo+w-1)/w*w, end/w*w
 		if a >= b {
 			break
@@ -39,7 +41,7 @@ func splitRange(lo, end uint64) []span {
 		if b < end {
 			right = append([]span{{level, b, end}}, right...)
 		}
-		lo, end = a, b
+		lo, end, level = a, b, next
 	}
 	if lo < end {
 		left = append(left, span{level, lo, end})

@@ -116,7 +116,7 @@ func (s *Store) Histogram(ctx context.Context, tenant string, from, to time.Time
 	var rolled, loose []span
 	var rolledBucket, looseBucket []int
 	for i := range buckets {
-		for _, sp := range splitRange(bounds[i], bounds[i+1]) {
+		for _, sp := range splitRange(bounds[i], bounds[i+1], rollupFields[appliance.FieldSource]) {
 			if sp.level < 0 {
 				loose, looseBucket = append(loose, sp), append(looseBucket, i)
 			} else {
@@ -242,10 +242,12 @@ func (s *Store) tops(ctx context.Context, tenant string, from, to time.Time, fie
 	if lo >= end {
 		return out, nil
 	}
-	spans := splitRange(lo, end)
+	// Every field with rollups has minutes: their loose seconds are the
+	// same.
+	edges := splitRange(lo, end, allLevels)
 	var rolled []string
 	for _, f := range fields {
-		if rollupFields[f] {
+		if rollupFields[f] != nil {
 			rolled = append(rolled, f)
 		}
 	}
@@ -253,7 +255,7 @@ func (s *Store) tops(ctx context.Context, tenant string, from, to time.Time, fie
 	for _, f := range fields {
 		counts[f] = map[string]int{}
 	}
-	for _, sp := range spans {
+	for _, sp := range edges {
 		if sp.level >= 0 || len(rolled) == 0 {
 			continue
 		}
@@ -273,14 +275,14 @@ func (s *Store) tops(ctx context.Context, tenant string, from, to time.Time, fie
 	for i, f := range fields {
 		code, into := fieldCodes[f], counts[f]
 		wg.Go(func() {
-			if !rollupFields[f] {
+			if rollupFields[f] == nil {
 				complete, err := s.walkPostings(ctx, tenant, code, lo, end-1, func(v []byte, _ uint64, c int) { into[string(v)] += c })
 				partial[i], errs[i] = !complete, err
 				return
 			}
 			gen := s.buckets.generation()
 			errs[i] = s.db.View(func(txn *badger.Txn) error {
-				for _, sp := range spans {
+				for _, sp := range splitRange(lo, end, rollupFields[f]) {
 					if sp.level >= 0 {
 						if err := s.spanCounts(txn, gen, tenant, code, sp, func(v string, c int) { into[v] += c }); err != nil {
 							return err
