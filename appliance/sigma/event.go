@@ -491,6 +491,16 @@ func (sc *scanner) skipString() error {
 	}
 }
 
+// quoteOrEscape is the offset in s of its first '"' or '\\', or -1.
+func quoteOrEscape(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return -1
+}
+
 // str reads a JSON string at sc.i (a member name). Stored documents are
 // valid JSON: the fast path only looks for the closing quote and escapes.
 func (sc *scanner) str() (string, error) {
@@ -585,8 +595,9 @@ func appendLower(dst []byte, s string) []byte {
 func (sc *scanner) unescape(start int, b []byte) ([]byte, error) {
 	b = append(b, sc.s[start:sc.i]...)
 	for sc.i < len(sc.s) {
-		// Copy the run up to the next quote or backslash at once.
-		j := strings.IndexAny(sc.s[sc.i:], "\"\\")
+		// Copy the run up to the next quote or backslash at once (a
+		// byte loop: runs are short, path components between backslashes).
+		j := quoteOrEscape(sc.s[sc.i:])
 		if j < 0 {
 			break
 		}
