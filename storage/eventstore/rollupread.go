@@ -92,8 +92,10 @@ const bucketCacheMax = 1_000_000
 // whose stamp has not moved has not changed (every counted term moves it),
 // so a range's counts then cost only its stamps, one key per bucket,
 // instead of a key per value, and a run of days already added up is not
-// added again. Minute buckets are small and read each time. A restore
-// empties it (stamps start over).
+// added again. Runs of minutes under an hour (the edges of a field with
+// hours) are small and read each time; a field without hours has up to a
+// day of minutes at each edge of a range, which are kept like hours. A
+// restore empties it (stamps start over).
 type bucketCache struct {
 	mu      sync.Mutex
 	buckets map[bucketID]*bucketCounts
@@ -166,7 +168,7 @@ func (c *bucketCache) clear() {
 // whole buckets of sp: hours and days through the bucket cache. gen is the
 // cache's generation from before txn began.
 func (s *Store) spanCounts(txn *badger.Txn, gen uint64, tenant string, code byte, sp span, fn func(value string, n int)) error {
-	if sp.level == 0 {
+	if sp.level == 0 && sp.to-sp.from <= rollupLevels[1].width {
 		return readRollups(txn, tenant, code, sp, func(v []byte, n int) { fn(string(v), n) })
 	}
 	l := rollupLevels[sp.level]
