@@ -63,6 +63,7 @@ type entry struct {
 	// kwAtoms are its keyword atoms (ids), found in any field.
 	kwAtoms     []int32
 	lowChannels []string // sel.channels lower-cased (takesWindows)
+	windows     bool     // sel.isWindows(), asked for every candidate
 }
 
 // Options tune compilation.
@@ -173,7 +174,7 @@ func (rs *RuleSet) add(e *entry) {
 		e.lowChannels = append(e.lowChannels, strings.ToLower(ch))
 	}
 	sel := e.sel
-	if !sel.isWindows() {
+	if e.windows = sel.isWindows(); !e.windows {
 		if len(sel.sources) == 0 {
 			rs.anySource = append(rs.anySource, e)
 		}

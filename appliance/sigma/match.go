@@ -250,7 +250,7 @@ func (rs *RuleSet) unfiltered(ev *Event, ch []byte, fn func(*entry)) {
 // takes reports whether the entry's selector takes ev (ch: its channel
 // lower-cased), as the index of RuleSet.add decides it.
 func (e *entry) takes(ev *Event, ch []byte) bool {
-	if e.sel.isWindows() != ev.windows {
+	if e.windows != ev.windows {
 		return false
 	}
 	if !ev.windows {
