@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The prefilter: most rules can only match if some literal text occurs in
@@ -442,41 +443,45 @@ func (st *matchState) setAndPrefilter(rs *RuleSet, fields []evField, kw *groupAu
 	for i := range fields {
 		v := &fields[i].v
 		s, ok := rs.slotOf[fields[i].key]
-		if ok && st.stamp[s] != st.gen {
-			st.vals[s] = v
-			st.stamp[s] = st.gen
-		}
+		var gas []*groupAutomaton
 		if ok {
-			for _, ga := range rs.automata[s] {
-				st.scanValue(ga, v, false)
+			if st.stamp[s] != st.gen {
+				st.vals[s] = v
+				st.stamp[s] = st.gen
 			}
+			gas = rs.automata[s]
 		}
-		if kw != nil {
-			st.scanValue(kw, v, true)
+		if len(gas) > 0 || kw != nil {
+			st.scanValue(gas, kw, v)
 		}
 	}
 }
 
-// scanValue scans a value (each element of a list); keyword atoms are
-// searched in strings only, as keywordNode does. The automata fold ASCII
-// case; text with other bytes is lower-cased first, as the matchers see it.
-func (st *matchState) scanValue(ga *groupAutomaton, v *evValue, stringsOnly bool) {
+// scanValue scans a value (each element of a list) with the automata of
+// its slot and the keyword automaton (if any; keyword atoms are searched
+// in strings only, as keywordNode does). The automata fold ASCII case;
+// text with other bytes is lower-cased first (once for all automata), as
+// the matchers see it.
+func (st *matchState) scanValue(gas []*groupAutomaton, kw *groupAutomaton, v *evValue) {
 	if v.kind == kList {
 		for j := range v.list {
-			st.scanValue(ga, &v.list[j], stringsOnly)
+			st.scanValue(gas, kw, &v.list[j])
 		}
 		return
 	}
-	if stringsOnly && v.kind != kString {
-		return
+	text := v.s
+	if !isASCII(text) {
+		st.lowBuf = appendLower(st.lowBuf[:0], text)
+		text = unsafe.String(unsafe.SliceData(st.lowBuf), len(st.lowBuf))
 	}
-	st.atoms = ga.atoms
-	if isASCII(v.s) {
-		scan(ga.m, v.s, st.hit)
-		return
+	for _, ga := range gas {
+		st.atoms = ga.atoms
+		scan(ga.m, text, st.hit)
 	}
-	st.lowBuf = appendLower(st.lowBuf[:0], v.s)
-	scan(ga.m, st.lowBuf, st.hit)
+	if kw != nil && v.kind == kString {
+		st.atoms = kw.atoms
+		scan(kw.m, text, st.hit)
+	}
 }
 
 func isASCII(s string) bool {
