@@ -6,6 +6,7 @@ package ingest
 import (
 	"bytes"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -271,6 +272,7 @@ var winStop = func() (t [256]bool) {
 // character at or after j, or -1 at invalid UTF-8.
 func plainEnd(s string, j int) int {
 	for {
+		j = plainRun(s, j)
 		for j < len(s) && !winStop[s[j]] {
 			j++
 		}
@@ -283,6 +285,33 @@ func plainEnd(s string, j int) int {
 		}
 		j += size
 	}
+}
+
+// Eight bytes at a time, for plainRun.
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+)
+
+// plainRun returns the index of the first byte at or after j that may end
+// a plain run (see winStop), reading eight bytes at a time while it can:
+// Windows values (command lines, paths, hashes) are long runs. The byte it
+// stops at is one winStop marks, or one of the last seven of s.
+func plainRun(s string, j int) int {
+	for ; j+8 <= len(s); j += 8 {
+		x := uint64(s[j]) | uint64(s[j+1])<<8 | uint64(s[j+2])<<16 | uint64(s[j+3])<<24 |
+			uint64(s[j+4])<<32 | uint64(s[j+5])<<40 | uint64(s[j+6])<<48 | uint64(s[j+7])<<56
+		q := x ^ ('"' * swarOnes)
+		b := x ^ ('\\' * swarOnes)
+		// A byte's high bit is set in m where it is below 0x20, a quote or
+		// a backslash (no false byte below the first true one: borrows only
+		// run upwards), or not ASCII.
+		m := ((x-0x20*swarOnes)|(q-swarOnes)|(b-swarOnes))&^x | x
+		if m &= swarHighs; m != 0 {
+			return j + bits.TrailingZeros64(m)/8
+		}
+	}
+	return j
 }
 
 // str reads a string.

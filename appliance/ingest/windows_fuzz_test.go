@@ -259,3 +259,36 @@ func FuzzParseWindows(f *testing.F) {
 		}
 	})
 }
+
+// TestPlainEnd checks the eight-bytes-at-a-time scan against a byte loop,
+// with every byte value at every place of strings long enough for it.
+func TestPlainEnd(t *testing.T) {
+	slow := func(s string, j int) int {
+		for ; j < len(s); j++ {
+			if c := s[j]; c < 0x20 || c == '"' || c == '\\' {
+				return j
+			} else if c >= utf8.RuneSelf {
+				r, size := utf8.DecodeRuneInString(s[j:])
+				if r == utf8.RuneError && size == 1 {
+					return -1
+				}
+				j += size - 1
+			}
+		}
+		return j
+	}
+	for c := range 256 {
+		for at := range 20 {
+			for _, fill := range []string{"a", "~", "!", "é", "#"} {
+				s := strings.Repeat(fill, 20)[:20]
+				s = s[:at] + string(rune(0)) + s[at+1:]
+				s = s[:at] + string([]byte{byte(c)}) + s[at+1:]
+				for j := 0; j <= len(s) && j <= at; j++ {
+					if got, want := plainEnd(s, j), slow(s, j); got != want {
+						t.Fatalf("plainEnd(%q, %d) = %d, want %d", s, j, got, want)
+					}
+				}
+			}
+		}
+	}
+}
