@@ -336,51 +336,54 @@ func (sc *scanner) object(prefix string, depth int, out *[]evField, hook func(ke
 
 // value reads any value; objects flatten into out, others become a field.
 func (sc *scanner) value(key string, depth int, out *[]evField) error {
-	if len(*out) >= maxEventFields {
+	n := len(*out)
+	if n >= maxEventFields {
 		return sc.errorf("more than %d fields", maxEventFields)
 	}
 	if sc.peek() == '{' {
 		return sc.object(key, depth, out, nil)
 	}
-	v, err := sc.scalarOrList(depth)
-	if err != nil {
+	// Read in place: an evValue is large, copies of it cost.
+	*out = append(*out, evField{key: key})
+	if err := sc.scalarOrList(depth, &(*out)[n].v); err != nil {
+		*out = (*out)[:n]
 		return err
 	}
-	*out = append(*out, evField{key: key, v: v})
 	return nil
 }
 
-func (sc *scanner) scalarOrList(depth int) (evValue, error) {
+// scalarOrList reads a value other than an object into v (zero).
+func (sc *scanner) scalarOrList(depth int, v *evValue) error {
 	if depth > maxEventDepth {
-		return evValue{}, sc.errorf("nested deeper than %d", maxEventDepth)
+		return sc.errorf("nested deeper than %d", maxEventDepth)
 	}
 	switch c := sc.peek(); {
 	case c == '"':
-		return sc.strValue()
+		return sc.strValue(v)
 	case c == '[':
 		sc.i++
-		var list []evValue
+		v.kind = kList
 		sc.skipSpace()
 		if sc.peek() == ']' {
 			sc.i++
-			return evValue{kind: kList}, nil
+			return nil
 		}
+		var list []evValue
 		for {
 			sc.skipSpace()
 			if sc.peek() == '{' {
 				// Objects in lists carry nothing a field can name: skip.
 				if err := sc.skipValue(depth + 1); err != nil {
-					return evValue{}, err
+					return err
 				}
 			} else {
-				e, err := sc.scalarOrList(depth + 1)
-				if err != nil {
-					return evValue{}, err
+				list = append(list, evValue{})
+				e := &list[len(list)-1]
+				if err := sc.scalarOrList(depth+1, e); err != nil {
+					return err
 				}
 				if e.kind == kList {
-					list = append(list, e.list...)
-				} else {
-					list = append(list, e)
+					list = append(list[:len(list)-1], e.list...)
 				}
 			}
 			sc.skipSpace()
@@ -389,20 +392,24 @@ func (sc *scanner) scalarOrList(depth int) (evValue, error) {
 				sc.i++
 			case ']':
 				sc.i++
-				return evValue{kind: kList, list: list}, nil
+				v.list = list
+				return nil
 			default:
-				return evValue{}, sc.errorf("want ',' or ']'")
+				return sc.errorf("want ',' or ']'")
 			}
 		}
 	case c == 't' && strings.HasPrefix(sc.s[sc.i:], "true"):
 		sc.i += 4
-		return evValue{kind: kBool, s: "true"}, nil
+		v.kind, v.s = kBool, "true"
+		return nil
 	case c == 'f' && strings.HasPrefix(sc.s[sc.i:], "false"):
 		sc.i += 5
-		return evValue{kind: kBool, s: "false"}, nil
+		v.kind, v.s = kBool, "false"
+		return nil
 	case c == 'n' && strings.HasPrefix(sc.s[sc.i:], "null"):
 		sc.i += 4
-		return evValue{kind: kNull}, nil
+		v.kind = kNull
+		return nil
 	case c == '-' || ('0' <= c && c <= '9'):
 		start := sc.i
 		for sc.i < len(sc.s) && strings.IndexByte("+-0123456789.eE", sc.s[sc.i]) >= 0 {
@@ -410,11 +417,12 @@ func (sc *scanner) scalarOrList(depth int) (evValue, error) {
 		}
 		num := sc.s[start:sc.i]
 		if !validNumber(num) {
-			return evValue{}, sc.errorf("invalid number %q", num)
+			return sc.errorf("invalid number %q", num)
 		}
-		return evValue{kind: kNumber, s: num}, nil
+		v.kind, v.s = kNumber, num
+		return nil
 	}
-	return evValue{}, sc.errorf("want a value")
+	return sc.errorf("want a value")
 }
 
 // skipOriginal moves past the original: an object or array by its
@@ -466,8 +474,8 @@ func (sc *scanner) skipValue(depth int) error {
 	case '"':
 		return sc.skipString()
 	}
-	_, err := sc.scalarOrList(depth)
-	return err
+	var v evValue
+	return sc.scalarOrList(depth, &v)
 }
 
 func (sc *scanner) skipString() error {
@@ -524,24 +532,27 @@ func (sc *scanner) str() (string, error) {
 
 // strValue reads a string value: a substring of the document, or, with
 // escapes, decoded into the arena (one allocation per document, in finish).
-func (sc *scanner) strValue() (evValue, error) {
+func (sc *scanner) strValue(v *evValue) error {
 	sc.i++
 	start := sc.i
 	j := strings.IndexByte(sc.s[start:], '"')
 	if j < 0 {
-		return evValue{}, sc.errorf("unterminated string")
+		return sc.errorf("unterminated string")
 	}
+	v.kind = kString
 	if k := strings.IndexByte(sc.s[start:start+j], '\\'); k >= 0 {
 		sc.i = start + k
 		off := len(sc.arena)
 		var err error
 		if sc.arena, err = sc.unescape(start, sc.arena); err != nil {
-			return evValue{}, err
+			return err
 		}
-		return evValue{kind: kString, off: int32(off), n: int32(len(sc.arena) - off), inArena: true}, nil
+		v.off, v.n, v.inArena = int32(off), int32(len(sc.arena)-off), true
+		return nil
 	}
 	sc.i = start + j + 1
-	return evValue{kind: kString, s: sc.s[start : start+j]}, nil
+	v.s = sc.s[start : start+j]
+	return nil
 }
 
 // finish gives the values read from the arena their final strings: in a
