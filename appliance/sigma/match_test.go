@@ -292,6 +292,14 @@ func TestRegexShortcuts(t *testing.T) {
 		{`(?i)invoke-(web|rest)`, "x INVOKE-REST y", true},
 		{`(?i)invoke-(web|rest)`, "x invoke-expression", false},
 		{`a|bc`, "a", true},
+		// A required run of a class (byteRun), case folded or not.
+		{`(?i)\s[a-f0-9]{8}\s`, " DEADBEEF ", true},
+		{`(?i)\s[a-f0-9]{8}\s`, " DEADBEE ", false},
+		{`x[0-9]{8,}`, "x12345678", true},
+		{`x[0-9]{8,}`, "x1234567 12345678", false},
+		{`([a-z]{9})`, "1abcdefghi", true},
+		{`\s[a-fA-F0-9]{64}\s`, " " + strings.Repeat("aB", 32) + " ", true},
+		{`\s[a-fA-F0-9]{64}\s`, " " + strings.Repeat("aB", 31) + "é ", false},
 	}
 	for _, tt := range tests {
 		m := newRegexMatcher(regexp.MustCompile(tt.re))

@@ -241,6 +241,15 @@ type regexMatcher struct {
 	re     *regexp.Regexp
 	need   []string
 	minLen int // no shorter value matches (in characters, so in bytes too)
+	run    *byteRun
+}
+
+// byteRun is a run of at least n bytes of a set that every match holds
+// (SNAKE's "\s[a-fA-F0-9]{64}\s"): a loop over the bytes rules most
+// values out before the regular expression runs.
+type byteRun struct {
+	set [256]bool
+	n   int
 }
 
 func newRegexMatcher(re *regexp.Regexp) matcher {
@@ -251,8 +260,62 @@ func newRegexMatcher(re *regexp.Regexp) matcher {
 	m := regexMatcher{re: re, need: need}
 	if tree, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
 		m.minLen = minWidth(tree.Simplify())
+		m.run = requiredRun(tree)
 	}
 	return m
+}
+
+// minRun: shorter runs are in most values; not worth a pass.
+const minRun = 8
+
+// requiredRun finds, among the parts of re's top-level concatenation, the
+// longest C{n,…} with n ≥ minRun and C a class of ASCII characters (with
+// (?i) the parser has folded it already), or nil.
+func requiredRun(re *syntax.Regexp) *byteRun {
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	parts := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		parts = re.Sub
+	}
+	var best *syntax.Regexp
+	for _, p := range parts {
+		if p.Op != syntax.OpRepeat || p.Min < minRun || p.Sub[0].Op != syntax.OpCharClass {
+			continue
+		}
+		ascii := true
+		for _, r := range p.Sub[0].Rune {
+			ascii = ascii && r < 0x80
+		}
+		if ascii && (best == nil || p.Min > best.Min) {
+			best = p
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	run := &byteRun{n: best.Min}
+	ranges := best.Sub[0].Rune
+	for i := 0; i+1 < len(ranges); i += 2 {
+		for r := ranges[i]; r <= ranges[i+1]; r++ {
+			run.set[r] = true
+		}
+	}
+	return run
+}
+
+// in reports whether s has the run.
+func (r *byteRun) in(s string) bool {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !r.set[s[i]] {
+			n = 0
+		} else if n++; n >= r.n {
+			return true
+		}
+	}
+	return false
 }
 
 // minWidth is the fewest characters a match of re has.
@@ -299,6 +362,9 @@ func (m regexMatcher) match(v *value) bool {
 		if !found {
 			return false
 		}
+	}
+	if m.run != nil && !m.run.in(v.s) {
+		return false
 	}
 	return m.re.MatchString(v.s)
 }
