@@ -247,6 +247,9 @@ func (m *acMachine) next(s int32, b byte) int32 {
 
 // contains reports whether any pattern occurs in text (lower case).
 func (m *acMachine) contains(text string) bool {
+	if m.pairs != nil {
+		return scanPairs(m.pairs, text, nil)
+	}
 	if m.delta != nil {
 		row := int32(0)
 		for i := 0; i < len(text); i++ {

@@ -177,8 +177,9 @@ type containsAnyMatcher struct {
 	lits []string // lower case: the prefilter's atoms
 }
 
-// minContainsGroup is how many substrings make an automaton worth it.
-const minContainsGroup = 16
+// minContainsGroup is how many substrings make an automaton (for a few,
+// their pair filter) worth it.
+const minContainsGroup = 4
 
 // maxMatcherDFACells bounds a containsAnyMatcher's table (a larger one
 // scans with the trie).

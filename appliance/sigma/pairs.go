@@ -89,26 +89,34 @@ func byteWeight(c byte) int {
 }
 
 // scanPairs reports the id of every literal of p occurring in text, ASCII
-// letters folded to lower case, as scan does with the automaton.
-func scanPairs[T string | []byte](p *pairFilter, text T, hit func(int32)) {
+// letters folded to lower case, as scan does with the automaton; with hit
+// nil it only reports whether any occurs, stopping at the first.
+func scanPairs[T string | []byte](p *pairFilter, text T, hit func(int32)) bool {
 	if len(text) < 2 {
-		return
+		return false
 	}
+	found := false
 	prev := uint32(foldASCII[text[0]])
 	for i := 1; i < len(text); i++ {
 		c := uint32(foldASCII[text[i]])
 		pair := prev<<8 | c
 		prev = c
-		if p.bits[pair>>6&1023]&(1<<(pair&63)) != 0 {
-			verifyPair(p, text, i-1, uint16(pair), hit)
+		if p.bits[pair>>6&1023]&(1<<(pair&63)) != 0 && verifyPair(p, text, i-1, uint16(pair), hit) {
+			if hit == nil {
+				return true
+			}
+			found = true
 		}
 	}
+	return found
 }
 
 // verifyPair compares the literals indexed by pair with text where the
-// pair occurs at pos.
-func verifyPair[T string | []byte](p *pairFilter, text T, pos int, pair uint16, hit func(int32)) {
+// pair occurs at pos, reporting each found to hit (if not nil) and
+// whether any was.
+func verifyPair[T string | []byte](p *pairFilter, text T, pos int, pair uint16, hit func(int32)) bool {
 	j := sort.Search(len(p.keys), func(j int) bool { return p.keys[j] >= pair })
+	found := false
 	for _, c := range p.cands[p.at[j]:p.at[j+1]] {
 		start := pos - int(c.k)
 		if start < 0 || start+int(c.n) > len(text) {
@@ -123,7 +131,12 @@ func verifyPair[T string | []byte](p *pairFilter, text T, pos int, pair uint16, 
 			}
 		}
 		if same {
+			if hit == nil {
+				return true
+			}
 			hit(c.id)
+			found = true
 		}
 	}
+	return found
 }

@@ -45,6 +45,9 @@ func TestPairFilter(t *testing.T) {
 			if !slices.Equal(got, want) || !slices.Equal(viaDFA, want) {
 				t.Fatalf("%q in %q: pairs %v, DFA %v, trie %v", lits, text, got, viaDFA, want)
 			}
+			if any := scanPairs(p, text, nil); any != (len(want) > 0) {
+				t.Fatalf("%q in %q: pairs say any %v, trie found %v", lits, text, any, want)
+			}
 		}
 	}
 	if newPairFilter([]string{"a", "bc"}, seqIDs(2)) != nil {
