@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/minixdr/xdr/appliance"
 )
@@ -27,17 +28,10 @@ const winEvtxFields = 24
 // fields once the line is read (and the map's size known).
 type winPending struct {
 	key      winDataKey
-	v        any    // a number, bool or list
-	s        string // a string without escapes
-	off, end int    // a string with escapes, in winScan.arena
-	kind     uint8
+	v        any // a number, bool or list
+	off, end int // a string, unescaped, in winScan.arena
+	isString bool
 }
-
-const (
-	winPendValue = iota
-	winPendString
-	winPendArena
-)
 
 // winFast reads the common shapes in one pass. ok false means: take the
 // reference path (the line is unusual, or in error).
@@ -45,7 +39,7 @@ func winFast(line []byte, st *winState) (Parsed, bool) {
 	if st.vals == nil {
 		st.vals = make(map[string]any, 256)
 	}
-	sc := winScan{s: string(line), keys: st.keys[:0], pending: st.pending[:0], arena: st.arena[:0], path: st.path[:0],
+	sc := winScan{s: unsafe.String(unsafe.SliceData(line), len(line)), keys: st.keys[:0], pending: st.pending[:0], arena: st.arena[:0], path: st.path[:0],
 		budget: winNameBudget(line), vals: st.vals}
 	defer func() {
 		st.keys, st.pending, st.arena, st.path = sc.keys[:0], sc.pending[:0], sc.arena[:0], sc.path[:0]
@@ -121,13 +115,8 @@ func winFast(line []byte, st *winState) (Parsed, bool) {
 		for i := range sc.pending {
 			n := len(f)
 			e := &sc.pending[i]
-			var v any
-			switch e.kind {
-			case winPendValue:
-				v = e.v
-			case winPendString:
-				v = e.s
-			default:
+			v := e.v
+			if e.isString {
 				v = arena[e.off:e.end]
 			}
 			f[e.key.field] = v
@@ -169,12 +158,19 @@ var winSmallNumbers = func() (t [1024]any) {
 
 // winScan is a strict JSON reader over one line. Its methods return false
 // at anything it does not read exactly as decodeObject would.
+//
+// s is the caller's line, not a copy: the line is only valid while it is
+// parsed (the ingest path's scanner reuses its buffer), and copying all of
+// it, names and syntax included, was a sixth of Sysmon's parse time and
+// most of its garbage. So a string read from it is copied when kept: the
+// values scalar returns are copies or interned, EventData's strings are
+// copied to arena, and names are built in path or found in tables.
 type winScan struct {
 	s       string
 	i       int
 	keys    []string // keys of the objects being read, to refuse duplicates
 	pending []winPending
-	arena   []byte // unescaped EventData strings
+	arena   []byte // EventData's strings, unescaped
 	path    []byte // the name flatten is at
 	high    int    // most keys held at once
 	names   int    // bytes of the field names flatten made
@@ -226,7 +222,7 @@ func (sc *winScan) member(n int) (key string, done, ok bool) {
 	case n > 0:
 		return "", false, false
 	}
-	key, ok = sc.str()
+	key, _, ok = sc.str()
 	if !ok {
 		return "", false, false
 	}
@@ -314,25 +310,26 @@ func plainRun(s string, j int) int {
 	return j
 }
 
-// str reads a string.
-func (sc *winScan) str() (string, bool) {
+// str reads a string: the line's memory (see winScan) unless it had
+// escapes, when it is a copy (fresh).
+func (sc *winScan) str() (s string, fresh, ok bool) {
 	if !sc.open('"') {
-		return "", false
+		return "", false, false
 	}
 	start := sc.i
 	j := plainEnd(sc.s, start)
 	if j < 0 || j >= len(sc.s) {
-		return "", false
+		return "", false, false
 	}
 	switch sc.s[j] {
 	case '"':
 		sc.i = j + 1
-		return sc.s[start:j], true
+		return sc.s[start:j], false, true
 	case '\\':
 		b, ok := sc.unescape(make([]byte, 0, j-start+16), start, j)
-		return string(b), ok
+		return string(b), true, ok
 	}
-	return "", false // a control character
+	return "", false, false // a control character
 }
 
 // unescape appends the content of a string from start, with its first
@@ -471,8 +468,14 @@ func (sc *winScan) scalar() (v any, isNull, ok bool) {
 	}
 	switch c := sc.s[sc.i]; {
 	case c == '"':
-		s, ok := sc.str()
-		return internValue(sc.vals, s), false, ok
+		s, fresh, ok := sc.str()
+		if len(s) > maxSensorInternValLen { // not interned: kept as is
+			if !fresh {
+				s = strings.Clone(s) // not the line's memory
+			}
+			return s, false, ok
+		}
+		return internValue(sc.vals, s), false, ok // interned values are copies
 	case c == '-' || c >= '0' && c <= '9':
 		f, ok := sc.num()
 		if u := uint(f); float64(u) == f && u < uint(len(winSmallNumbers)) && !math.Signbit(f) {
@@ -854,7 +857,7 @@ func (sc *winScan) timeCreated(r *winSystemRec) bool {
 			}
 			saw = true
 			if sc.peek() == '"' {
-				r.systemTimeText, ok = sc.str()
+				r.systemTimeText, _, ok = sc.str() // parsed, not kept
 				r.haveTimeText = true
 			} else {
 				ok = sc.sysScalar(&r.systemTime)
@@ -939,10 +942,12 @@ func (sc *winScan) eventData() bool {
 			case j < 0 || j >= len(sc.s):
 				return false
 			case sc.s[j] == '"':
-				e.kind, e.s = winPendString, sc.s[sc.i:j]
+				e.isString, e.off = true, len(sc.arena)
+				sc.arena = append(sc.arena, sc.s[sc.i:j]...)
+				e.end = len(sc.arena)
 				sc.i = j + 1
 			case sc.s[j] == '\\':
-				e.kind, e.off = winPendArena, len(sc.arena)
+				e.isString, e.off = true, len(sc.arena)
 				if sc.arena, ok = sc.unescape(sc.arena, sc.i, j); !ok {
 					return false
 				}
