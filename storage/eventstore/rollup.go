@@ -43,8 +43,8 @@ const prefixRollup = 'r'
 
 var rollupMarkerKey = []byte("R rollups v2")
 
-// oldRollupMarkerKeys mark rollups of an earlier layout (v1: hours for
-// every field), rebuilt on Open; the marker goes with them, so every node
+// oldRollupMarkerKeys mark rollups of an earlier layout (v1: hours and
+// days for every field), rebuilt on Open; the marker goes with them, so every node
 // holds the same keys.
 var oldRollupMarkerKeys = [][]byte{[]byte("R rollups v1")}
 
@@ -53,11 +53,11 @@ var oldRollupMarkerKeys = [][]byte{[]byte("R rollups v1")}
 // the search facets. Other indexed fields are counted from their postings.
 // Source addresses and user names may take a new value with nearly every
 // event (a syslog stream of failed logins from everywhere): each level is
-// then another key per event, so they have no hours, and a range's edges
-// read their minutes (at most a day's at each end).
+// then another key per event, so they have minutes only, and readers add
+// up their hours and days from the minutes (spanCounts, which keeps them).
 var rollupFields = map[string][]int{
 	appliance.FieldSource: allLevels, "event.action": allLevels, "event.outcome": allLevels, "host.name": allLevels,
-	"user.name": {0, 2}, "source.ip": {0, 2},
+	"user.name": {0}, "source.ip": {0},
 }
 
 // allLevels are the indexes of every level; stamps have all of them.
