@@ -132,9 +132,15 @@ func IndexValue(v string) string {
 
 // ToLower is strings.ToLower, several times faster on ASCII text that has
 // capitals (Windows names, hashes, hosts), which strings.ToLower builds a
-// byte at a time; s itself when it has none.
+// byte at a time; s itself when it has none. It reads and writes eight
+// bytes at a time while the text is ASCII.
 func ToLower(s string) string {
 	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if x := load8(s, i); x&asciiHighs != 0 || asciiUpper(x) != 0 {
+			break
+		}
+	}
 	for ; i < len(s); i++ {
 		if c := s[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
 			break
@@ -145,6 +151,16 @@ func ToLower(s string) string {
 	}
 	b := make([]byte, len(s))
 	copy(b, s[:i])
+	for ; i+8 <= len(s); i += 8 {
+		x := load8(s, i)
+		if x&asciiHighs != 0 {
+			return strings.ToLower(s)
+		}
+		x |= asciiUpper(x) >> 2 // 0x80 >> 2 is 'a' - 'A'
+		for k := range 8 {
+			b[i+k] = byte(x >> (8 * k))
+		}
+	}
 	for ; i < len(s); i++ {
 		c := s[i]
 		if c >= utf8.RuneSelf {
@@ -156,4 +172,23 @@ func ToLower(s string) string {
 		b[i] = c
 	}
 	return unsafe.String(&b[0], len(b)) // b is never written again
+}
+
+const (
+	asciiOnes  = 0x0101010101010101
+	asciiHighs = 0x8080808080808080
+)
+
+// load8 is s[i:i+8] as a little-endian word.
+func load8(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// asciiUpper sets the high bit of each byte of x, all ASCII, that is a
+// capital: adding 0x3F reaches 0x80 from 'A' up, adding 0x25 from 'Z'+1
+// up, and no byte below 0x80 carries into the next.
+func asciiUpper(x uint64) uint64 {
+	return (x + 0x3F*asciiOnes) &^ (x + 0x25*asciiOnes) & asciiHighs
 }
