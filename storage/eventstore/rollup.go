@@ -41,12 +41,13 @@ import (
 // postings before answering (rebuildRollups).
 const prefixRollup = 'r'
 
-var rollupMarkerKey = []byte("R rollups v2")
+var rollupMarkerKey = []byte("R rollups v3")
 
-// oldRollupMarkerKeys mark rollups of an earlier layout (v1: hours and
-// days for every field), rebuilt on Open; the marker goes with them, so every node
-// holds the same keys.
-var oldRollupMarkerKeys = [][]byte{[]byte("R rollups v1")}
+// oldRollupMarkerKeys mark rollups of an earlier layout, rebuilt on Open
+// (v1: hours and days for every field; v2: days for source.ip and
+// user.name); the marker goes with them, so every node holds the same
+// keys.
+var oldRollupMarkerKeys = [][]byte{[]byte("R rollups v1"), []byte("R rollups v2")}
 
 // rollupFields are the fields with rollups, each with its levels (indexes
 // into rollupLevels): the dashboard's chart (source) and top entities, and

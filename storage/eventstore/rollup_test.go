@@ -284,32 +284,37 @@ func TestRollupsRebuiltForOldStores(t *testing.T) {
 	checkRollups(t, dst, 10)
 }
 
-// A store with rollups of the first layout (hours for every field) gets
-// them rebuilt in the current one, and only the current marker.
+// A store with rollups of an older layout (v1: hours and days for every
+// field, v2: days for source.ip and user.name) gets them rebuilt in the
+// current one, and only the current marker.
 func TestRollupsOfAnOlderLayoutRebuilt(t *testing.T) {
-	dir := t.TempDir()
-	s := mustOpen(t, dir)
-	var index uint64
-	rollupFixture(t, s, &index, 15, 300)
-	want := dump(t, s)
-	if err := eventstore.MakeV1Rollups(s, "acme"); err != nil {
-		t.Fatal(err)
+	for _, version := range []int{1, 2} {
+		t.Run(fmt.Sprint("v", version), func(t *testing.T) {
+			dir := t.TempDir()
+			s := mustOpen(t, dir)
+			var index uint64
+			rollupFixture(t, s, &index, 15, 300)
+			want := dump(t, s)
+			if err := eventstore.MakeOldRollups(s, "acme", version); err != nil {
+				t.Fatal(err)
+			}
+			if got := dump(t, s); len(got.payloads) != len(want.payloads)+1 {
+				t.Fatalf("the old layout dumps %d records, want %d", len(got.payloads), len(want.payloads)+1)
+			}
+			s.Close()
+			s = mustOpen(t, dir)
+			got := dump(t, s)
+			if len(got.payloads) != len(want.payloads) {
+				t.Fatalf("rebuilt store dumps %d records, want %d", len(got.payloads), len(want.payloads))
+			}
+			for i := range want.payloads {
+				if string(got.payloads[i]) != string(want.payloads[i]) {
+					t.Fatalf("record %d differs after the rebuild: %q, want %q", i, got.payloads[i], want.payloads[i])
+				}
+			}
+			checkRollups(t, s, 15)
+		})
 	}
-	if got := dump(t, s); len(got.payloads) != len(want.payloads)+1 {
-		t.Fatalf("the old layout dumps %d records, want %d", len(got.payloads), len(want.payloads)+1)
-	}
-	s.Close()
-	s = mustOpen(t, dir)
-	got := dump(t, s)
-	if len(got.payloads) != len(want.payloads) {
-		t.Fatalf("rebuilt store dumps %d records, want %d", len(got.payloads), len(want.payloads))
-	}
-	for i := range want.payloads {
-		if string(got.payloads[i]) != string(want.payloads[i]) {
-			t.Fatalf("record %d differs after the rebuild: %q, want %q", i, got.payloads[i], want.payloads[i])
-		}
-	}
-	checkRollups(t, s, 15)
 }
 
 // A batch replayed after a crash that kept part of its writes but not its
