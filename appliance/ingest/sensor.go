@@ -261,20 +261,31 @@ func (m sensorMap) set(ecs string, v any) { m.f[ecs] = v }
 // traffic maps a flow's byte and packet counters, each direction's source
 // key given, to source.*/destination.* and their network.* sums.
 func (m sensorMap) traffic(srcBytes, dstBytes, srcPkts, dstPkts string) {
-	for _, counter := range [...]struct{ src, dst, unit string }{{srcBytes, dstBytes, "bytes"}, {srcPkts, dstPkts, "packets"}} {
+	for _, counter := range [...]struct{ src, dst, ecsSrc, ecsDst, ecsTotal string }{
+		{srcBytes, dstBytes, "source.bytes", "destination.bytes", "network.bytes"},
+		{srcPkts, dstPkts, "source.packets", "destination.packets", "network.packets"},
+	} {
 		var total float64
 		var have bool
-		for _, c := range [...]struct{ ecs, key string }{{"source." + counter.unit, counter.src}, {"destination." + counter.unit, counter.dst}} {
+		for _, c := range [...]struct{ ecs, key string }{{counter.ecsSrc, counter.src}, {counter.ecsDst, counter.dst}} {
 			if n, ok := m.count(c.key); ok {
-				m.set(c.ecs, n)
+				m.setNum(c.ecs, c.key, n) // the source's value, boxed already
 				total += n
 				have = true
 			}
 		}
 		if have {
-			m.set("network."+counter.unit, total)
+			m.set(counter.ecsTotal, sensorCount(total))
 		}
 	}
+}
+
+// sensorCount boxes a count, small ones without allocating.
+func sensorCount(n float64) any {
+	if n >= 0 && n < float64(len(sensorSmall)) && n == math.Trunc(n) {
+		return sensorSmall[int(n)]
+	}
+	return n
 }
 
 // setStr sets ecs to s unless s is empty.

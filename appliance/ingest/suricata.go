@@ -63,7 +63,13 @@ func ParseSuricata(line []byte, _ time.Time) (Parsed, error) {
 		}
 	}
 
-	kind, category, typ := "event", "network", "protocol"
+	// Field values: constants in an interface value allocate nothing.
+	var kind, category, typ any = "event", "network", "protocol"
+	// event.action is mostly event_type, stored boxed already.
+	action := any(et)
+	if v, ok := m.get("suricata.event_type").(string); ok && v == et {
+		action = m.get("suricata.event_type")
+	}
 	switch et {
 	case "alert":
 		kind, category, typ = "alert", "intrusion_detection", "info"
@@ -83,23 +89,27 @@ func ParseSuricata(line []byte, _ time.Time) (Parsed, error) {
 		m.copyNum("event.severity", "suricata.alert.severity")
 	case "flow", "netflow":
 		typ = "connection"
-		m.set("event.action", et)
+		m.set("event.action", action)
 	case "stats":
 		kind, category, typ = "metric", "", ""
-		m.set("event.action", et)
+		m.set("event.action", action)
 	case "fileinfo":
 		category, typ = "file", "info"
-		m.set("event.action", et)
+		m.set("event.action", action)
 	case "anomaly":
 		typ = "info"
-		m.set("event.action", et)
+		m.set("event.action", action)
 		m.copyStr("message", "suricata.anomaly.event")
 	default:
-		m.set("event.action", et)
+		m.set("event.action", action)
 	}
 	m.set("event.kind", kind)
-	m.setStr("event.category", category)
-	m.setStr("event.type", typ)
+	if category != "" {
+		m.set("event.category", category)
+	}
+	if typ != "" {
+		m.set("event.type", typ)
+	}
 
 	// Only the sections the record has (each looks up many keys).
 	for i, fn := range suricataSections {
@@ -111,9 +121,9 @@ func ParseSuricata(line []byte, _ time.Time) (Parsed, error) {
 }
 
 // suricataDatasets are the event.dataset values of the usual event types,
-// made once.
-var suricataDatasets = func() map[string]string {
-	m := map[string]string{}
+// made (and boxed) once.
+var suricataDatasets = func() map[string]any {
+	m := map[string]any{}
 	for _, et := range [...]string{"alert", "anomaly", "dhcp", "dnp3", "dns", "drop", "fileinfo", "flow", "ftp",
 		"ftp_data", "http", "http2", "ike", "krb5", "mqtt", "netflow", "nfs", "pgsql", "quic", "rdp", "rfb",
 		"sip", "smb", "smtp", "snmp", "ssh", "stats", "tftp", "tls"} {
@@ -122,9 +132,9 @@ var suricataDatasets = func() map[string]string {
 	return m
 }()
 
-// sensorLower is strings.ToLower, without allocating for the usual
-// transport and protocol names.
-func sensorLower(s string) string {
+// sensorLower is strings.ToLower, as a field value: without allocating for
+// the usual transport and protocol names.
+func sensorLower(s string) any {
 	switch s {
 	case "TCP", "tcp":
 		return "tcp"
