@@ -156,6 +156,14 @@ var winSmallNumbers = func() (t [1024]any) {
 	return t
 }()
 
+// winNum is f as a field value: small whole numbers without allocating.
+func winNum(f float64) any {
+	if u := uint(f); float64(u) == f && u < uint(len(winSmallNumbers)) && !math.Signbit(f) {
+		return winSmallNumbers[u]
+	}
+	return f
+}
+
 // winScan is a strict JSON reader over one line. Its methods return false
 // at anything it does not read exactly as decodeObject would.
 //
@@ -478,10 +486,7 @@ func (sc *winScan) scalar() (v any, isNull, ok bool) {
 		return internValue(sc.vals, s), false, ok // interned values are copies
 	case c == '-' || c >= '0' && c <= '9':
 		f, ok := sc.num()
-		if u := uint(f); float64(u) == f && u < uint(len(winSmallNumbers)) && !math.Signbit(f) {
-			return winSmallNumbers[u], false, ok
-		}
-		return f, false, ok
+		return winNum(f), false, ok
 	case c == 't' && sc.word("true"):
 		return true, false, true
 	case c == 'f' && sc.word("false"):

@@ -59,7 +59,7 @@ func (o winOut) num(k string, v float64) {
 			return
 		}
 	}
-	o.m[k] = v
+	o.m[k] = winNum(v)
 }
 
 func (o winOut) text(k string) string {
@@ -77,7 +77,7 @@ func (w *winEvent) normalise(fields map[string]any) {
 		code = strconv.FormatUint(uint64(w.eventID), 10)
 	}
 	o.put("event.code", winVal{code.(string), code})
-	fields["winlog.event_id"] = float64(w.eventID) // one type whatever the shape
+	fields["winlog.event_id"] = winNum(float64(w.eventID)) // one type whatever the shape
 	if s, ok := fields["winlog.record_id"].(string); ok {
 		if n, ok := winNumber(s); ok {
 			fields["winlog.record_id"] = n
