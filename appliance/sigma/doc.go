@@ -8,7 +8,8 @@
 // selects (logsource.go), how Sigma field names find our fields
 // (fieldmap.go), the value modifiers and wildcard patterns (modifier.go,
 // pattern.go, matcher.go), and making that fast: the literal prefilter
-// (prefilter.go, ac.go), reading a stored document once (event.go) and
+// (prefilter.go; its automata and pair filters, ac.go and pairs.go),
+// reading a stored document once, or in place (event.go) and
 // carrying automata and regular expressions from one compile to the next
 // (cache.go), so a compile after a rule change rebuilds only what changed.
 // Correlation state lives in correlator.go (bounded: idle groups are
