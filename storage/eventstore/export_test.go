@@ -69,8 +69,8 @@ func SetRollupCacheMax(n int) (restore func()) {
 }
 
 // MakeOldRollups turns the store's rollup marker into that of layout
-// version (1 or 2) and adds a key only those layouts had (a day of a
-// source address), as in a store written before the layout changed.
+// version (1 to 3) and adds a key the current layout never has (an hour of
+// a source address), as in a store written before the layout changed.
 func MakeOldRollups(s *Store, tenant string, version int) error {
 	return s.db.Update(func(txn *badger.Txn) error {
 		if err := txn.Delete(rollupMarkerKey); err != nil {
@@ -79,7 +79,7 @@ func MakeOldRollups(s *Store, tenant string, version int) error {
 		if err := txn.Set(oldRollupMarkerKeys[version-1], []byte{1}); err != nil {
 			return err
 		}
-		k := appendRollupKey(nil, tenantPrefix(prefixRollup, tenant), fieldCodes["source.ip"], rollupLevels[2], 86400, "10.0.0.1")
+		k := appendRollupKey(nil, tenantPrefix(prefixRollup, tenant), fieldCodes["source.ip"], rollupLevels[1], 3600, "10.0.0.1")
 		return txn.Set(k, rollupCount{count: 1, index: 1}.encode())
 	})
 }

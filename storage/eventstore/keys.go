@@ -14,7 +14,7 @@ import (
 //	'e' tenant 0x00 id(16)                        -> event document (JSON)
 //	'x' tenant 0x00 field(1) value 0x00 second(8) tag(8) -> IDs (posting.go)
 //	'r' tenant 0x00 field(1) level(1) bucket(8) value -> count(8) index(8) (rollup.go)
-//	'R' "rollups v3"                              -> the rollups cover every event
+//	'R' "rollups v4"                              -> the rollups cover every event
 //	'b' tenant 0x00 batchID 0x00 part(4)          -> input digest (8), for idempotent batches
 //	'm' name                                      -> node-local metadata
 //

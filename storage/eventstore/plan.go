@@ -3,7 +3,6 @@ package eventstore
 import (
 	"bytes"
 	"cmp"
-	"encoding/binary"
 	"math"
 	"slices"
 	"strconv"
@@ -128,12 +127,15 @@ func (p *planner) count(code byte, value string) int {
 	if lo >= end {
 		return 0
 	}
-	if len(codeLevels[code]) == 1 {
-		return p.postingEstimate(code, value, lo, end)
-	}
 	spans := splitRange(lo, end, codeLevels[code])
 	if estimateBuckets(spans) > maxEstimateBuckets {
-		return unknownCount
+		// A field without hours may have a day's minutes at each edge:
+		// the days around the range, an estimate from above, are fewer.
+		day := rollupLevels[len(rollupLevels)-1].width
+		spans = splitRange(lo/day*day, min((end+day-1)/day*day, maxSecond), codeLevels[code])
+		if estimateBuckets(spans) > maxEstimateBuckets {
+			return unknownCount
+		}
 	}
 	prefixR := tenantPrefix(prefixRollup, p.tenant)
 	value = appliance.IndexValue(value)
@@ -156,30 +158,6 @@ func (p *planner) count(code byte, value string) int {
 				return err
 			})
 		}
-	}
-	return n
-}
-
-// maxEstimatePostings bounds the posting keys an estimate reads.
-const maxEstimatePostings = 1024
-
-// postingEstimate estimates the events of a field with minute rollups only
-// (a range would be a key per minute) from the value's postings in
-// [lo, end): exact up to maxEstimatePostings keys (a key per second and
-// batch), past that the count so far, which still says "many".
-func (p *planner) postingEstimate(code byte, value string, lo, end uint64) int {
-	prefix := indexValuePrefix(p.tenant, code, value, true)
-	it := p.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	n := 0
-	keys := 0
-	for it.Seek(binary.BigEndian.AppendUint64(bytes.Clone(prefix), lo)); it.Valid() && keys < maxEstimatePostings; it.Next() {
-		k := it.Item().Key()
-		if len(k) != len(prefix)+16 || postingSecond(k) >= end {
-			break
-		}
-		n += postingCount(it.Item())
-		keys++
 	}
 	return n
 }

@@ -41,24 +41,26 @@ import (
 // postings before answering (rebuildRollups).
 const prefixRollup = 'r'
 
-var rollupMarkerKey = []byte("R rollups v3")
+var rollupMarkerKey = []byte("R rollups v4")
 
 // oldRollupMarkerKeys mark rollups of an earlier layout, rebuilt on Open
-// (v1: hours and days for every field; v2: days for source.ip and
-// user.name); the marker goes with them, so every node holds the same
-// keys.
-var oldRollupMarkerKeys = [][]byte{[]byte("R rollups v1"), []byte("R rollups v2")}
+// (v1: hours for every field; v2: this layout, in a tree never released,
+// rebuilt all the same; v3: minutes only for source.ip and user.name); the
+// marker goes with them, so every node holds the same keys.
+var oldRollupMarkerKeys = [][]byte{[]byte("R rollups v1"), []byte("R rollups v2"), []byte("R rollups v3")}
 
 // rollupFields are the fields with rollups, each with its levels (indexes
 // into rollupLevels): the dashboard's chart (source) and top entities, and
 // the search facets. Other indexed fields are counted from their postings.
 // Source addresses and user names may take a new value with nearly every
 // event (a syslog stream of failed logins from everywhere): each level is
-// then another key per event, so they have minutes only, and readers add
-// up their hours and days from the minutes (spanCounts, which keeps them).
+// then another key per event, so they have no hours, and a range's edges
+// read their minutes (at most a day's at each end). Minutes only, with
+// hours and days added up from them by readers, wrote less again but made
+// the first view of 30 days read every minute key (docs/performance.md).
 var rollupFields = map[string][]int{
 	appliance.FieldSource: allLevels, "event.action": allLevels, "event.outcome": allLevels, "host.name": allLevels,
-	"user.name": {0}, "source.ip": {0},
+	"user.name": {0, 2}, "source.ip": {0, 2},
 }
 
 // allLevels are the indexes of every level; stamps have all of them.

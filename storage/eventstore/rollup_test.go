@@ -284,11 +284,11 @@ func TestRollupsRebuiltForOldStores(t *testing.T) {
 	checkRollups(t, dst, 10)
 }
 
-// A store with rollups of an older layout (v1: hours and days for every
-// field, v2: days for source.ip and user.name) gets them rebuilt in the
-// current one, and only the current marker.
+// A store with rollups of an older layout (v1: hours for every field, v2:
+// this one, v3: minutes only for source.ip and user.name) gets them
+// rebuilt in the current one, and only the current marker.
 func TestRollupsOfAnOlderLayoutRebuilt(t *testing.T) {
-	for _, version := range []int{1, 2} {
+	for _, version := range []int{1, 2, 3} {
 		t.Run(fmt.Sprint("v", version), func(t *testing.T) {
 			dir := t.TempDir()
 			s := mustOpen(t, dir)

@@ -92,9 +92,10 @@ const bucketCacheMax = 1_000_000
 // whose stamp has not moved has not changed (every counted term moves it),
 // so a range's counts then cost only its stamps, one key per bucket,
 // instead of a key per value, and a run of days already added up is not
-// added again. Minute buckets are small and read each time. A field with
-// minutes only (rollupFields) has its hours and days added up from their
-// minutes here, once per stamp. A restore empties it (stamps start over).
+// added again. Runs of minutes under an hour (the edges of a field with
+// hours) are small and read each time; a field without hours has up to a
+// day of minutes at each edge of a range, which are kept like hours. A
+// restore empties it (stamps start over).
 type bucketCache struct {
 	mu      sync.Mutex
 	buckets map[bucketID]*bucketCounts
@@ -167,7 +168,7 @@ func (c *bucketCache) clear() {
 // whole buckets of sp: hours and days through the bucket cache. gen is the
 // cache's generation from before txn began.
 func (s *Store) spanCounts(txn *badger.Txn, gen uint64, tenant string, code byte, sp span, fn func(value string, n int)) error {
-	if sp.level == 0 {
+	if sp.level == 0 && sp.to-sp.from <= rollupLevels[1].width {
 		return readRollups(txn, tenant, code, sp, func(v []byte, n int) { fn(string(v), n) })
 	}
 	l := rollupLevels[sp.level]
@@ -183,23 +184,12 @@ func (s *Store) spanCounts(txn *badger.Txn, gen uint64, tenant string, code byte
 			return b, nil
 		}
 		b := &bucketCounts{stamps: stamps[i : i+2 : i+2]}
-		if slices.Contains(codeLevels[code], sp.level) {
-			err := readRollups(txn, tenant, code, span{sp.level, from, from + l.width}, func(v []byte, n int) {
-				b.values = append(b.values, string(v))
-				b.counts = append(b.counts, n)
-			})
-			if err != nil {
-				return nil, err
-			}
-		} else {
-			sum := map[string]int{}
-			if err := readRollups(txn, tenant, code, span{0, from, from + l.width}, func(v []byte, n int) { sum[string(v)] += n }); err != nil {
-				return nil, err
-			}
-			for v, n := range sum {
-				b.values = append(b.values, v)
-				b.counts = append(b.counts, n)
-			}
+		err := readRollups(txn, tenant, code, span{sp.level, from, from + l.width}, func(v []byte, n int) {
+			b.values = append(b.values, string(v))
+			b.counts = append(b.counts, n)
+		})
+		if err != nil {
+			return nil, err
 		}
 		s.buckets.put(gen, id, b)
 		return b, nil

@@ -242,9 +242,9 @@ func (s *Store) tops(ctx context.Context, tenant string, from, to time.Time, fie
 	if lo >= end {
 		return out, nil
 	}
-	// Every field with rollups has minutes, and its hours and days (read
-	// or added up from its minutes).
-	spans := splitRange(lo, end, allLevels)
+	// Every field with rollups has minutes: their loose seconds are the
+	// same.
+	edges := splitRange(lo, end, allLevels)
 	var rolled []string
 	for _, f := range fields {
 		if rollupFields[f] != nil {
@@ -255,7 +255,7 @@ func (s *Store) tops(ctx context.Context, tenant string, from, to time.Time, fie
 	for _, f := range fields {
 		counts[f] = map[string]int{}
 	}
-	for _, sp := range spans {
+	for _, sp := range edges {
 		if sp.level >= 0 || len(rolled) == 0 {
 			continue
 		}
@@ -282,7 +282,7 @@ func (s *Store) tops(ctx context.Context, tenant string, from, to time.Time, fie
 			}
 			gen := s.buckets.generation()
 			errs[i] = s.db.View(func(txn *badger.Txn) error {
-				for _, sp := range spans {
+				for _, sp := range splitRange(lo, end, rollupFields[f]) {
 					if sp.level >= 0 {
 						if err := s.spanCounts(txn, gen, tenant, code, sp, func(v string, c int) { into[v] += c }); err != nil {
 							return err
