@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"slices"
 	"testing"
 	"time"
 
@@ -55,26 +53,4 @@ func BenchmarkRulePages(b *testing.B) {
 	} {
 		b.Run(p, func(b *testing.B) { benchServerTime(b, h, p) })
 	}
-}
-
-// benchServerTime serves GET path as an admin signed in (session and API
-// token) b.N times, failing on any status but 200, and reports the p50 and
-// p95 server times in ms.
-func benchServerTime(b *testing.B, h http.Handler, path string) {
-	var took []time.Duration
-	for b.Loop() {
-		req := httptest.NewRequest("GET", path, nil)
-		req.AddCookie(&http.Cookie{Name: "xdr_session", Value: "xdrs_bench"})
-		req.Header.Set("Authorization", "Bearer xdr_bench")
-		rec := httptest.NewRecorder()
-		start := time.Now()
-		h.ServeHTTP(rec, req)
-		took = append(took, time.Since(start))
-		if rec.Code != http.StatusOK {
-			b.Fatalf("GET %s: %d\n%.2000s", path, rec.Code, rec.Body)
-		}
-	}
-	slices.Sort(took)
-	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "p95-ms")
 }
