@@ -97,6 +97,17 @@ func start(t *testing.T, cfg syslogd.Config, rec *recorder) (*syslogd.Server, *p
 
 func counter(t *testing.T, reg *prometheus.Registry, name, transport string) float64 {
 	t.Helper()
+	v, ok := lookupCounter(t, reg, name, transport)
+	if !ok {
+		t.Fatalf("metric %s{transport=%q} not found", name, transport)
+	}
+	return v
+}
+
+// lookupCounter is counter for a poll that may start before the listener
+// has registered its transport's series: absent reads as not found.
+func lookupCounter(t *testing.T, reg *prometheus.Registry, name, transport string) (float64, bool) {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -108,13 +119,12 @@ func counter(t *testing.T, reg *prometheus.Registry, name, transport string) flo
 		for _, m := range mf.Metric {
 			for _, l := range m.Label {
 				if l.GetName() == "transport" && l.GetValue() == transport {
-					return m.Counter.GetValue()
+					return m.Counter.GetValue(), true
 				}
 			}
 		}
 	}
-	t.Fatalf("metric %s{transport=%q} not found", name, transport)
-	return 0
+	return 0, false
 }
 
 // TestLoggerOverUDPAndTCP sends with util-linux logger, the client sites use,
@@ -234,7 +244,7 @@ func TestUDPDropsAreCounted(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		recv := counter(t, reg, "xdr_syslog_received_total", "udp")
+		recv, _ := lookupCounter(t, reg, "xdr_syslog_received_total", "udp")
 		if recv == sent {
 			break
 		}
@@ -318,7 +328,7 @@ func TestUDPKernelDropsAreCounted(t *testing.T) {
 		fmt.Fprintf(c, "<13>marker %d", markers)
 		markers++
 		time.Sleep(20 * time.Millisecond) // polling interval
-		if recv := counter(t, reg, "xdr_syslog_received_total", "udp"); recv == float64(sent+markers) {
+		if recv, _ := lookupCounter(t, reg, "xdr_syslog_received_total", "udp"); recv == float64(sent+markers) {
 			break
 		} else if time.Now().After(deadline) {
 			t.Fatalf("received %v of %d datagrams sent past a full socket buffer", recv, sent+markers)
