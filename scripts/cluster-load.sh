@@ -5,6 +5,8 @@
 # over all three nodes (followers forward to the leader); each request is
 # answered only after a quorum has the batch and the receiving node has
 # applied it. Usage: scripts/cluster-load.sh [EVENTS]
+# PROFILE=FILE also writes a CPU profile of node 0 (the bootstrapped leader)
+# for the first PROFILE_SECONDS (default 8) of the load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-300000}
@@ -35,6 +37,10 @@ done
 token=$("$work/xdr" token create --tenant default --name load --scope api --data-dir "$work/n0")
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(go version)"
 per=$((events / 3))
+if [ -n "${PROFILE:-}" ]; then
+  curl -s --unix-socket "$work/n0/admin.sock" "http://node/debug/pprof/profile?seconds=${PROFILE_SECONDS:-8}" -o "$PROFILE" &
+  prof=$!
+fi
 start_ns=$(date +%s%N)
 loads=()
 for i in 0 1 2; do
@@ -43,5 +49,6 @@ for i in 0 1 2; do
 done
 wait "${loads[@]}"
 end_ns=$(date +%s%N)
+if [ -n "${PROFILE:-}" ]; then wait "$prof"; echo "profile of node 0: $PROFILE"; fi
 cat "$work"/load*.out
 awk -v n=$((per * 3)) -v ns=$((end_ns - start_ns)) 'BEGIN{printf "cluster total: %d events in %.1f s = %.0f events/s (quorum-acknowledged, 3 nodes on one machine)\n", n, ns/1e9, n/(ns/1e9)}'
