@@ -15,8 +15,9 @@ import (
 // observations (at least checkpointMinEvents) the state is saved whole and
 // the log emptied: saving costs in proportion to the state and replaying in
 // proportion to the log, so this keeps the saving cost per event constant
-// and a restart's replay no longer than the state is large. Rebuilding the correlator (after a restart, a snapshot
-// restore or a rule change) loads the saved state and replays the logged
+// and a restart's replay no longer than the state is large. Rebuilding the
+// correlator (after a restart, a snapshot restore or a rule change) loads
+// the saved state and replays the logged
 // events, read back from the event store, through the same rule set: Observe
 // is deterministic, so the result is the state the node had. A rule change
 // first checkpoints (replaying with the old rules if need be), so the log

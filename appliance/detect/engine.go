@@ -180,7 +180,7 @@ func (e *Engine) Process(st State, tenant, source string, events []appliance.Eve
 	for i := range events {
 		ev, p := &events[i], &prepared[i]
 		if p.ev == nil {
-			continue // not a document the engine reads: nothing to detect, on every node alike
+			continue // nothing to detect, on every node alike (preparedEvent)
 		}
 		sev, matched := p.ev, p.matched
 		id := ev.ID.String()
@@ -209,7 +209,7 @@ func (e *Engine) Process(st State, tenant, source string, events []appliance.Eve
 
 // preparedEvent is an event read for matching and the rules it matched.
 type preparedEvent struct {
-	ev      *sigma.Event // nil: not a document the engine reads
+	ev      *sigma.Event // nil: not a document the engine reads, or (read by MatchDocument) one that matched nothing
 	matched []*sigma.Rule
 }
 
