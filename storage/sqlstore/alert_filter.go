@@ -273,31 +273,30 @@ var (
 // or a date; never also a number, which has no '-' after its first digit
 // but in an exponent) that fits the time column.
 func parseQueryTime(v string) (time.Time, bool) {
-	if !isQueryTime(v) {
-		return time.Time{}, false
-	}
-	at, err := time.Parse(time.RFC3339, v)
-	if len(v) == len(time.DateOnly) {
-		at, err = time.Parse(time.DateOnly, v)
-	}
-	if err != nil || at.Before(minQueryTime) || at.After(maxQueryTime) {
+	at, ok := queryTime(v)
+	if !ok || at.Before(minQueryTime) || at.After(maxQueryTime) {
 		return time.Time{}, false
 	}
 	return at, true
 }
 
-// isQueryTime is whether Match reads v as a time (parseTime in
-// appliance/query/values.go).
+// isQueryTime is whether Match reads v as a time.
 func isQueryTime(v string) bool {
+	_, ok := queryTime(v)
+	return ok
+}
+
+// queryTime reads v as Match does (parseTime in appliance/query/values.go).
+func queryTime(v string) (time.Time, bool) {
 	if len(v) < 10 || v[0] < '0' || v[0] > '9' || v[4] != '-' {
-		return false
+		return time.Time{}, false
 	}
+	layout := time.RFC3339
 	if len(v) == len(time.DateOnly) {
-		_, err := time.Parse(time.DateOnly, v)
-		return err == nil
+		layout = time.DateOnly
 	}
-	_, err := time.Parse(time.RFC3339, v)
-	return err == nil
+	at, err := time.Parse(layout, v)
+	return at, err == nil
 }
 
 // likePattern is v as a LIKE pattern that matches every string equal to v

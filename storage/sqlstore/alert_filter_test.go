@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,23 +208,13 @@ func inMemory(t *testing.T, alerts []*detect.Alert, e query.Expr) []string {
 		if c := y.Timestamp.Compare(x.Timestamp); c != 0 {
 			return c
 		}
-		return -compareStrings(x.ID, y.ID)
+		return strings.Compare(y.ID, x.ID)
 	})
 	ids := []string{}
 	for _, a := range kept {
 		ids = append(ids, a.ID)
 	}
 	return ids
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // allPages follows the cursors of a listing.
