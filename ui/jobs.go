@@ -248,7 +248,8 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if j.file != nil {
-		vm.DownloadURL, vm.DownloadName, vm.DownloadDetail = self+"/download", j.fileName, j.fileDetail
+		vm.DownloadURL, vm.DownloadName = self+"/download", j.fileName
+		vm.DownloadDetail = fmt.Sprintf("%s. Kept here for %d minutes", j.fileDetail, int(jobTTL.Minutes()))
 	}
 	report := j.report
 	j.mu.Unlock()

@@ -118,7 +118,7 @@ type JobVM struct {
 	Import             *ImportResult
 	DownloadURL        string
 	DownloadName       string
-	DownloadDetail     string // e.g. "12 events, 40 KB, with MANIFEST.sha256"
+	DownloadDetail     string // e.g. "12 events, 40 KB, with MANIFEST.sha256. Kept here for 15 minutes"
 	BackURL, BackLabel string
 }
 
