@@ -46,16 +46,6 @@ func TestMigrationsFromEmpty(t *testing.T) {
 // TestMigrationFillsAlertEntities: alerts stored before schema 5 get their
 // entity columns from the document, so filters on them find old alerts.
 func TestMigrationFillsAlertEntities(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.db")
-	raw, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range migrations[:4] {
-		if _, err := raw.Exec(m); err != nil {
-			t.Fatalf("migration %d: %v", i+1, err)
-		}
-	}
 	old := []*detect.Alert{
 		{ID: "a1", Tenant: "acme", Severity: "high", Attack: []string{}, Timestamp: alertT0,
 			Entities: []detect.Entity{{Type: "ip", Value: "198.51.1.7"}, {Type: "user", Value: "root"}, {Type: "host", Value: "web-1"}}},
@@ -63,20 +53,8 @@ func TestMigrationFillsAlertEntities(t *testing.T) {
 			Entities: []detect.Entity{{Type: "user", Value: "alice"}}},
 		{ID: "a3", Tenant: "acme", Severity: "low", Attack: []string{}, Timestamp: alertT0},
 	}
-	stmts := []string{`PRAGMA user_version = 4`, `INSERT INTO tenants (name, created) VALUES ('acme', 0)`}
-	for _, s := range stmts {
-		if _, err := raw.Exec(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, a := range old {
-		doc, _ := json.Marshal(a)
-		if _, err := raw.Exec(`INSERT INTO alerts (tenant, id, time, rule_id, severity, incident, doc) VALUES (?, ?, ?, ?, ?, '', ?)`,
-			a.Tenant, a.ID, a.Timestamp.UnixNano(), a.RuleID, a.Severity, doc); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw.Close()
+	path := filepath.Join(t.TempDir(), "state.db")
+	atSchema(t, path, 4, old).Close()
 
 	db, err := Open(path)
 	if err != nil {
@@ -111,16 +89,6 @@ func TestMigrationFillsAlertEntities(t *testing.T) {
 // are counted into alert_techniques and alert_severities, so the ATT&CK
 // page and the dashboard count them from the rollups as new alerts.
 func TestMigrationFillsAlertRollups(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.db")
-	raw, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range migrations[:5] {
-		if _, err := raw.Exec(m); err != nil {
-			t.Fatalf("migration %d: %v", i+1, err)
-		}
-	}
 	hour := alertT0.Truncate(time.Hour)
 	old := []*detect.Alert{
 		{ID: "a1", Tenant: "acme", Severity: "high", Attack: []string{"T1110", "T1110"}, Timestamp: hour.Add(10 * time.Minute)},
@@ -129,18 +97,8 @@ func TestMigrationFillsAlertRollups(t *testing.T) {
 		{ID: "a4", Tenant: "other", Severity: "low", Attack: []string{"T1110"}, Timestamp: hour.Add(10 * time.Minute)},
 		{ID: "a5", Tenant: "acme", Severity: "low", Attack: []string{"T1110"}, Timestamp: time.Unix(0, -int64(30*time.Minute))},
 	}
-	for _, s := range []string{`PRAGMA user_version = 5`, `INSERT INTO tenants (name, created) VALUES ('acme', 0), ('other', 0)`} {
-		if _, err := raw.Exec(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, a := range old {
-		doc, _ := json.Marshal(a)
-		if _, err := raw.Exec(`INSERT INTO alerts (tenant, id, time, rule_id, severity, incident, doc) VALUES (?, ?, ?, ?, ?, '', ?)`,
-			a.Tenant, a.ID, a.Timestamp.UnixNano(), a.RuleID, a.Severity, doc); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path := filepath.Join(t.TempDir(), "state.db")
+	raw := atSchema(t, path, 5, old)
 	// Incidents of schema 5 get into the new indexes too: the severity
 	// order and the open counts see them.
 	for i, sev := range []string{"low", "critical", "medium"} {
@@ -192,4 +150,38 @@ func TestMigrationFillsAlertRollups(t *testing.T) {
 			t.Errorf("AlertTechniqueCounts(%s, %v, %v) = %v, %v; want %v", c.tenant, c.from, c.to, got, err, c.want)
 		}
 	}
+}
+
+// atSchema creates a database at path with the first version migrations
+// and the alerts (their tenants too) stored as that schema stored them,
+// and returns it open for more rows; Open then migrates it the rest.
+func atSchema(t *testing.T, path string, version int, alerts []*detect.Alert) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range migrations[:version] {
+		if _, err := raw.Exec(m); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	if _, err := raw.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, version)); err != nil {
+		t.Fatal(err)
+	}
+	tenants := map[string]bool{}
+	for _, a := range alerts {
+		if !tenants[a.Tenant] {
+			tenants[a.Tenant] = true
+			if _, err := raw.Exec(`INSERT INTO tenants (name, created) VALUES (?, 0)`, a.Tenant); err != nil {
+				t.Fatal(err)
+			}
+		}
+		doc, _ := json.Marshal(a)
+		if _, err := raw.Exec(`INSERT INTO alerts (tenant, id, time, rule_id, severity, incident, doc) VALUES (?, ?, ?, ?, ?, '', ?)`,
+			a.Tenant, a.ID, a.Timestamp.UnixNano(), a.RuleID, a.Severity, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return raw
 }
