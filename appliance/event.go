@@ -116,10 +116,12 @@ func NewEventID(ts time.Time, hash uint64) EventID {
 // (the key separator), at most MaxIndexedValue bytes. Ingest applies it to
 // Terms and the query planner to looked-up values, so both agree.
 func IndexValue(v string) string {
+	// Lowered first: a NUL removed first could join the bytes around it
+	// into a character that lowering would otherwise have replaced.
+	v = ToLower(v)
 	if strings.IndexByte(v, 0) >= 0 {
 		v = strings.ReplaceAll(v, "\x00", "")
 	}
-	v = ToLower(v)
 	if len(v) > MaxIndexedValue {
 		n := MaxIndexedValue
 		for n > 0 && !utf8.RuneStart(v[n]) { // never cut a character in two

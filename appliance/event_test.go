@@ -148,6 +148,7 @@ func TestIndexValue(t *testing.T) {
 		{"NUL removed", "ro\x00ot", "root"},
 		{"NUL and upper", "R\x00OOT\x00", "root"},
 		{"only NULs", "\x00\x00", ""},
+		{"NUL inside invalid UTF-8", "\xc3\x00\xa9", "\uFFFD\uFFFD"},
 		{"non-ascii lower-cased", "ÄRGER Straße", "ärger straße"},
 		{"greek", "ΣΥΣΤΗΜΑ", "συστημα"},
 		{"exactly the limit", a200, a200},
