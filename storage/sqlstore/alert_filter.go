@@ -6,7 +6,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/minixdr/xdr/appliance/detect"
 	"github.com/minixdr/xdr/appliance/query"
 )
 
@@ -333,19 +332,20 @@ func writeLikeChar(b *strings.Builder, r rune) {
 	b.WriteRune(r)
 }
 
-// alertFields is what Match sees of a stored alert: its document, with the
-// entity aliases answered from its entities.
+// alertFields is what Match sees of a stored alert: its document (doc,
+// decoded), with the entity aliases answered from its entities.
 type alertFields struct {
 	query.Fields
-	entities []detect.Entity
+	doc map[string]any
 }
 
 func (f alertFields) Lookup(field string) []any {
 	if a, ok := alertStrings[field]; ok && a.entity != "" {
 		// The first of its type, as the column holds (PutAlert).
-		for _, e := range f.entities {
-			if e.Type == a.entity {
-				return []any{e.Value}
+		entities, _ := f.doc["entities"].([]any)
+		for _, x := range entities {
+			if e, _ := x.(map[string]any); e["type"] == a.entity {
+				return []any{e["value"]}
 			}
 		}
 		return nil

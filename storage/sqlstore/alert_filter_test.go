@@ -196,7 +196,7 @@ func inMemory(t *testing.T, alerts []*detect.Alert, e query.Expr) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ok, err := matchAlert(e, a, doc)
+		ok, err := matchAlert(e, doc)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -87,18 +87,18 @@ func (db *DB) Alerts(ctx context.Context, q detect.AlertQuery) (detect.AlertPage
 			return page, wrap(err, "list alerts")
 		}
 		scanned++
-		var a detect.Alert
-		if err := json.Unmarshal(doc, &a); err != nil {
-			return page, fmt.Errorf("alert %s: %w", lastID, err)
-		}
 		if !filter.exact {
-			ok, err := matchAlert(q.Expr, &a, doc)
+			ok, err := matchAlert(q.Expr, doc)
 			if err != nil {
 				return page, fmt.Errorf("alert %s: %w", lastID, err)
 			}
 			if !ok {
 				continue
 			}
+		}
+		var a detect.Alert
+		if err := json.Unmarshal(doc, &a); err != nil {
+			return page, fmt.Errorf("alert %s: %w", lastID, err)
 		}
 		page.Alerts = append(page.Alerts, a)
 		if len(page.Alerts) == limit {
@@ -115,12 +115,12 @@ func (db *DB) Alerts(ctx context.Context, q detect.AlertQuery) (detect.AlertPage
 }
 
 // matchAlert evaluates an alert query on a stored alert in Go.
-func matchAlert(e query.Expr, a *detect.Alert, doc []byte) (bool, error) {
+func matchAlert(e query.Expr, doc []byte) (bool, error) {
 	var m map[string]any
 	if err := json.Unmarshal(doc, &m); err != nil {
 		return false, err
 	}
-	return query.Match(e, alertFields{Fields: query.DocFields(m, doc), entities: a.Entities}), nil
+	return query.Match(e, alertFields{Fields: query.DocFields(m, doc), doc: m}), nil
 }
 
 // Incident returns one incident of a tenant; ENOTFOUND if there is none.
