@@ -63,9 +63,9 @@ func (s *Server) searchFacets(ctx context.Context, vm *pages.EventsVM, req appli
 		}
 		sum, err := s.stats().Summary(ctx, req.Tenant, req.From, to, 1, facetFields, facetN)
 		if err == nil {
-			vm.FacetScope = "among all " + strconv.Itoa(sum.Counts[0]) + " events of the time range"
+			vm.FacetScope = "among all " + pages.Thousands(sum.Counts[0]) + " events of the time range"
 			if req.From.IsZero() && req.To.IsZero() {
-				vm.FacetScope = "among all " + strconv.Itoa(sum.Counts[0]) + " events stored"
+				vm.FacetScope = "among all " + pages.Thousands(sum.Counts[0]) + " events stored"
 			}
 			for i, f := range facetFields {
 				vm.Facets = append(vm.Facets, facet(f, sum.Tops[i].Values, narrow))
@@ -77,7 +77,7 @@ func (s *Server) searchFacets(ctx context.Context, vm *pages.EventsVM, req appli
 			s.d.Log.Warn("search facets over the range", "err", err)
 		}
 	}
-	vm.FacetScope = "among the " + strconv.Itoa(len(vm.Rows)) + " newest matching events shown (a sample: counts over the whole range are kept per field, not per query)"
+	vm.FacetScope = "among the " + pages.Thousands(len(vm.Rows)) + " newest matching events shown (a sample: counts over the whole range are kept per field, not per query)"
 	for _, f := range facetFields {
 		counts := map[string]int{}
 		for _, r := range vm.Rows {
