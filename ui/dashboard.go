@@ -140,8 +140,9 @@ func searchURL(field, value string, from, to time.Time) string {
 	return "/events?" + q.Encode()
 }
 
-// stats are the event counts of the dashboard: the event reader's own,
-// when it keeps them (the real store does).
+// stats are the event counts of the dashboard and of the search facets
+// without a query: the event reader's own, when it keeps them (the real
+// store does).
 func (s *Server) stats() appliance.EventStats {
 	if st, ok := s.d.Events.(appliance.EventStats); ok {
 		return st
