@@ -174,7 +174,7 @@ func termFilter(t *query.Term) bounds {
 	case alertEntityValue:
 		// entities.value is any of the three entity columns.
 		var sups, subs []cond
-		b := unknown
+		var b bounds
 		for _, f := range []string{"source.ip", "user.name", "host.name"} {
 			b = stringTerm(t, alertStrings[f].col, true)
 			sups, subs = append(sups, b.sup), append(subs, b.sub)
