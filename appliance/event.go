@@ -3,6 +3,9 @@ package appliance
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -130,6 +133,44 @@ func IndexValue(v string) string {
 		v = v[:n]
 	}
 	return v
+}
+
+// AppendIndexValues appends the index values of a stored field value, as
+// ingest writes its terms: a scalar's, or each element's of a (nested)
+// array. Readers that count from documents use it to agree with the
+// postings.
+func AppendIndexValues(dst []string, v any) []string {
+	if list, ok := v.([]any); ok {
+		for _, e := range list {
+			dst = AppendIndexValues(dst, e)
+		}
+		return dst
+	}
+	return append(dst, IndexValue(IndexText(v)))
+}
+
+// IndexText is the text form of a stored scalar, as indexes and the query
+// language compare it (IndexValue then folds it).
+func IndexText(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		var b [32]byte
+		return string(AppendFloat(b[:0], v))
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	return fmt.Sprint(v)
+}
+
+// AppendFloat writes v as strconv.FormatFloat(v, 'f', -1, 64) does, with a
+// fast path for the integers most numeric fields hold (ports, codes, pids).
+func AppendFloat(buf []byte, v float64) []byte {
+	if v == math.Trunc(v) && math.Abs(v) < 1<<53 && (v != 0 || !math.Signbit(v)) {
+		return strconv.AppendInt(buf, int64(v), 10)
+	}
+	return strconv.AppendFloat(buf, v, 'f', -1, 64)
 }
 
 // ToLower is strings.ToLower, several times faster on ASCII text that has

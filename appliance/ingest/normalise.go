@@ -519,31 +519,7 @@ func appendTerms(terms []appliance.Term, field string, v any) []appliance.Term {
 		}
 		return terms
 	}
-	return append(terms, appliance.Term{Field: field, Value: appliance.IndexValue(valueString(v))})
-}
-
-// valueString is the text form of a stored scalar, as indexes and the query
-// language compare it.
-func valueString(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case float64:
-		var b [32]byte
-		return string(appendFloat(b[:0], v))
-	case bool:
-		return strconv.FormatBool(v)
-	}
-	return fmt.Sprint(v)
-}
-
-// appendFloat writes v as strconv.FormatFloat(v, 'f', -1, 64) does, with a
-// fast path for the integers most numeric fields hold (ports, codes, pids).
-func appendFloat(buf []byte, v float64) []byte {
-	if v == math.Trunc(v) && math.Abs(v) < 1<<53 && (v != 0 || !math.Signbit(v)) {
-		return strconv.AppendInt(buf, int64(v), 10)
-	}
-	return strconv.AppendFloat(buf, v, 'f', -1, 64)
+	return append(terms, appliance.Term{Field: field, Value: appliance.IndexValue(appliance.IndexText(v))})
 }
 
 func appendValue(buf []byte, v any) ([]byte, error) {
@@ -551,7 +527,7 @@ func appendValue(buf []byte, v any) ([]byte, error) {
 	case string:
 		buf = appendString(buf, v)
 	case float64:
-		buf = appendFloat(buf, v)
+		buf = appliance.AppendFloat(buf, v)
 	case bool:
 		buf = strconv.AppendBool(buf, v)
 	case []any:

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -408,8 +407,7 @@ func (s *Store) countDocs(ctx context.Context, tenant string, lo, hi uint64, fie
 	return byField, complete, err
 }
 
-// indexValues are a stored field's values as its index holds them: a
-// scalar's text, or each element's of an array.
+// indexValues are a stored field's values as its index holds them.
 func indexValues(raw json.RawMessage) []string {
 	if len(raw) == 0 {
 		return nil
@@ -418,20 +416,5 @@ func indexValues(raw json.RawMessage) []string {
 	if json.Unmarshal(raw, &v) != nil {
 		return nil
 	}
-	list, ok := v.([]any)
-	if !ok {
-		list = []any{v}
-	}
-	out := make([]string, 0, len(list))
-	for _, e := range list {
-		switch e := e.(type) {
-		case string:
-			out = append(out, appliance.IndexValue(e))
-		case float64:
-			out = append(out, appliance.IndexValue(strconv.FormatFloat(e, 'f', -1, 64)))
-		case bool:
-			out = append(out, strconv.FormatBool(e))
-		}
-	}
-	return out
+	return appliance.AppendIndexValues(nil, v)
 }
