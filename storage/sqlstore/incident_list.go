@@ -54,8 +54,14 @@ func (db *DB) incidents(ctx context.Context, f appliance.IncidentFilter, cursor 
 	if err != nil {
 		return nil, 0, "", err
 	}
+	// One read transaction: the total and the page agree.
+	tx, err := db.read.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, 0, "", wrap(err, "list incidents")
+	}
+	defer tx.Rollback()
 	if count {
-		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM incidents WHERE `+where, args...).Scan(&total); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM incidents WHERE `+where, args...).Scan(&total); err != nil {
 			return nil, 0, "", wrap(err, "count incidents")
 		}
 	}
@@ -71,7 +77,7 @@ func (db *DB) incidents(ctx context.Context, f appliance.IncidentFilter, cursor 
 		args = append(args, curTime, curTime, curID)
 	}
 	limit := pageSize(f.Limit)
-	rows, err := db.read.QueryContext(ctx, incidentPageSQL(where, order),
+	rows, err := tx.QueryContext(ctx, incidentPageSQL(where, order),
 		append(args, limit, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, 0, "", wrap(err, "list incidents")
