@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/minixdr/xdr/internal/shareddata"
 )
 
 // authSamples is the folder of real auth.log samples (see its README.md).
@@ -199,7 +201,8 @@ func authSampleFiles(t testing.TB) []string {
 		t.Fatal(err)
 	}
 	if len(files) == 0 {
-		t.Skipf("auth samples not found in %s (the shared test data folder is absent)", authSamples)
+		shareddata.Root(t) // skips when the whole shared folder is absent
+		t.Fatalf("no auth samples in %s", authSamples)
 	}
 	return files
 }

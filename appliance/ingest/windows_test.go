@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/minixdr/xdr/appliance/ingest"
+	"github.com/minixdr/xdr/internal/shareddata"
 )
 
 // winSamplePath is the real Windows event sample of ../shared/testdata:
@@ -30,7 +31,8 @@ func winSampleLines(t testing.TB) [][]byte {
 	t.Helper()
 	f, err := os.Open(winSamplePath)
 	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("real Windows sample %s absent (the shared test data is not checked out next to the repository)", winSamplePath)
+		shareddata.Root(t) // skips when the whole shared folder is absent
+		t.Fatalf("real Windows sample %s absent from the shared folder", winSamplePath)
 	}
 	if err != nil {
 		t.Fatal(err)
