@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,50 +22,26 @@ import (
 func TestHTTPSWhenNotLoopback(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
-	port := strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
-	cmd := exec.Command(xdrBin, "serve", "--data-dir", dir, "--http", "0.0.0.0:"+port,
-		"--cluster-addr", freeAddr(t))
-	cmd.Env = baseEnv("XDR_ADMIN_PASSWORD=tls-test-pw")
-	logPath := filepath.Join(t.TempDir(), "stderr.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
-		cmd.Wait()                          //nolint:errcheck
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("node output:\n%s", b)
-		}
-	})
-
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // self-signed on purpose
 	}}
-	base := "https://127.0.0.1:" + port
-	deadline := time.Now().Add(readyTimeout)
-	for {
-		resp, err := client.Get(base + "/healthz/ready")
+	// A port picked free can be taken by a parallel test before the node
+	// binds it: then the node exits, and it starts again on other ports, as
+	// the node helper does.
+	var port string
+	const attempts = 4
+	for i := 1; ; i++ {
+		port = strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
+		err := startHTTPSNode(t, client, dir, port)
 		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				if resp.TLS == nil {
-					t.Fatal("answered without TLS")
-				}
-				break
-			}
+			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready over HTTPS within %v: %v", readyTimeout, err)
+		if !errors.Is(err, errBind) || i == attempts {
+			t.Fatal(err)
 		}
-		time.Sleep(pollInterval)
+		t.Logf("port taken, retrying with other ports: %v", err)
 	}
+	base := "https://127.0.0.1:" + port
 	plain := &http.Client{Timeout: 5 * time.Second}
 	if resp, err := plain.Get("http://127.0.0.1:" + port + "/healthz/live"); err == nil {
 		resp.Body.Close()
@@ -107,5 +85,60 @@ func TestHTTPSWhenNotLoopback(t *testing.T) {
 	}
 	if session == nil || !session.Secure || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode {
 		t.Errorf("session cookie not Secure/HttpOnly/SameSite=Strict: %+v", session)
+	}
+}
+
+// startHTTPSNode starts a node serving on 0.0.0.0:port and waits until it
+// answers /healthz/ready over HTTPS; errBind when the port was taken.
+func startHTTPSNode(t *testing.T, client *http.Client, dir, port string) error {
+	t.Helper()
+	cmd := exec.Command(xdrBin, "serve", "--data-dir", dir, "--http", "0.0.0.0:"+port,
+		"--cluster-addr", freeAddr(t))
+	cmd.Env = baseEnv("XDR_ADMIN_PASSWORD=tls-test-pw")
+	logPath := filepath.Join(t.TempDir(), "stderr.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }() //nolint:errcheck // the log says why
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
+		<-done
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("node output:\n%s", b)
+		}
+	})
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		select {
+		case <-done:
+			b, _ := os.ReadFile(logPath)
+			if strings.Contains(string(b), "address already in use") {
+				return fmt.Errorf("%w: %s", errBind, lastLine(string(b)))
+			}
+			return fmt.Errorf("xdr serve exited before it was ready; output:\n%s", b)
+		default:
+		}
+		resp, err := client.Get("https://127.0.0.1:" + port + "/healthz/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				if resp.TLS == nil {
+					t.Fatal("answered without TLS")
+				}
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready over HTTPS within %v: %v", readyTimeout, err)
+		}
+		time.Sleep(pollInterval)
 	}
 }
