@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/appliance/command"
 	"github.com/minixdr/xdr/cluster"
@@ -21,8 +23,19 @@ type member struct {
 	node      *cluster.Node
 }
 
-// joinMember creates credentials through a join at via and opens a node.
-func joinMember(t *testing.T, via, token string) *member {
+// slowApply makes every apply of a store take longer, as on a loaded node:
+// a forwarded write that returned before its apply here would show. The
+// delay widens that window; nothing waits on it.
+type slowApply struct{ *storage.Store }
+
+func (s slowApply) Apply(l *raft.Log) any {
+	time.Sleep(50 * time.Millisecond)
+	return s.Store.Apply(l)
+}
+
+// joinMember creates credentials through a join at via and opens a node,
+// applying to its store through wrap when given.
+func joinMember(t *testing.T, via, token string, wrap ...func(*storage.Store) cluster.StateMachine) *member {
 	t.Helper()
 	m := &member{dir: t.TempDir(), addr: freeAddr(t)}
 	id, err := cluster.NodeID(m.dir)
@@ -36,7 +49,11 @@ func joinMember(t *testing.T, via, token string) *member {
 		t.Fatalf("join: %v", err)
 	}
 	m.store = storetest.MustOpenStoreAt(t, filepath.Join(m.dir, "state"))
-	cfg := testConfig(m.dir, m.addr, m.store, nodeOpts{})
+	var fsm cluster.StateMachine = m.store
+	for _, w := range wrap {
+		fsm = w(m.store)
+	}
+	cfg := testConfig(m.dir, m.addr, fsm, nodeOpts{})
 	cfg.PKI, cfg.GossipAddr, cfg.GossipPeers = res.PKI, freeAddr(t), []string{res.Gossip}
 	if m.node, err = cluster.Open(cfg); err != nil {
 		t.Fatal(err)
@@ -74,7 +91,8 @@ func TestThreeNodesInProcess(t *testing.T) {
 	if parsed, err := cluster.ParseJoinToken(token); err != nil || !strings.Contains(parsed.String(), "expiring") || strings.Contains(parsed.String(), token[10:]) {
 		t.Fatalf("parsed token %v (%v) must show the expiry and not the secret", parsed, err)
 	}
-	members := []*member{first, joinMember(t, first.addr, token), joinMember(t, first.node.Advertise(), token)}
+	slow := func(st *storage.Store) cluster.StateMachine { return slowApply{st} }
+	members := []*member{first, joinMember(t, first.addr, token, slow), joinMember(t, first.node.Advertise(), token)}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -91,7 +109,8 @@ func TestThreeNodesInProcess(t *testing.T) {
 		return true
 	})
 
-	// A write through a follower is applied there before Propose returns.
+	// A write through a follower is applied there before Propose returns,
+	// however long its apply takes.
 	propose(t, members[1].node, user("via-follower"))
 	if _, err := members[1].store.SQL.UserByName(ctx, "via-follower"); err != nil {
 		t.Fatalf("the follower that forwarded the write does not see it: %v", err)

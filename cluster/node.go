@@ -337,16 +337,18 @@ func (n *Node) proposeLocal(ctx context.Context, data []byte) (uint64, error) {
 	return f.Index(), nil
 }
 
-// waitApplied waits (bounded) until this node has applied index.
+// waitApplied waits (bounded) until this node's stores have applied index.
+// It asks the state machine, not Raft: Raft counts an entry applied once it
+// has handed it to the state machine, before the stores hold it.
 func (n *Node) waitApplied(ctx context.Context, index uint64) {
-	if n.raft.AppliedIndex() >= index {
+	if n.cfg.FSM.Applied() >= index {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
-	for n.raft.AppliedIndex() < index {
+	for n.cfg.FSM.Applied() < index {
 		select {
 		case <-ctx.Done():
 			return // committed on a quorum; this node is just slow
