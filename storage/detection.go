@@ -61,7 +61,7 @@ func (s *Store) batchIsNew(index uint64, c *command.IngestBatch) (bool, error) {
 	if !c.Idempotent || index <= s.Events.Applied() {
 		return true, nil
 	}
-	seen, err := s.Events.HasBatch(c.Tenant, eventstore.BatchRecord{BatchID: c.BatchID, Part: c.Part, Digest: c.Digest})
+	seen, err := s.Events.HasBatch(index, c.Tenant, eventstore.BatchRecord{BatchID: c.BatchID, Part: c.Part, Digest: c.Digest})
 	return !seen, err
 }
 

@@ -41,25 +41,41 @@ type view struct {
 	events  *eventstore.Snapshot
 }
 
+// flushEvents writes the event store's pending counts, holding off applies.
+func (s *Store) flushEvents() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.Events.Flush(); err != nil {
+		return fmt.Errorf("write event counts: %w", err)
+	}
+	return nil
+}
+
 // openView opens read views of both stores at the same log index. It holds
 // the apply lock only while the views are being established.
 func (s *Store) openView(ctx context.Context) (*view, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	events, err := s.Events.Snapshot()
+	if err != nil {
+		return nil, fmt.Errorf("open event store view: %w", err)
+	}
 	tx, err := s.SQL.ReadTx(ctx)
 	if err != nil {
+		events.Release()
 		return nil, fmt.Errorf("open sqlite read view: %w", err)
 	}
 	// A WAL read transaction fixes its snapshot at its first read.
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&n); err != nil {
 		tx.Rollback()
+		events.Release()
 		return nil, fmt.Errorf("open sqlite read view: %w", err)
 	}
 	return &view{
 		applied: s.applied(),
 		sqlTx:   tx,
-		events:  s.Events.Snapshot(),
+		events:  events,
 	}, nil
 }
 
@@ -144,6 +160,11 @@ func (s *Store) Digest(ctx context.Context) (digest string, applied uint64, err 
 func (s *Store) Snapshot() (raft.FSMSnapshot, error) {
 	if err := s.SQL.Sync(); err != nil {
 		return nil, fmt.Errorf("sync relational store: %w", err)
+	}
+	// Raft drops the entries before the snapshot: the event counts they
+	// added must be on disk, not only in memory (eventstore.Flush).
+	if err := s.flushEvents(); err != nil {
+		return nil, err
 	}
 	if err := s.Events.Sync(); err != nil {
 		return nil, fmt.Errorf("sync event store: %w", err)

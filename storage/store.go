@@ -52,8 +52,11 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	return &Store{SQL: db, Events: ev, log: log, det: detect.NewEngine(log.With("component", "detect"))}, nil
 }
 
-// Close closes both stores.
+// Close closes both stores. The event store writes its pending counts
+// first, so no apply may run meanwhile.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return errors.Join(s.Events.Close(), s.SQL.Close())
 }
 

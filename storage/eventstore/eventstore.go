@@ -1,12 +1,11 @@
 // Package eventstore keeps events and their secondary indexes in Badger.
 //
-// The state machine is the only writer. Each applied batch records its Raft
-// index under a metadata key after the batch's own keys, so after a restart
-// entries at or below that index are known to be applied; replaying one
-// again is harmless because every event and index key and value derives
-// from the command, and each rollup count (rollup.go) remembers the entry
-// that last added to it. Searches and counts run on Badger read
-// transactions and never block writes.
+// The state machine is the only writer. The applied index on disk moves
+// when the rollup counts held in memory are written (rollup_pending.go):
+// after a restart, entries after it are applied again, which is harmless
+// because every event and index key and value derives from the command,
+// and the counts they add were lost with the memory. Searches and counts
+// run on Badger read transactions and never block writes.
 //
 // It must not import cluster or ui.
 package eventstore
@@ -18,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -32,10 +32,16 @@ const RecordKV = 'K'
 // Store is the event store.
 type Store struct {
 	db      *badger.DB
-	applied uint64
+	applied uint64 // the last entry applied
 	log     *slog.Logger
 	rollups rollupWriter
 	buckets bucketCache
+	// pending are the counts not yet in Badger; durable is the applied
+	// index on disk, the last entry whose counts are. flushMu is held to
+	// swap them, and to open a view (rollupView).
+	flushMu sync.RWMutex
+	pending *pendingRollups
+	durable uint64
 	// warming reads the latest days' counts after Open (warm.go).
 	warming  sync.WaitGroup
 	stopWarm context.CancelFunc
@@ -77,7 +83,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open event store %s: %w", dir, err)
 	}
-	s := &Store{db: db, log: log}
+	s := &Store{db: db, log: log, pending: newPendingRollups()}
 	err = db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(appliedKey)
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -98,6 +104,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("read applied index: %w", err)
 	}
+	s.durable = s.applied
 	if err := s.ensureRollups(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("event store %s: %w", dir, err)
@@ -108,11 +115,11 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the store.
+// Close writes the pending counts and closes the store.
 func (s *Store) Close() error {
 	s.stopWarm()
 	s.warming.Wait()
-	return s.db.Close()
+	return errors.Join(s.Flush(), s.db.Close())
 }
 
 // Applied is the Raft index of the last entry this store applied.
@@ -153,23 +160,37 @@ func (s *Store) ApplyIdempotentBatch(index uint64, tenant string, rec BatchRecor
 			return err
 		}
 		seen, err = item.ValueCopy(nil)
+		if err == nil && len(seen) != 8 && len(seen) != 16 {
+			err = fmt.Errorf("batch record has %d bytes", len(seen))
+		}
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("look up batch %q: %w", rec.BatchID, err)
 	}
-	if seen != nil {
-		if len(seen) != 8 || binary.BigEndian.Uint64(seen) != rec.Digest {
+	// A record this very entry wrote is a replay after a restart: the
+	// batch is applied again like any other entry.
+	if seen != nil && recordIndex(seen) != index {
+		if binary.BigEndian.Uint64(seen) != rec.Digest {
 			domainErr = appliance.Errorf(appliance.ECONFLICT, "Idempotency-Key %q was already used for a different body", rec.BatchID)
 		}
-		return domainErr, s.setApplied(index)
+		return domainErr, s.MarkApplied(index)
 	}
 	// The record goes last in the write batch, so it is committed after the
 	// events it vouches for.
 	_, err = s.applyBatch(index, tenant, events, func(wb *badger.WriteBatch) error {
-		return wb.Set(key, binary.BigEndian.AppendUint64(nil, rec.Digest))
+		return wb.Set(key, binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, rec.Digest), index))
 	})
 	return nil, err
+}
+
+// recordIndex is the entry that wrote a batch record: digest(8) index(8);
+// 0 for a record of 8 bytes, from before records kept it.
+func recordIndex(v []byte) uint64 {
+	if len(v) != 16 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v[8:])
 }
 
 func (s *Store) applyBatch(index uint64, tenant string, events []appliance.Event, last func(*badger.WriteBatch) error) (bool, error) {
@@ -192,29 +213,60 @@ func (s *Store) applyBatch(index uint64, tenant string, events []appliance.Event
 			return false, fmt.Errorf("write index: %w", err)
 		}
 	}
-	rollups, latest, err := s.addRollups(wb, index, tenant, events)
-	if err != nil {
-		return false, err
-	}
 	if last != nil {
 		if err := last(wb); err != nil {
 			return false, fmt.Errorf("write batch record: %w", err)
 		}
 	}
-	// The applied index goes last: Badger commits a write batch's
-	// transactions in order, so if it survives a crash, so did the batch.
-	if err := wb.Set(appliedKey, binary.BigEndian.AppendUint64(nil, index)); err != nil {
-		return false, fmt.Errorf("write applied index: %w", err)
-	}
-	if err := wb.Flush(); err != nil {
-		// Part of the batch may be written: what the writer remembers of
-		// the rollups no longer says which keys exist.
-		s.rollups.reset()
+	now := time.Now()
+	if s.pending.due(now) {
+		// The counts of the entries before this one go with its events;
+		// its own counts join the next flush.
+		if err := s.commitFlush(wb); err != nil {
+			return false, fmt.Errorf("apply batch %d: %w", index, err)
+		}
+	} else if err := wb.Flush(); err != nil {
 		return false, fmt.Errorf("apply batch %d: %w", index, err)
 	}
 	s.applied = index
-	s.rollups.remember(tenant, rollups, index, latest)
+	s.pending.add(tenant, events, now)
 	return true, nil
+}
+
+// Flush writes the pending counts, and the applied index after them. The
+// caller must keep the state machine from applying meanwhile.
+func (s *Store) Flush() error {
+	if s.pending.empty() {
+		if s.durable == s.applied {
+			return nil
+		}
+		return s.setApplied(s.applied)
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	return s.commitFlush(wb)
+}
+
+// commitFlush adds the pending counts, which cover the entries up to the
+// applied index, to wb and commits it; readers meanwhile wait to open
+// their views, so none sees the counts twice or not at all.
+func (s *Store) commitFlush(wb *badger.WriteBatch) error {
+	written, err := s.flushRollups(wb, s.applied)
+	if err != nil {
+		return err
+	}
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	if err := wb.Flush(); err != nil {
+		// Part of the flush may be written: what the writer remembers of
+		// the rollups no longer says which keys exist. The pending counts
+		// stay, and the next flush writes them over the unfinished one.
+		s.rollups.reset()
+		return fmt.Errorf("write event counts: %w", err)
+	}
+	s.pending, s.durable = newPendingRollups(), s.applied
+	s.rollups.remember(written, s.applied)
+	return nil
 }
 
 func (s *Store) setApplied(index uint64) error {
@@ -223,7 +275,7 @@ func (s *Store) setApplied(index uint64) error {
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(appliedKey, v[:]) }); err != nil {
 		return fmt.Errorf("record applied index %d: %w", index, err)
 	}
-	s.applied = index
+	s.applied, s.durable = index, index
 	return nil
 }
 
@@ -246,11 +298,21 @@ func (s *Store) Get(ctx context.Context, tenant string, id appliance.EventID) ([
 
 // Snapshot is a consistent, point-in-time view of the store for a snapshot.
 type Snapshot struct {
-	txn *badger.Txn
+	txn     *badger.Txn
+	durable uint64
 }
 
-// Snapshot fixes the current state; Dump may then run while applies go on.
-func (s *Store) Snapshot() *Snapshot { return &Snapshot{txn: s.db.NewTransaction(false)} }
+// Snapshot writes the pending counts and fixes the state; Dump may then
+// run while applies go on. The caller must keep the state machine from
+// applying until it returns.
+func (s *Store) Snapshot() (*Snapshot, error) {
+	if err := s.Flush(); err != nil {
+		return nil, err
+	}
+	s.flushMu.RLock()
+	defer s.flushMu.RUnlock()
+	return &Snapshot{txn: s.db.NewTransaction(false), durable: s.durable}, nil
+}
 
 // Dump writes every data key (not metadata) in key order as records.
 func (sn *Snapshot) Dump(w snapfmt.RecordWriter) error {
@@ -268,9 +330,13 @@ func (sn *Snapshot) Dump(w snapfmt.RecordWriter) error {
 			return fmt.Errorf("read %x: %w", k, err)
 		}
 		if k[0] == prefixRollup {
-			// Only the count: which entry last added to it is history, and
-			// the dump (and its digest) is the state.
-			v = v[:rollupCountLen]
+			// Only the count: which flush wrote it is history, and the
+			// dump (and its digest) is the state.
+			c, err := decodeRollup(v)
+			if err != nil {
+				return fmt.Errorf("rollup %q: %w", k, err)
+			}
+			v = binary.BigEndian.AppendUint64(v[:0], c.at(sn.durable))
 		}
 		n := binary.PutUvarint(lenBuf[:], uint64(len(k)))
 		if err := w.Record(RecordKV, lenBuf[:n], k, v); err != nil {
@@ -296,7 +362,9 @@ func (s *Store) NewLoader() (*Loader, error) {
 	if err := s.db.DropAll(); err != nil {
 		return nil, fmt.Errorf("empty event store: %w", err)
 	}
-	s.applied = 0
+	s.flushMu.Lock()
+	s.pending, s.applied, s.durable = newPendingRollups(), 0, 0
+	s.flushMu.Unlock()
 	s.rollups.reset()
 	s.buckets.clear()
 	return &Loader{s: s, wb: s.db.NewWriteBatch()}, nil
@@ -317,9 +385,8 @@ func (l *Loader) Record(payload []byte) error {
 		if len(val) != rollupCountLen {
 			return fmt.Errorf("snapshot rollup %q has %d bytes, want %d", key, len(val), rollupCountLen)
 		}
-		// Every entry the restored store will apply comes after the
-		// snapshot's: index 0 never makes one skip this count.
-		val = binary.BigEndian.AppendUint64(val, 0)
+		// Written by no flush: index 0 is never past the applied index.
+		val = rollupCount{count: binary.BigEndian.Uint64(val)}.encode()
 	}
 	return l.wb.Set(key, val)
 }
@@ -348,9 +415,14 @@ func (l badgerLogger) Infof(string, ...any)        {}
 func (l badgerLogger) Debugf(string, ...any)       {}
 
 // MarkApplied records index as applied for an entry that had nothing for
-// this store, so its applied index keeps meaning "every entry up to here".
+// this store, so its applied index keeps meaning "every entry up to here";
+// on disk too, unless counts are pending (the next flush records it).
 func (s *Store) MarkApplied(index uint64) error {
 	if index <= s.applied {
+		return nil
+	}
+	if !s.pending.empty() {
+		s.applied = index
 		return nil
 	}
 	return s.setApplied(index)

@@ -45,7 +45,10 @@ func (r *records) keysWithPrefix(b byte) int {
 
 func dump(t *testing.T, s *eventstore.Store) *records {
 	t.Helper()
-	sn := s.Snapshot()
+	sn, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer sn.Release()
 	r := &records{}
 	if err := sn.Dump(r); err != nil {
@@ -163,7 +166,10 @@ func TestSnapshotDumpAndLoad(t *testing.T) {
 	src.ApplyBatch(1, "acme", b1.Events)
 	src.ApplyBatch(2, "beta", b2.Events)
 
-	sn := src.Snapshot()
+	sn, err := src.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
 	later := storetest.Batch("acme", "later", 500, 5)
 	if ok, err := src.ApplyBatch(3, "acme", later.Events); !ok || err != nil {
 		t.Fatal(err)
@@ -260,7 +266,10 @@ func TestLoaderRefusals(t *testing.T) {
 func TestDumpWriterError(t *testing.T) {
 	s := mustOpen(t, t.TempDir())
 	s.ApplyBatch(1, "acme", storetest.Batch("acme", "b", 0, 3).Events)
-	sn := s.Snapshot()
+	sn, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer sn.Release()
 	boom := errors.New("boom")
 	if err := sn.Dump(&records{fail: boom}); !errors.Is(err, boom) {

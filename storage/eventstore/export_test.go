@@ -20,12 +20,35 @@ func DropRollups(s *Store) error {
 	return s.db.DropPrefix([]byte{prefixRollup}, rollupMarkerKey)
 }
 
-// RewindApplied records index as the last applied entry, as after a crash
-// that lost the tail of a write batch.
-func RewindApplied(s *Store, index uint64) error {
-	s.rollups.reset()
-	s.applied = 0
-	return s.setApplied(index)
+// SetRollupPending sets the pending counts' flush thresholds (rollup_pending.go);
+// the returned func restores them.
+func SetRollupPending(keys int, age time.Duration) (restore func()) {
+	oldKeys, oldAge := rollupPendingMax, rollupPendingAge
+	rollupPendingMax, rollupPendingAge = keys, age
+	return func() { rollupPendingMax, rollupPendingAge = oldKeys, oldAge }
+}
+
+// Crash closes the store without writing its pending counts, as a process
+// that died; with partial set, it first writes every other pending key as
+// a flush would, but not the applied index that ends one.
+func Crash(s *Store, partial bool) error {
+	s.stopWarm()
+	s.warming.Wait()
+	if deltas := s.pending.deltas(); partial && len(deltas) > 0 {
+		var half []rollupDelta
+		for i := 0; i < len(deltas); i += 2 {
+			half = append(half, deltas[i])
+		}
+		wb := s.db.NewWriteBatch()
+		if err := s.addRollups(wb, s.applied, half); err != nil {
+			wb.Cancel()
+			return err
+		}
+		if err := wb.Flush(); err != nil {
+			return err
+		}
+	}
+	return s.db.Close()
 }
 
 // SearchScan is Search without the indexes: every event of the range is
@@ -80,6 +103,6 @@ func MakeOldRollups(s *Store, tenant string, version int) error {
 			return err
 		}
 		k := appendRollupKey(nil, tenantPrefix(prefixRollup, tenant), fieldCodes["source.ip"], rollupLevels[1], 3600, "10.0.0.1")
-		return txn.Set(k, rollupCount{count: 1, index: 1}.encode())
+		return txn.Set(k, rollupCount{count: 1}.encode())
 	})
 }

@@ -36,6 +36,7 @@ const maxEstimateBuckets = 400
 
 type planner struct {
 	txn          *badger.Txn
+	rv           rollupView // its rollups, on txn
 	tenant       string
 	lower, upper appliance.EventID
 }
@@ -119,7 +120,7 @@ func (p *planner) count(code byte, value string) int {
 	}
 	// An open range counts from the tenant's first day to its latest minute.
 	lo, end := idSecond(p.lower), min(idSecond(p.upper), maxSecond-1)+1
-	first, latest, err := rollupSpan(p.txn, p.tenant)
+	first, latest, err := rollupSpan(p.rv, p.tenant)
 	if err != nil || latest == 0 {
 		return unknownCount
 	}
@@ -147,6 +148,7 @@ func (p *planner) count(code byte, value string) int {
 		}
 		l := rollupLevels[sp.level]
 		for b := sp.from; b < sp.to; b += l.width {
+			n += int(p.rv.pending.count(p.tenant, code, sp.level, b, value))
 			key = appendRollupKey(key[:0], prefixR, code, l, b, value)
 			item, err := p.txn.Get(key)
 			if err != nil {
@@ -154,7 +156,7 @@ func (p *planner) count(code byte, value string) int {
 			}
 			_ = item.Value(func(v []byte) error {
 				c, err := decodeRollup(v)
-				n += int(c.count)
+				n += int(c.at(p.rv.durable))
 				return err
 			})
 		}

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/minixdr/xdr/appliance"
 )
 
@@ -32,9 +30,10 @@ func TestPlannerEstimates(t *testing.T) {
 	if _, err := s.ApplyBatch(1, "acme", evs); err != nil {
 		t.Fatal(err)
 	}
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.viewRollups(func(rv rollupView) error {
+		txn := rv.txn
 		lower, upper := bounds(time.Time{}, time.Time{})
-		p := &planner{txn: txn, tenant: "acme", lower: lower, upper: upper}
+		p := &planner{txn: txn, rv: rv, tenant: "acme", lower: lower, upper: upper}
 		for value, want := range map[string]int{"common": 290, "rare": 10, "RARE": 10, "nobody": 0} {
 			if got := p.count(fieldCodes["user.name"], value); got != want {
 				t.Errorf("estimate of user.name:%s = %d, want %d", value, got, want)
@@ -43,7 +42,7 @@ func TestPlannerEstimates(t *testing.T) {
 		if got := p.count(fieldCodes["source.port"], "22"); got != unknownCount {
 			t.Errorf("estimate of a field without rollups = %d, want unknown", got)
 		}
-		other := &planner{txn: txn, tenant: "beta", lower: lower, upper: upper}
+		other := &planner{txn: txn, rv: rv, tenant: "beta", lower: lower, upper: upper}
 		if got := other.count(fieldCodes["user.name"], "common"); got != unknownCount {
 			t.Errorf("another tenant's estimate = %d, want unknown (it has no events)", got)
 		}

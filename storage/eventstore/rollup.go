@@ -13,26 +13,26 @@ import (
 	"github.com/minixdr/xdr/appliance"
 )
 
-// Rollups: exact event counts per (field, value, time bucket), written by
-// the same apply that writes the events, so a range's counts cost its
-// buckets instead of its events or postings:
+// Rollups: exact event counts per (field, value, time bucket), so a
+// range's counts cost its buckets instead of its events or postings:
 //
-//	'r' tenant 0x00 field(1) level(1) bucket(8) value -> count(8) index(8)
+//	'r' tenant 0x00 field(1) level(1) bucket(8) value -> count(8) index(8) prev(8) (rollup.go)
 //
 // The bucket is the Unix second its minute, hour or day starts at (level
-// 'M', 'H', 'D'; days in UTC); a field has the levels rollupFields gives it. Within a tenant, field and level the keys
-// sort by bucket then value, so the counts of a run of buckets are one range
-// scan. An event counts once per distinct value it has (an array field may
-// have several), as the postings do.
+// 'M', 'H', 'D'; days in UTC); a field has the levels rollupFields gives
+// it. Within a tenant, field and level the keys sort by bucket then value,
+// so the counts of a run of buckets are one range scan. An event counts
+// once per distinct value it has (an array field may have several), as the
+// postings do.
 //
-// A key's value is its count and the Raft index of the last batch that
-// added to it. Badger may commit a large write batch in several
-// transactions, so a crash can leave part of a batch written without its
-// applied index; the replay then skips the keys already carrying its index
-// instead of adding the batch twice. Every count derives from the events, so
-// every node holds the same keys and counts; the index is history, so a
-// snapshot (and the state digest made from it) holds only the count, and a
-// restore gives every count index 0.
+// Applied batches add to counts held in memory, which are written to these
+// keys together (rollup_pending.go). A key's value is its count, the
+// applied index of the flush that wrote it, and its count before that
+// flush, for a crash in the middle of one. Every count derives from the
+// events, so every node holds the same counts once its pending ones are
+// written; the index and previous count are history, so a snapshot (and
+// the state digest made from it), which flushes first, holds only the
+// count, and a restore gives every count index 0.
 //
 // rollupMarkerKey (a data key, so snapshots carry it) says the rollups cover
 // every stored event in the current layout. A store written before rollups
@@ -41,13 +41,14 @@ import (
 // postings before answering (rebuildRollups).
 const prefixRollup = 'r'
 
-var rollupMarkerKey = []byte("R rollups v4")
+var rollupMarkerKey = []byte("R rollups v5")
 
 // oldRollupMarkerKeys mark rollups of an earlier layout, rebuilt on Open
-// (v1: hours for every field; v2: this layout, in a tree never released,
-// rebuilt all the same; v3: minutes only for source.ip and user.name); the
-// marker goes with them, so every node holds the same keys.
-var oldRollupMarkerKeys = [][]byte{[]byte("R rollups v1"), []byte("R rollups v2"), []byte("R rollups v3")}
+// (v1: hours for every field; v2: the v4 layout, in a tree never released,
+// rebuilt all the same; v3: minutes only for source.ip and user.name; v4:
+// values without the count before their flush); the marker goes with them,
+// so every node holds the same keys.
+var oldRollupMarkerKeys = [][]byte{[]byte("R rollups v1"), []byte("R rollups v2"), []byte("R rollups v3"), []byte("R rollups v4")}
 
 // rollupFields are the fields with rollups, each with its levels (indexes
 // into rollupLevels): the dashboard's chart (source) and top entities, and
@@ -84,11 +85,12 @@ type rollupLevel struct {
 // rollupLevels, finest first.
 var rollupLevels = [...]rollupLevel{{'M', 60}, {'H', 3600}, {'D', 86400}}
 
-// rollupValueLen is the length of a rollup key's value: count, index;
-// snapshots hold only the count (rollupCountLen).
+// rollupValueLen is the length of a rollup key's value: count, flush
+// index, count before that flush; snapshots hold only the count
+// (rollupCountLen).
 const (
 	rollupCountLen = 8
-	rollupValueLen = 16
+	rollupValueLen = 24
 )
 
 // appendRollupKey appends the key counting value in the bucket of level
@@ -104,19 +106,22 @@ func appendRollupKey(dst, prefixR []byte, code byte, l rollupLevel, second uint6
 // (rollupWriter.evict). It only saves reads: Badger holds the truth.
 var rollupCacheMax = 200_000
 
-// rollupCount is a rollup key's value.
-type rollupCount struct{ count, index uint64 }
+// rollupCount is a rollup key's value: its count, the applied index of
+// the flush that wrote it, and its count before that flush.
+type rollupCount struct{ count, index, prev uint64 }
 
 func decodeRollup(v []byte) (rollupCount, error) {
 	if len(v) != rollupValueLen {
 		return rollupCount{}, fmt.Errorf("rollup value has %d bytes, want %d", len(v), rollupValueLen)
 	}
-	return rollupCount{binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:])}, nil
+	return rollupCount{binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:]), binary.BigEndian.Uint64(v[16:])}, nil
 }
 
-func (c rollupCount) encode() []byte {
-	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(make([]byte, 0, rollupValueLen), c.count), c.index)
+func (c rollupCount) appendTo(b []byte) []byte {
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(b, c.count), c.index), c.prev)
 }
+
+func (c rollupCount) encode() []byte { return c.appendTo(make([]byte, 0, rollupValueLen)) }
 
 // rollupWriter is the state machine's memory of the rollups it wrote, so
 // a batch seldom reads Badger. A key it does not hold needs no read when
@@ -180,15 +185,15 @@ func (w *rollupWriter) evict(n int) {
 	}
 }
 
-// rollupDelta is what one batch adds to one rollup key, and the key's
-// count after it.
+// rollupDelta is what the pending counts add to one rollup key, and the
+// key's count after it.
 type rollupDelta struct {
 	key    string
+	tenant string
 	n      uint64
 	bucket uint64 // first second of the key's bucket
 	level  int
 	count  uint64
-	skip   bool // this batch already added to the key before a crash
 }
 
 // stampCode is the field code of a bucket's stamp, which counts every term
@@ -196,80 +201,25 @@ type rollupDelta struct {
 // stamp alone whether they are still current. No field has code 0.
 const stampCode = 0
 
-// rollupDeltas counts a batch's events per rollup key, stamps last, and
-// finds the batch's latest minute. Aggregating the batch first makes the
-// write cost per distinct (field, value, bucket), not per event; counting
-// per (term, minute) before building keys keeps the loop over events free
-// of allocations.
-func rollupDeltas(tenant string, events []appliance.Event) ([]rollupDelta, uint64) {
-	type termMinute struct {
-		appliance.Term
-		minute uint64
-	}
-	perMinute := make(map[termMinute]uint64, 64)
-	var seen []appliance.Term
-	var latest uint64
-	for i := range events {
-		e := &events[i]
-		minute := idSecond(e.ID) / 60 * 60
-		latest = max(latest, minute)
-		seen = seen[:0]
-		for _, t := range e.Terms {
-			if rollupFields[t.Field] != nil && !slices.Contains(seen, t) {
-				seen = append(seen, t)
-				perMinute[termMinute{t, minute}]++
-			}
-		}
-	}
-	deltas := make([]rollupDelta, 0, 3*len(perMinute))
-	at := make(map[string]int, 3*len(perMinute))
-	prefixR := tenantPrefix(prefixRollup, tenant)
-	var kb []byte
-	add := func(code byte, value string, minute, n uint64, levels []int) {
-		for _, level := range levels {
-			l := rollupLevels[level]
-			kb = appendRollupKey(kb[:0], prefixR, code, l, minute, value)
-			if i, ok := at[string(kb)]; ok {
-				deltas[i].n += n
-				continue
-			}
-			k := string(kb)
-			at[k] = len(deltas)
-			deltas = append(deltas, rollupDelta{key: k, n: n, bucket: minute - minute%l.width, level: level})
-		}
-	}
-	stamps := map[uint64]uint64{}
-	for tm, n := range perMinute {
-		add(fieldCodes[tm.Field], tm.Value, tm.minute, n, rollupFields[tm.Field])
-		stamps[tm.minute] += n
-	}
-	// Stamps go last: Badger commits a write batch's transactions in
-	// order, so a reader that sees a bucket's new stamp sees its counts.
-	for minute, n := range stamps {
-		add(stampCode, "", minute, n, allLevels)
-	}
-	return deltas, latest
-}
-
-// addRollups writes a batch's rollup counts into wb and returns them and
-// the batch's latest minute, to be remembered once the batch is committed.
-func (s *Store) addRollups(wb *badger.WriteBatch, index uint64, tenant string, events []appliance.Event) ([]rollupDelta, uint64, error) {
-	deltas, latest := rollupDeltas(tenant, events)
+// addRollups adds deltas to their keys in wb, flushed at index: each key
+// gets its new count, index and the count it had (rollupCount).
+func (s *Store) addRollups(wb *badger.WriteBatch, index uint64, deltas []rollupDelta) error {
 	if len(deltas) == 0 {
-		return nil, 0, nil
+		return nil
 	}
 	w := &s.rollups
+	prev := make([]uint64, len(deltas))
 	err := s.db.View(func(txn *badger.Txn) error {
-		if _, ok := w.since[tenant]; !ok {
-			known, err := latestRollupMinute(txn, tenant)
-			if err != nil {
-				return err
-			}
-			w.since[tenant] = known
-		}
 		for i := range deltas {
 			d := &deltas[i]
-			cur, ok := w.held(tenant, d.key, d.bucket, d.level)
+			if _, ok := w.since[d.tenant]; !ok {
+				known, err := latestRollupMinute(txn, d.tenant)
+				if err != nil {
+					return err
+				}
+				w.since[d.tenant] = known
+			}
+			cur, ok := w.held(d.tenant, d.key, d.bucket, d.level)
 			if !ok {
 				item, err := txn.Get([]byte(d.key))
 				switch {
@@ -282,12 +232,13 @@ func (s *Store) addRollups(wb *badger.WriteBatch, index uint64, tenant string, e
 					}
 				}
 			}
-			d.count, d.skip = cur.count+d.n, cur.index >= index
+			prev[i] = cur.at(s.durable)
+			d.count = prev[i] + d.n
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("read rollups: %w", err)
+		return fmt.Errorf("read rollups: %w", err)
 	}
 	// One buffer for every key and value: Badger keeps the slices until
 	// the batch is written.
@@ -298,17 +249,14 @@ func (s *Store) addRollups(wb *badger.WriteBatch, index uint64, tenant string, e
 	buf := make([]byte, 0, size)
 	for i := range deltas {
 		d := &deltas[i]
-		if d.skip {
-			continue
-		}
 		from := len(buf)
 		buf = append(buf, d.key...)
-		buf = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(buf, d.count), index)
+		buf = rollupCount{d.count, index, prev[i]}.appendTo(buf)
 		if err := wb.Set(buf[from:from+len(d.key)], buf[from+len(d.key):]); err != nil {
-			return nil, 0, fmt.Errorf("write rollup: %w", err)
+			return fmt.Errorf("write rollup: %w", err)
 		}
 	}
-	return deltas, latest, nil
+	return nil
 }
 
 // latestRollupMinute is a tenant's latest minute with rollups, +1; 0 when
@@ -330,37 +278,48 @@ func latestRollupMinute(txn *badger.Txn, tenant string) (uint64, error) {
 }
 
 // rollupSpan is the first second of a tenant's first day with rollups and
-// its latest minute with rollups, +1 (0 when it has none).
-func rollupSpan(txn *badger.Txn, tenant string) (first, latest uint64, err error) {
-	latest, err = latestRollupMinute(txn, tenant)
-	if err != nil || latest == 0 {
-		return 0, latest, err
+// its latest minute with rollups, +1 (0 when it has none), pending counts
+// included.
+func rollupSpan(rv rollupView, tenant string) (first, latest uint64, err error) {
+	pendingFirst, pendingLatest := rv.pending.span(tenant)
+	latest, err = latestRollupMinute(rv.txn, tenant)
+	if err != nil {
+		return 0, 0, err
+	}
+	if latest == 0 {
+		if pendingLatest == 0 {
+			return 0, 0, nil
+		}
+		return pendingFirst, pendingLatest, nil
 	}
 	day := rollupLevels[len(rollupLevels)-1]
 	prefix := append(tenantPrefix(prefixRollup, tenant), stampCode, day.code)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := rv.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	it.Rewind()
 	if !it.Valid() || len(it.Item().Key()) != len(prefix)+8 {
 		return 0, 0, fmt.Errorf("tenant %q has minute stamps but no valid day stamp", tenant)
 	}
-	return binary.BigEndian.Uint64(it.Item().Key()[len(prefix):]), latest, nil
+	first = binary.BigEndian.Uint64(it.Item().Key()[len(prefix):])
+	return min(first, pendingFirst), max(latest, pendingLatest), nil
 }
 
-// remember keeps a committed batch's rollup counts and latest minute for
-// the next batch.
-func (w *rollupWriter) remember(tenant string, written []rollupDelta, index, latest uint64) {
+// remember keeps a committed flush's rollup counts for the next one.
+func (w *rollupWriter) remember(written []rollupDelta, index uint64) {
 	if len(written) == 0 {
 		return
 	}
-	w.latest = max(w.latest, latest)
+	for i := range written {
+		if d := &written[i]; d.level == 0 {
+			w.latest = max(w.latest, d.bucket)
+		}
+	}
 	if len(w.cache)+len(written) > rollupCacheMax {
 		w.evict(len(written))
 	}
 	for i := range written {
-		if d := &written[i]; !d.skip {
-			w.cache[d.key] = cachedRollup{rollupCount{d.count, index}, d.bucket, d.level}
-		}
+		d := &written[i]
+		w.cache[d.key] = cachedRollup{rollupCount{count: d.count, index: index}, d.bucket, d.level}
 	}
 }
 

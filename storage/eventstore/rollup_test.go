@@ -165,6 +165,7 @@ func TestRollupsWithASmallWriterCache(t *testing.T) {
 	for _, max := range []int{50, 2000} {
 		t.Run(fmt.Sprint("max=", max), func(t *testing.T) {
 			defer eventstore.SetRollupCacheMax(max)()
+			defer eventstore.SetRollupPending(10, time.Hour)() // a flush nearly every batch
 			s := mustOpen(t, t.TempDir())
 			var index uint64
 			rollupFixture(t, s, &index, 13, 800)
@@ -317,20 +318,101 @@ func TestRollupsOfAnOlderLayoutRebuilt(t *testing.T) {
 	}
 }
 
-// A batch replayed after a crash that kept part of its writes but not its
-// applied index is counted once.
-func TestRollupsReplayCountsOnce(t *testing.T) {
-	s := mustOpen(t, t.TempDir())
-	var index uint64
-	rollupFixture(t, s, &index, 12, 300)
-	if err := eventstore.RewindApplied(s, index-1); err != nil {
-		t.Fatal(err)
+// After a crash, the entries since the last flush of the counts are
+// applied again (as Raft replays them) and counted once: whether the crash
+// lost every pending count or came in the middle of a flush that wrote
+// part of them (each such key keeps its count from before the flush). The
+// store then holds what a store that never crashed holds.
+func TestRollupsCountOnceAfterACrash(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		flushed bool // a flush before the crash's batches
+		partial bool // the crash comes in the middle of a flush
+	}{
+		{"pending lost", false, false},
+		{"pending lost after a flush", true, false},
+		{"in a flush", false, true},
+		{"in a flush after a flush", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			type batch struct {
+				tenant string
+				events []appliance.Event
+			}
+			var batches []batch
+			for _, seed := range []uint64{21, 22} {
+				for _, tenant := range []string{"acme", "beta"} {
+					evs := rollupEvents(tenant, seed, 300)
+					for start := 0; start < len(evs); start += rollupBatch {
+						batches = append(batches, batch{tenant, evs[start:min(start+rollupBatch, len(evs))]})
+					}
+				}
+			}
+			apply := func(s *eventstore.Store, from int) {
+				t.Helper()
+				for i := from; i < len(batches); i++ {
+					if ok, err := s.ApplyBatch(uint64(i+1), batches[i].tenant, batches[i].events); err != nil || !ok {
+						t.Fatalf("apply %d: %v %v", i+1, ok, err)
+					}
+				}
+			}
+			clean := mustOpen(t, t.TempDir())
+			apply(clean, 0)
+
+			dir := t.TempDir()
+			s := mustOpen(t, dir)
+			half := len(batches) / 2
+			for i := range half {
+				if _, err := s.ApplyBatch(uint64(i+1), batches[i].tenant, batches[i].events); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.flushed {
+				if err := s.Flush(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			apply(s, half)
+			if err := eventstore.Crash(s, tc.partial); err != nil {
+				t.Fatal(err)
+			}
+			s = mustOpen(t, dir)
+			want := uint64(0)
+			if tc.flushed {
+				want = uint64(half)
+			}
+			if s.Applied() != want {
+				t.Fatalf("applied index after the crash %d, want %d (the last flush)", s.Applied(), want)
+			}
+			apply(s, int(s.Applied()))
+			checkRollups(t, s, 21)
+			got, wantDump := dump(t, s), dump(t, clean)
+			if len(got.payloads) != len(wantDump.payloads) {
+				t.Fatalf("replayed store dumps %d records, the store that never crashed %d", len(got.payloads), len(wantDump.payloads))
+			}
+			for i := range got.payloads {
+				if string(got.payloads[i]) != string(wantDump.payloads[i]) {
+					t.Fatalf("record %d differs: %q, want %q", i, got.payloads[i], wantDump.payloads[i])
+				}
+			}
+		})
 	}
-	evs := rollupEvents("beta", 12, 300)
-	if ok, err := s.ApplyBatch(index, "beta", evs[300/rollupBatch*rollupBatch:]); err != nil || !ok {
-		t.Fatalf("replay: %v %v", ok, err)
+}
+
+// Counts flushed after nearly every batch, or never, read the same as the
+// events: readers add the pending counts to those on disk.
+func TestRollupsFlushedOftenOrNever(t *testing.T) {
+	for _, keys := range []int{40, 1 << 30} {
+		t.Run(fmt.Sprint("keys=", keys), func(t *testing.T) {
+			defer eventstore.SetRollupPending(keys, time.Hour)()
+			s := mustOpen(t, t.TempDir())
+			var index uint64
+			rollupFixture(t, s, &index, 23, 700)
+			checkRollups(t, s, 23)
+			rollupFixture(t, s, &index, 24, 300)
+			checkRollups(t, s, 24)
+		})
 	}
-	checkRollups(t, s, 12)
 }
 
 // After a restart, Open reads the counts of each tenant's latest 30 whole

@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -50,35 +51,60 @@ func splitRange(lo, end uint64, levels []int) []span {
 }
 
 // readRollups calls fn with the value and count of every rollup key of
-// field code in the whole buckets of sp.
-func readRollups(txn *badger.Txn, tenant string, code byte, sp span, fn func(value []byte, n int)) error {
-	return readRollupsKeyed(txn, tenant, code, sp, func(_ uint64, v []byte, n int) { fn(v, n) })
+// field code in the whole buckets of sp, pending counts included.
+func readRollups(rv rollupView, tenant string, code byte, sp span, fn func(value []byte, n int)) error {
+	return readRollupsKeyed(rv, tenant, code, sp, func(_ uint64, v []byte, n int) { fn(v, n) })
 }
 
-// readRollupsKeyed is readRollups that also tells each key's bucket.
-func readRollupsKeyed(txn *badger.Txn, tenant string, code byte, sp span, fn func(bucket uint64, value []byte, n int)) error {
+// readRollupsKeyed is readRollups that also tells each key's bucket: the
+// keys in Badger in key order, each with its pending count added, then
+// those only pending, in no order.
+func readRollupsKeyed(rv rollupView, tenant string, code byte, sp span, fn func(bucket uint64, value []byte, n int)) error {
+	type bucketValue struct {
+		bucket uint64
+		value  string
+	}
+	var pending map[bucketValue]uint64
+	rv.pending.each(tenant, code, sp.level, sp.from, sp.to, func(bucket uint64, value string, n uint64) {
+		if pending == nil {
+			pending = map[bucketValue]uint64{}
+		}
+		pending[bucketValue{bucket, value}] = n
+	})
 	l := rollupLevels[sp.level]
 	prefix := append(tenantPrefix(prefixRollup, tenant), code, l.code)
 	stop := binary.BigEndian.AppendUint64(bytes.Clone(prefix), sp.to)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := rv.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Seek(binary.BigEndian.AppendUint64(bytes.Clone(prefix), sp.from)); it.Valid(); it.Next() {
 		item := it.Item()
 		k := item.Key()
 		if bytes.Compare(k, stop) >= 0 {
-			return nil
+			break
 		}
 		err := item.Value(func(v []byte) error {
 			c, err := decodeRollup(v)
 			if err != nil {
 				return fmt.Errorf("rollup %q: %w", k, err)
 			}
-			fn(binary.BigEndian.Uint64(k[len(prefix):]), k[len(prefix)+8:], int(c.count))
+			bucket, value := binary.BigEndian.Uint64(k[len(prefix):]), k[len(prefix)+8:]
+			n := c.at(rv.durable)
+			if pending != nil {
+				bv := bucketValue{bucket, string(value)}
+				if p, ok := pending[bv]; ok {
+					n += p
+					delete(pending, bv)
+				}
+			}
+			fn(bucket, value, int(n))
 			return nil
 		})
 		if err != nil {
 			return err
 		}
+	}
+	for bv, n := range pending {
+		fn(bv.bucket, []byte(bv.value), int(n))
 	}
 	return nil
 }
@@ -167,15 +193,21 @@ func (c *bucketCache) clear() {
 // spanCounts calls fn with every value and count of field code in the
 // whole buckets of sp: hours and days through the bucket cache. gen is the
 // cache's generation from before txn began.
-func (s *Store) spanCounts(txn *badger.Txn, gen uint64, tenant string, code byte, sp span, fn func(value string, n int)) error {
+func (s *Store) spanCounts(rv rollupView, gen uint64, tenant string, code byte, sp span, fn func(value string, n int)) error {
 	if sp.level == 0 && sp.to-sp.from <= rollupLevels[1].width {
-		return readRollups(txn, tenant, code, sp, func(v []byte, n int) { fn(string(v), n) })
+		return readRollups(rv, tenant, code, sp, func(v []byte, n int) { fn(string(v), n) })
 	}
 	l := rollupLevels[sp.level]
-	var stamps []uint64 // in bucket order
-	err := readRollupsKeyed(txn, tenant, stampCode, sp, func(bucket uint64, _ []byte, n int) { stamps = append(stamps, bucket, uint64(n)) })
+	type stamp struct{ bucket, n uint64 }
+	var read []stamp
+	err := readRollupsKeyed(rv, tenant, stampCode, sp, func(bucket uint64, _ []byte, n int) { read = append(read, stamp{bucket, uint64(n)}) })
 	if err != nil {
 		return err
+	}
+	slices.SortFunc(read, func(a, b stamp) int { return cmp.Compare(a.bucket, b.bucket) })
+	stamps := make([]uint64, 0, 2*len(read)) // bucket, stamp, in bucket order
+	for _, st := range read {
+		stamps = append(stamps, st.bucket, st.n)
 	}
 	bucket := func(i int) (*bucketCounts, error) {
 		from := stamps[i]
@@ -184,7 +216,7 @@ func (s *Store) spanCounts(txn *badger.Txn, gen uint64, tenant string, code byte
 			return b, nil
 		}
 		b := &bucketCounts{stamps: stamps[i : i+2 : i+2]}
-		err := readRollups(txn, tenant, code, span{sp.level, from, from + l.width}, func(v []byte, n int) {
+		err := readRollups(rv, tenant, code, span{sp.level, from, from + l.width}, func(v []byte, n int) {
 			b.values = append(b.values, string(v))
 			b.counts = append(b.counts, n)
 		})

@@ -50,9 +50,10 @@ func (s *Store) search(ctx context.Context, req appliance.EventSearch, useIndex 
 		}
 	}
 	var res appliance.EventPage
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.viewRollups(func(rv rollupView) error {
+		txn := rv.txn
 		pg := &page{ctx: ctx, expr: req.Expr, limit: limit, res: &res}
-		p := &planner{txn: txn, tenant: req.Tenant, lower: lower, upper: upper}
+		p := &planner{txn: txn, rv: rv, tenant: req.Tenant, lower: lower, upper: upper}
 		var it idIter
 		if useIndex {
 			it = p.plan(req.Expr)

@@ -124,11 +124,11 @@ func (s *Store) Histogram(ctx context.Context, tenant string, from, to time.Time
 		}
 	}
 	code := fieldCodes[appliance.FieldSource]
-	err := s.db.View(func(txn *badger.Txn) error {
-		if err := sumRollupSpans(txn, tenant, code, rolled, func(i, n int) { counts[rolledBucket[i]] += n }); err != nil {
+	err := s.viewRollups(func(rv rollupView) error {
+		if err := sumRollupSpans(rv, tenant, code, rolled, func(i, n int) { counts[rolledBucket[i]] += n }); err != nil {
 			return err
 		}
-		return sumPostingSpans(ctx, txn, tenant, code, loose, func(i, n int) { counts[looseBucket[i]] += n })
+		return sumPostingSpans(ctx, rv.txn, tenant, code, loose, func(i, n int) { counts[looseBucket[i]] += n })
 	})
 	if err != nil {
 		return nil, err
@@ -137,15 +137,16 @@ func (s *Store) Histogram(ctx context.Context, tenant string, from, to time.Time
 }
 
 // sumRollupSpans adds up the counts of every value of field code in each
-// span, with one iterator per level.
-func sumRollupSpans(txn *badger.Txn, tenant string, code byte, spans []span, add func(span, n int)) error {
+// span, with one iterator per level, and the pending counts.
+func sumRollupSpans(rv rollupView, tenant string, code byte, spans []span, add func(span, n int)) error {
 	for level, l := range rollupLevels {
 		prefix := append(tenantPrefix(prefixRollup, tenant), code, l.code)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		it := rv.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		for i, sp := range spans {
 			if sp.level != level {
 				continue
 			}
+			rv.pending.each(tenant, code, level, sp.from, sp.to, func(_ uint64, _ string, n uint64) { add(i, int(n)) })
 			stop := binary.BigEndian.AppendUint64(bytes.Clone(prefix), sp.to)
 			for it.Seek(binary.BigEndian.AppendUint64(bytes.Clone(prefix), sp.from)); it.Valid() && bytes.Compare(it.Item().Key(), stop) < 0; it.Next() {
 				var c rollupCount
@@ -153,7 +154,7 @@ func sumRollupSpans(txn *badger.Txn, tenant string, code byte, spans []span, add
 					it.Close()
 					return fmt.Errorf("rollup %q: %w", it.Item().Key(), err)
 				}
-				add(i, int(c.count))
+				add(i, int(c.at(rv.durable)))
 			}
 		}
 		it.Close()
@@ -280,10 +281,10 @@ func (s *Store) tops(ctx context.Context, tenant string, from, to time.Time, fie
 				return
 			}
 			gen := s.buckets.generation()
-			errs[i] = s.db.View(func(txn *badger.Txn) error {
+			errs[i] = s.viewRollups(func(rv rollupView) error {
 				for _, sp := range splitRange(lo, end, rollupFields[f]) {
 					if sp.level >= 0 {
-						if err := s.spanCounts(txn, gen, tenant, code, sp, func(v string, c int) { into[v] += c }); err != nil {
+						if err := s.spanCounts(rv, gen, tenant, code, sp, func(v string, c int) { into[v] += c }); err != nil {
 							return err
 						}
 					}

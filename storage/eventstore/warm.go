@@ -25,8 +25,8 @@ func (s *Store) warm(ctx context.Context) {
 	days := 0
 	for _, tenant := range s.rollupTenants() {
 		var first, latest uint64
-		err := s.db.View(func(txn *badger.Txn) (err error) {
-			first, latest, err = rollupSpan(txn, tenant)
+		err := s.viewRollups(func(rv rollupView) (err error) {
+			first, latest, err = rollupSpan(rv, tenant)
 			return err
 		})
 		if err != nil || latest == 0 {
@@ -44,8 +44,8 @@ func (s *Store) warm(ctx context.Context) {
 					return
 				}
 				gen := s.buckets.generation()
-				err := s.db.View(func(txn *badger.Txn) error {
-					return s.spanCounts(txn, gen, tenant, fieldCodes[f], sp, func(string, int) {})
+				err := s.viewRollups(func(rv rollupView) error {
+					return s.spanCounts(rv, gen, tenant, fieldCodes[f], sp, func(string, int) {})
 				})
 				if err != nil {
 					s.log.Warn("reading the latest days' counts", "tenant", tenant, "err", err)
