@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -31,6 +32,9 @@ type Store struct {
 	// det is the detection pipeline; its caches follow the replicated
 	// state under mu (storage/detection.go).
 	det *detect.Engine
+	// stopFlush ends flushIdle.
+	stopFlush chan struct{}
+	flushing  sync.WaitGroup
 }
 
 var _ raft.FSM = (*Store)(nil)
@@ -49,12 +53,37 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Store{SQL: db, Events: ev, log: log, det: detect.NewEngine(log.With("component", "detect"))}, nil
+	s := &Store{SQL: db, Events: ev, log: log, det: detect.NewEngine(log.With("component", "detect")), stopFlush: make(chan struct{})}
+	s.flushing.Go(s.flushIdle)
+	return s, nil
+}
+
+// flushIdle writes the event store's pending counts once they are due
+// when no entry comes to do it (eventstore/rollup_pending.go): a quiet node
+// then holds none in memory, and has none to count again after a crash.
+func (s *Store) flushIdle() {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stopFlush:
+			return
+		case <-tick.C:
+			s.mu.Lock()
+			err := s.Events.FlushDue()
+			s.mu.Unlock()
+			if err != nil {
+				s.log.Error("write the event counts", "err", err)
+			}
+		}
+	}
 }
 
 // Close closes both stores. The event store writes its pending counts
 // first, so no apply may run meanwhile.
 func (s *Store) Close() error {
+	close(s.stopFlush)
+	s.flushing.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return errors.Join(s.Events.Close(), s.SQL.Close())

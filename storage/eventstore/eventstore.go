@@ -247,6 +247,15 @@ func (s *Store) Flush() error {
 	return s.commitFlush(wb)
 }
 
+// FlushDue is Flush when the pending counts are due to be written: many,
+// or a few seconds old.
+func (s *Store) FlushDue() error {
+	if !s.pending.due(time.Now()) {
+		return nil
+	}
+	return s.Flush()
+}
+
 // commitFlush adds the pending counts, which cover the entries up to the
 // applied index, to wb and commits it; readers meanwhile wait to open
 // their views, so none sees the counts twice or not at all.

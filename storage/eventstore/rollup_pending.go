@@ -41,12 +41,11 @@ var (
 	rollupPendingAge = 5 * time.Second
 )
 
-// pendingBucket names one bucket of one field of a tenant's pending
-// counts; code stampCode holds the bucket's stamp under value "".
-type pendingBucket struct {
+// pendingField names one field (code stampCode: the stamps, under value
+// "") and level of a tenant's pending counts.
+type pendingField struct {
 	code  byte
 	level uint8 // index into rollupLevels
-	start uint64
 }
 
 // pendingRollups are counts applied but not yet in Badger. The state
@@ -54,13 +53,22 @@ type pendingBucket struct {
 // with, which stops changing once a flush replaces it.
 type pendingRollups struct {
 	mu      sync.RWMutex
-	tenants map[string]map[pendingBucket]map[string]uint64
+	tenants map[string]*tenantPending
 	keys    int
 	since   time.Time // when the oldest count was added
 }
 
+// tenantPending are one tenant's pending counts: bucket start -> value ->
+// count, per field and level.
+type tenantPending struct {
+	fields map[pendingField]map[uint64]map[string]uint64
+	// firstDay and latest (+1) are the first day and latest minute with
+	// counts, as rollupSpan.
+	firstDay, latest uint64
+}
+
 func newPendingRollups() *pendingRollups {
-	return &pendingRollups{tenants: map[string]map[pendingBucket]map[string]uint64{}}
+	return &pendingRollups{tenants: map[string]*tenantPending{}}
 }
 
 // add counts a batch's events: once per distinct rollup value an event
@@ -93,18 +101,24 @@ func (p *pendingRollups) add(tenant string, events []appliance.Event, now time.T
 	if p.keys == 0 {
 		p.since = now
 	}
-	buckets := p.tenants[tenant]
-	if buckets == nil {
-		buckets = map[pendingBucket]map[string]uint64{}
-		p.tenants[strings.Clone(tenant)] = buckets
+	tp := p.tenants[tenant]
+	if tp == nil {
+		tp = &tenantPending{fields: map[pendingField]map[uint64]map[string]uint64{}, firstDay: maxSecond}
+		p.tenants[strings.Clone(tenant)] = tp
 	}
 	count := func(code byte, levels []int, minute uint64, value string, n uint64) {
 		for _, level := range levels {
-			b := pendingBucket{code, uint8(level), minute - minute%rollupLevels[level].width}
-			values := buckets[b]
+			f := pendingField{code, uint8(level)}
+			buckets := tp.fields[f]
+			if buckets == nil {
+				buckets = map[uint64]map[string]uint64{}
+				tp.fields[f] = buckets
+			}
+			start := minute - minute%rollupLevels[level].width
+			values := buckets[start]
 			if values == nil {
 				values = map[string]uint64{}
-				buckets[b] = values
+				buckets[start] = values
 			}
 			if _, ok := values[value]; !ok {
 				// The value may point into the entry's buffer, which must
@@ -115,9 +129,12 @@ func (p *pendingRollups) add(tenant string, events []appliance.Event, now time.T
 			values[value] += n
 		}
 	}
+	day := rollupLevels[len(rollupLevels)-1].width
 	for tm, n := range perMinute {
 		count(fieldCodes[tm.Field], rollupFields[tm.Field], tm.minute, tm.Value, n)
 		count(stampCode, allLevels, tm.minute, "", n)
+		tp.latest = max(tp.latest, tm.minute+1)
+		tp.firstDay = min(tp.firstDay, tm.minute-tm.minute%day)
 	}
 }
 
@@ -140,13 +157,15 @@ func (p *pendingRollups) deltas() []rollupDelta {
 	defer p.mu.RUnlock()
 	out := make([]rollupDelta, 0, p.keys)
 	var kb []byte
-	for tenant, buckets := range p.tenants {
+	for tenant, tp := range p.tenants {
 		prefixR := tenantPrefix(prefixRollup, tenant)
-		for b, values := range buckets {
-			l := rollupLevels[b.level]
-			for v, n := range values {
-				kb = appendRollupKey(kb[:0], prefixR, b.code, l, b.start, v)
-				out = append(out, rollupDelta{key: string(kb), n: n, bucket: b.start, level: int(b.level), tenant: tenant})
+		for f, buckets := range tp.fields {
+			l := rollupLevels[f.level]
+			for start, values := range buckets {
+				for v, n := range values {
+					kb = appendRollupKey(kb[:0], prefixR, f.code, l, start, v)
+					out = append(out, rollupDelta{key: string(kb), n: n, bucket: start, level: int(f.level), tenant: tenant})
+				}
 			}
 		}
 	}
@@ -158,12 +177,28 @@ func (p *pendingRollups) deltas() []rollupDelta {
 func (p *pendingRollups) each(tenant string, code byte, level int, from, to uint64, fn func(bucket uint64, value string, n uint64)) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	for b, values := range p.tenants[tenant] {
-		if b.code != code || int(b.level) != level || b.start < from || b.start >= to {
-			continue
-		}
+	tp := p.tenants[tenant]
+	if tp == nil {
+		return
+	}
+	buckets := tp.fields[pendingField{code, uint8(level)}]
+	emit := func(start uint64, values map[string]uint64) {
 		for v, n := range values {
-			fn(b.start, v, n)
+			fn(start, v, n)
+		}
+	}
+	// Whichever is fewer: the pending buckets, or the range's.
+	if width := rollupLevels[level].width; uint64(len(buckets)) > (to-from)/width {
+		for start := from - from%width; start < to; start += width {
+			if start >= from {
+				emit(start, buckets[start])
+			}
+		}
+		return
+	}
+	for start, values := range buckets {
+		if start >= from && start < to {
+			emit(start, values)
 		}
 	}
 }
@@ -172,7 +207,11 @@ func (p *pendingRollups) each(tenant string, code byte, level int, from, to uint
 func (p *pendingRollups) count(tenant string, code byte, level int, bucket uint64, value string) uint64 {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return p.tenants[tenant][pendingBucket{code, uint8(level), bucket}][value]
+	tp := p.tenants[tenant]
+	if tp == nil {
+		return 0
+	}
+	return tp.fields[pendingField{code, uint8(level)}][bucket][value]
 }
 
 // span is the first day and latest minute (+1) of a tenant's pending
@@ -180,19 +219,10 @@ func (p *pendingRollups) count(tenant string, code byte, level int, bucket uint6
 func (p *pendingRollups) span(tenant string) (firstDay, latest uint64) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	firstDay = maxSecond
-	for b := range p.tenants[tenant] {
-		if b.code != stampCode {
-			continue
-		}
-		switch b.level {
-		case 0:
-			latest = max(latest, b.start+1)
-		case uint8(len(rollupLevels) - 1):
-			firstDay = min(firstDay, b.start)
-		}
+	if tp := p.tenants[tenant]; tp != nil {
+		return tp.firstDay, tp.latest
 	}
-	return firstDay, latest
+	return maxSecond, 0
 }
 
 // rollupView is a consistent reading of the rollups: a Badger transaction

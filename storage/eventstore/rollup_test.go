@@ -437,3 +437,44 @@ func TestOpenWarmsTheLatestDays(t *testing.T) {
 	}
 	checkRollupsOf(t, s, "acme", storetest.Base, storetest.Base.Add(35*24*time.Hour))
 }
+
+// An idempotent batch applied again after a crash, by the entry that first
+// applied it, is stored and counted again; the same batch in a later entry
+// is still a retry that stores nothing.
+func TestIdempotentBatchAppliedAgainAfterACrash(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	evs := rollupEvents("acme", 31, 50)
+	rec := eventstore.BatchRecord{BatchID: "k1", Part: 0, Digest: 77}
+	if dErr, err := s.ApplyIdempotentBatch(1, "acme", rec, evs); dErr != nil || err != nil {
+		t.Fatal(dErr, err)
+	}
+	if err := eventstore.Crash(s, false); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, dir)
+	if seen, err := s.HasBatch(1, "acme", rec); seen || err != nil {
+		t.Fatalf("the entry that wrote the record sees a retry: %v %v", seen, err)
+	}
+	if dErr, err := s.ApplyIdempotentBatch(1, "acme", rec, evs); dErr != nil || err != nil {
+		t.Fatal(dErr, err)
+	}
+	if s.Applied() != 1 {
+		t.Fatalf("applied %d, want 1", s.Applied())
+	}
+	if seen, err := s.HasBatch(2, "acme", rec); !seen || err != nil {
+		t.Fatalf("a later entry with the same batch is not a retry: %v %v", seen, err)
+	}
+	if dErr, err := s.ApplyIdempotentBatch(2, "acme", rec, evs); dErr != nil || err != nil {
+		t.Fatal(dErr, err)
+	}
+	conflict := rec
+	conflict.Digest++
+	if dErr, err := s.ApplyIdempotentBatch(3, "acme", conflict, evs); appliance.ErrorCode(dErr) != appliance.ECONFLICT || err != nil {
+		t.Fatalf("a different body under the same key: %v %v, want a conflict", dErr, err)
+	}
+	if n := count(t, s, "acme"); n != 50 {
+		t.Fatalf("%d events stored, want 50", n)
+	}
+	checkRollupsOf(t, s, "acme", storetest.Base.Add(-time.Hour), storetest.Base.Add(80*time.Hour))
+}
