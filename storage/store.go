@@ -34,6 +34,7 @@ type Store struct {
 	det *detect.Engine
 	// stopFlush ends flushIdle.
 	stopFlush chan struct{}
+	stopOnce  sync.Once
 	flushing  sync.WaitGroup
 }
 
@@ -82,7 +83,7 @@ func (s *Store) flushIdle() {
 // Close closes both stores. The event store writes its pending counts
 // first, so no apply may run meanwhile.
 func (s *Store) Close() error {
-	close(s.stopFlush)
+	s.stopOnce.Do(func() { close(s.stopFlush) })
 	s.flushing.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
