@@ -38,7 +38,7 @@ type Store struct {
 	buckets bucketCache
 	// pending are the counts not yet in Badger; durable is the applied
 	// index on disk, the last entry whose counts are. flushMu is held to
-	// swap them, and to open a view (rollupView).
+	// change them, and to read them for a view (rollupView).
 	flushMu sync.RWMutex
 	pending *pendingRollups
 	durable uint64
@@ -257,15 +257,16 @@ func (s *Store) FlushDue() error {
 }
 
 // commitFlush adds the pending counts, which cover the entries up to the
-// applied index, to wb and commits it; readers meanwhile wait to open
-// their views, so none sees the counts twice or not at all.
+// applied index, to wb and commits it. A reader that opens its view while
+// the flush commits has the pending counts and the applied index from
+// before it, so it takes each count the flush wrote as from an unfinished
+// flush (its previous count): none sees a count twice or not at all. The
+// pending counts and the applied index then change together.
 func (s *Store) commitFlush(wb *badger.WriteBatch) error {
 	written, err := s.flushRollups(wb, s.applied)
 	if err != nil {
 		return err
 	}
-	s.flushMu.Lock()
-	defer s.flushMu.Unlock()
 	if err := wb.Flush(); err != nil {
 		// Part of the flush may be written: what the writer remembers of
 		// the rollups no longer says which keys exist. The pending counts
@@ -273,7 +274,9 @@ func (s *Store) commitFlush(wb *badger.WriteBatch) error {
 		s.rollups.reset()
 		return fmt.Errorf("write event counts: %w", err)
 	}
+	s.flushMu.Lock()
 	s.pending, s.durable = newPendingRollups(), s.applied
+	s.flushMu.Unlock()
 	s.rollups.remember(written, s.applied)
 	return nil
 }

@@ -31,8 +31,9 @@ import (
 // unfinished flush, and its earlier count is the true one (rollupCount.at).
 //
 // Readers see Badger and the pending counts together (rollupView): a flush
-// swaps in an empty set only once Badger holds its counts, and no reader
-// opens a view in between.
+// swaps in an empty set, with its applied index, only once Badger holds its
+// counts; a reader that began before holds the old set and index, by which
+// the keys the flush wrote are from an unfinished flush.
 
 // Flush thresholds: the distinct keys held (about 100 bytes each), and the
 // age of the oldest count, which bounds the replay after a crash.

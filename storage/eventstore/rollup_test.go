@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -475,6 +476,51 @@ func TestIdempotentBatchAppliedAgainAfterACrash(t *testing.T) {
 	}
 	if n := count(t, s, "acme"); n != 50 {
 		t.Fatalf("%d events stored, want 50", n)
+	}
+	checkRollupsOf(t, s, "acme", storetest.Base.Add(-time.Hour), storetest.Base.Add(80*time.Hour))
+}
+
+// Readers while counts are flushed every few batches never see a batch's
+// counts twice, nor lose counts once seen: every total is between the
+// events applied before the read (less the batch being added) and after.
+func TestRollupReadersDuringFlushes(t *testing.T) {
+	defer eventstore.SetRollupPending(3000, time.Hour)() // a flush every few batches, of many keys
+	s := mustOpen(t, t.TempDir())
+	evs := rollupEvents("acme", 41, 20000)
+	var applied atomic.Int64
+	done := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			before := applied.Load()
+			counts, err := s.Histogram(context.Background(), "acme", storetest.Base.Add(-time.Hour), storetest.Base.Add(80*time.Hour), 1)
+			if err != nil {
+				errs <- err
+				return
+			}
+			after := applied.Load()
+			if total := int64(counts[0]); total < before-rollupBatch || total > after+rollupBatch {
+				errs <- fmt.Errorf("a reader counted %d events while %d to %d were applied", total, before, after)
+				return
+			}
+		}
+	}()
+	for start, index := 0, uint64(1); start < len(evs); start, index = start+rollupBatch, index+1 {
+		batch := evs[start:min(start+rollupBatch, len(evs))]
+		if _, err := s.ApplyBatch(index, "acme", batch); err != nil {
+			t.Fatal(err)
+		}
+		applied.Add(int64(len(batch)))
+	}
+	close(done)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
 	}
 	checkRollupsOf(t, s, "acme", storetest.Base.Add(-time.Hour), storetest.Base.Add(80*time.Hour))
 }
