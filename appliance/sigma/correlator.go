@@ -168,13 +168,15 @@ func (c *Correlator) Observe(ev *Event, ts time.Time, matched []*Rule) []Correla
 			if !ok {
 				continue
 			}
-			obs := corrObs{T: t, Rule: pos, ID: ev.ID}
+			// The ID and value are copied: as slices of the event's
+			// document they would keep all of it alive for the window.
+			obs := corrObs{T: t, Rule: pos, ID: strings.Clone(ev.ID)}
 			if d.rule.Correlation.Type == "value_count" {
 				v, ok := firstValue(ev, d.value[m])
 				if !ok {
 					continue // no value to count
 				}
-				obs.Value = v
+				obs.Value = strings.Clone(v)
 			}
 			key := groupKey(d.rule.Correlation.GroupBy, ev, d.keys[m])
 			if h, ok := c.add(di, d, key, obs); ok {

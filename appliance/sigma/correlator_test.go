@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 const corrBase = `
@@ -491,3 +492,43 @@ func observeOne(t *testing.T, rs *RuleSet, c *Correlator, e corrEvent, id string
 }
 
 func firstN(s []string, n int) []string { return s[:min(n, len(s))] }
+
+// An observation keeps copies of the event's ID and counted value, not
+// slices of its document: a group would otherwise hold every document it
+// saw for the whole window (450 MB under a brute-force storm of 50,000
+// addresses).
+func TestCorrelatorKeepsNoDocument(t *testing.T) {
+	rs := corrSet(t, `title: Spray
+id: spray
+correlation:
+  type: value_count
+  rules: [failed]
+  group-by: [source.ip]
+  timespan: 10m
+  condition: {gte: 100, field: user.name}
+`)
+	c := NewCorrelator(rs)
+	doc, _ := json.Marshal(map[string]any{"id": "e1", "source": "json", "event.action": "login-failed", "user.name": "alice", "source.ip": "10.0.0.1"})
+	ev, matched, err := rs.MatchDocument(doc, nil)
+	if err != nil || ev == nil {
+		t.Fatalf("the event matched nothing: %v", err)
+	}
+	c.Observe(ev, t0, matched)
+	inDoc := func(s string) bool {
+		p, d := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(ev.doc)))
+		return p >= d && p < d+uintptr(len(ev.doc))
+	}
+	if len(c.groups) != 1 {
+		t.Fatalf("%d groups, want 1", len(c.groups))
+	}
+	for _, g := range c.groups {
+		for _, o := range g.Obs {
+			if o.ID != "e1" || o.Value != "alice" {
+				t.Fatalf("observation %+v, want e1 and alice", o)
+			}
+			if inDoc(o.ID) || inDoc(o.Value) || inDoc(g.Key) {
+				t.Fatalf("observation %+v of group %q points into the event's document", o, g.Key)
+			}
+		}
+	}
+}
