@@ -35,23 +35,28 @@ type DB struct {
 
 // Open opens (creating if needed) the database at path and migrates it.
 func Open(path string) (*DB, error) {
-	dsn := func(extra string) string {
+	dsn := func(cacheKiB int, extra string) string {
 		// busy_timeout first so the other pragmas wait for a lock rather than fail.
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(5000)")
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Add("_pragma", "foreign_keys(ON)")
+		// SQLite's default page cache is 2 MiB a connection: an apply
+		// filing thousands of alerts then spilled dirty pages to the WAL
+		// mid-transaction and read index pages back with a system call
+		// each (docs/performance.md). Memory is taken only as pages are.
+		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
 		// The path is a URI path: escaped, so a data dir may hold spaces,
 		// "%", "?" or "#".
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode() + extra
 	}
-	write, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	write, err := sql.Open("sqlite", dsn(64<<10, "&_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	write.SetMaxOpenConns(1)
-	read, err := sql.Open("sqlite", dsn(""))
+	read, err := sql.Open("sqlite", dsn(16<<10, ""))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
