@@ -291,7 +291,12 @@ func (n *Node) Propose(ctx context.Context, c command.Command) error {
 // it, waits until this node has too, so a read here sees the write.
 func (n *Node) ProposeEncoded(ctx context.Context, data []byte) error {
 	if n.raft.State() == raft.Leader {
-		_, err := n.proposeLocal(ctx, data)
+		index, err := n.proposeLocal(ctx, data)
+		if err == nil {
+			// The state machine may still be writing the entry (the event
+			// store writes behind the apply): a read after this sees it.
+			n.waitApplied(ctx, index)
+		}
 		return err
 	}
 	out, err := n.leaderCall(ctx, opPropose, data)

@@ -42,7 +42,7 @@ func (s *Store) ingestDetect(index uint64, c *command.IngestBatch, fresh bool) e
 // detectState is the pipeline's view of the apply in progress.
 func (s *Store) detectState(tx *sql.Tx) *sqlstore.DetectState {
 	return sqlstore.NewDetectState(tx, func(tenant string, id appliance.EventID) ([]byte, error) {
-		return s.Events.Get(context.Background(), tenant, id)
+		return s.Events.GetWritten(context.Background(), tenant, id)
 	})
 }
 

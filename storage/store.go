@@ -49,7 +49,9 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev, err := eventstore.Open(filepath.Join(dir, "events"), eventstore.Options{}, log.With("component", "badger"))
+	// Write-behind: a batch's Badger write overlaps the next entry's apply
+	// (Applied counts it once written, which is what proposers wait for).
+	ev, err := eventstore.Open(filepath.Join(dir, "events"), eventstore.Options{WriteBehind: true}, log.With("component", "badger"))
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -12,6 +12,9 @@ import (
 // (whose events are stored and detected already) from a new batch, or from
 // the same entry applied again after a restart.
 func (s *Store) HasBatch(index uint64, tenant string, rec BatchRecord) (bool, error) {
+	if err := s.Wait(); err != nil {
+		return false, err
+	}
 	var by uint64
 	err := s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(batchKey(tenant, rec.BatchID, rec.Part))

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -32,10 +33,16 @@ const RecordKV = 'K'
 // Store is the event store.
 type Store struct {
 	db      *badger.DB
-	applied uint64 // the last entry applied
-	log     *slog.Logger
-	rollups rollupWriter
-	buckets bucketCache
+	applied uint64 // the last entry applied, as the state machine sees it
+	// written is the last entry Badger has written (Applied); inflight
+	// the batch being written, under commitMu.
+	written     atomic.Uint64
+	commitMu    sync.Mutex
+	inflight    *commit
+	writeBehind bool
+	log         *slog.Logger
+	rollups     rollupWriter
+	buckets     bucketCache
 	// pending are the counts not yet in Badger; durable is the applied
 	// index on disk, the last entry whose counts are. flushMu is held to
 	// change them, and to read them for a view (rollupView).
@@ -52,6 +59,12 @@ type Store struct {
 type Options struct {
 	// EncryptionKey, when set (16, 24 or 32 bytes), encrypts data at rest.
 	EncryptionKey []byte
+	// WriteBehind makes ApplyBatch return once the batch is handed to
+	// Badger, which writes it while the caller goes on (the state machine
+	// applies the next entry meanwhile); Applied counts a batch once it is
+	// written, and every method that writes or must see the applied state
+	// waits for it first. Without it ApplyBatch returns once written.
+	WriteBehind bool
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -83,7 +96,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open event store %s: %w", dir, err)
 	}
-	s := &Store{db: db, log: log, pending: newPendingRollups()}
+	s := &Store{db: db, log: log, pending: newPendingRollups(), writeBehind: opts.WriteBehind}
 	err = db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(appliedKey)
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -105,6 +118,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("read applied index: %w", err)
 	}
 	s.durable = s.applied
+	s.written.Store(s.applied)
 	if err := s.ensureRollups(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("event store %s: %w", dir, err)
@@ -122,8 +136,9 @@ func (s *Store) Close() error {
 	return errors.Join(s.Flush(), s.db.Close())
 }
 
-// Applied is the Raft index of the last entry this store applied.
-func (s *Store) Applied() uint64 { return s.applied }
+// Applied is the Raft index of the last entry this store applied and
+// wrote.
+func (s *Store) Applied() uint64 { return s.written.Load() }
 
 // Sync makes everything written so far durable.
 func (s *Store) Sync() error { return s.db.Sync() }
@@ -148,6 +163,9 @@ type BatchRecord struct {
 func (s *Store) ApplyIdempotentBatch(index uint64, tenant string, rec BatchRecord, events []appliance.Event) (domainErr, err error) {
 	if index <= s.applied {
 		return nil, nil
+	}
+	if err := s.Wait(); err != nil { // the last batch may hold this record
+		return nil, err
 	}
 	key := batchKey(tenant, rec.BatchID, rec.Part)
 	var seen []byte
@@ -198,7 +216,12 @@ func (s *Store) applyBatch(index uint64, tenant string, events []appliance.Event
 		return false, nil
 	}
 	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			wb.Cancel()
+		}
+	}()
 	prefixE := tenantPrefix(prefixEvent, tenant)
 	for i := range events {
 		e := &events[i]
@@ -218,6 +241,9 @@ func (s *Store) applyBatch(index uint64, tenant string, events []appliance.Event
 			return false, fmt.Errorf("write batch record: %w", err)
 		}
 	}
+	if err := s.Wait(); err != nil {
+		return false, err
+	}
 	now := time.Now()
 	if s.pending.due(now) {
 		// The counts of the entries before this one go with its events;
@@ -225,17 +251,70 @@ func (s *Store) applyBatch(index uint64, tenant string, events []appliance.Event
 		if err := s.commitFlush(wb); err != nil {
 			return false, fmt.Errorf("apply batch %d: %w", index, err)
 		}
-	} else if err := wb.Flush(); err != nil {
-		return false, fmt.Errorf("apply batch %d: %w", index, err)
+		s.applied = index
+		s.pending.add(tenant, events, now)
+		s.written.Store(index)
+		return true, nil
 	}
+	// Badger writes the batch while the state machine goes on to the next
+	// entry, which waits for it before it writes, or reads what the store
+	// holds (Wait). Applied counts it once written.
+	c := &commit{done: make(chan struct{})}
+	s.commitMu.Lock()
+	s.inflight = c
+	s.commitMu.Unlock()
 	s.applied = index
-	s.pending.add(tenant, events, now)
+	handedOff = true
+	go func() {
+		defer close(c.done)
+		if err := wb.Flush(); err != nil {
+			c.err = fmt.Errorf("apply batch %d: %w", index, err)
+			return
+		}
+		s.pending.add(tenant, events, now)
+		s.written.Store(index)
+	}()
+	if !s.writeBehind {
+		return true, s.Wait()
+	}
 	return true, nil
+}
+
+// commit is a batch handed to Badger, being written.
+type commit struct {
+	done chan struct{}
+	err  error
+}
+
+// Wait waits until the batch handed to Badger last is written and
+// returns its error: a store that failed to write one fails every apply
+// after it. Any goroutine may call it.
+func (s *Store) Wait() error {
+	s.commitMu.Lock()
+	c := s.inflight
+	s.commitMu.Unlock()
+	if c == nil {
+		return nil
+	}
+	<-c.done
+	return c.err
+}
+
+// GetWritten is Get once every applied batch is written: for the state
+// machine, which must see what it applied.
+func (s *Store) GetWritten(ctx context.Context, tenant string, id appliance.EventID) ([]byte, error) {
+	if err := s.Wait(); err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, tenant, id)
 }
 
 // Flush writes the pending counts, and the applied index after them. The
 // caller must keep the state machine from applying meanwhile.
 func (s *Store) Flush() error {
+	if err := s.Wait(); err != nil {
+		return err
+	}
 	if s.pending.empty() {
 		if s.durable == s.applied {
 			return nil
@@ -288,6 +367,7 @@ func (s *Store) setApplied(index uint64) error {
 		return fmt.Errorf("record applied index %d: %w", index, err)
 	}
 	s.applied, s.durable = index, index
+	s.written.Store(index)
 	return nil
 }
 
@@ -374,9 +454,16 @@ func (s *Store) NewLoader() (*Loader, error) {
 	if err := s.db.DropAll(); err != nil {
 		return nil, fmt.Errorf("empty event store: %w", err)
 	}
+	if err := s.Wait(); err != nil {
+		s.log.Warn("a batch was not written before the restore replaced the store", "err", err)
+	}
+	s.commitMu.Lock()
+	s.inflight = nil
+	s.commitMu.Unlock()
 	s.flushMu.Lock()
 	s.pending, s.applied, s.durable = newPendingRollups(), 0, 0
 	s.flushMu.Unlock()
+	s.written.Store(0)
 	s.rollups.reset()
 	s.buckets.clear()
 	return &Loader{s: s, wb: s.db.NewWriteBatch()}, nil
@@ -433,8 +520,12 @@ func (s *Store) MarkApplied(index uint64) error {
 	if index <= s.applied {
 		return nil
 	}
+	if err := s.Wait(); err != nil {
+		return err
+	}
 	if !s.pending.empty() {
 		s.applied = index
+		s.written.Store(index)
 		return nil
 	}
 	return s.setApplied(index)

@@ -34,6 +34,9 @@ func SetRollupPending(keys int, age time.Duration) (restore func()) {
 func Crash(s *Store, partial bool) error {
 	s.stopWarm()
 	s.warming.Wait()
+	if err := s.Wait(); err != nil {
+		return err
+	}
 	if deltas := s.pending.deltas(); partial && len(deltas) > 0 {
 		var half []rollupDelta
 		for i := 0; i < len(deltas); i += 2 {

@@ -524,3 +524,82 @@ func TestRollupReadersDuringFlushes(t *testing.T) {
 	}
 	checkRollupsOf(t, s, "acme", storetest.Base.Add(-time.Hour), storetest.Base.Add(80*time.Hour))
 }
+
+// With write-behind (the state machine's mode), ApplyBatch returns while
+// Badger writes; Applied counts a batch once written, a retry of the
+// batch just handed off is still recognised, and the counts and the store
+// after a crash and replay are those of a store that waited each time.
+func TestWriteBehind(t *testing.T) {
+	defer eventstore.SetRollupPending(2000, time.Hour)() // flushes among the batches too
+	dir := t.TempDir()
+	s, err := eventstore.Open(dir, eventstore.Options{WriteBehind: true}, storetest.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var index uint64
+	rollupFixture(t, s, &index, 51, 900)
+	if err := s.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Applied() != index {
+		t.Fatalf("Applied %d after Wait, want %d", s.Applied(), index)
+	}
+	checkRollups(t, s, 51)
+
+	evs := rollupEvents("acme", 52, 40)
+	rec := eventstore.BatchRecord{BatchID: "wb", Digest: 9}
+	for i := range 2 {
+		index++
+		if dErr, err := s.ApplyIdempotentBatch(index, "acme", rec, evs); dErr != nil || err != nil {
+			t.Fatalf("batch %d: %v %v", i, dErr, err)
+		}
+	}
+	if err := eventstore.Crash(s, true); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, dir)
+	// Replay from the last flush, as Raft would, with the same entries.
+	clean := mustOpen(t, t.TempDir())
+	var cleanIndex uint64
+	rollupFixture(t, clean, &cleanIndex, 51, 900)
+	var replay uint64
+	rollupFixtureFrom := func(st *eventstore.Store, from uint64) {
+		t.Helper()
+		var i uint64
+		for _, tenant := range []string{"acme", "beta"} {
+			all := rollupEvents(tenant, 51, 900)
+			for start := 0; start < len(all); start += rollupBatch {
+				if i++; i > from {
+					if _, err := st.ApplyBatch(i, tenant, all[start:min(start+rollupBatch, len(all))]); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		replay = i
+	}
+	rollupFixtureFrom(s, s.Applied())
+	for i := replay + 1; i <= index; i++ {
+		if i <= s.Applied() {
+			continue
+		}
+		if dErr, err := s.ApplyIdempotentBatch(i, "acme", rec, evs); dErr != nil || err != nil {
+			t.Fatal(dErr, err)
+		}
+	}
+	if dErr, err := clean.ApplyIdempotentBatch(cleanIndex+1, "acme", rec, evs); dErr != nil || err != nil {
+		t.Fatal(dErr, err)
+	}
+	if n := count(t, s, "acme"); n != 940 {
+		t.Fatalf("%d events of acme, want 940 (the retried batch once)", n)
+	}
+	got, want := dump(t, s), dump(t, clean)
+	if len(got.payloads) != len(want.payloads) {
+		t.Fatalf("replayed store dumps %d records, the store that waited %d", len(got.payloads), len(want.payloads))
+	}
+	for i := range got.payloads {
+		if string(got.payloads[i]) != string(want.payloads[i]) && got.payloads[i][1] != 'b' {
+			t.Fatalf("record %d differs: %q, want %q", i, got.payloads[i], want.payloads[i])
+		}
+	}
+}

@@ -72,7 +72,12 @@ type Log struct {
 func (l *Log) Apply(c command.Command) error {
 	l.TB.Helper()
 	l.Index++
-	return AsError(l.TB, l.Store.Apply(&raft.Log{Index: l.Index, Term: 1, Type: raft.LogCommand, Data: Encode(l.TB, c)}))
+	err := AsError(l.TB, l.Store.Apply(&raft.Log{Index: l.Index, Term: 1, Type: raft.LogCommand, Data: Encode(l.TB, c)}))
+	// As a proposer does, wait until the stores hold the entry.
+	if werr := l.Store.Events.Wait(); werr != nil {
+		l.TB.Fatal(werr)
+	}
+	return err
 }
 
 // MustApply applies c and fails the test on a domain error.
@@ -256,7 +261,12 @@ func (p *Proposer) Propose(_ context.Context, c command.Command) error {
 	if p.Store == nil {
 		return nil
 	}
-	switch r := p.Store.Apply(&raft.Log{Index: p.index, Term: 1, Type: raft.LogCommand, Data: data}).(type) {
+	r := p.Store.Apply(&raft.Log{Index: p.index, Term: 1, Type: raft.LogCommand, Data: data})
+	// As the cluster's proposer does, wait until the stores hold the entry.
+	if err := p.Store.Events.Wait(); err != nil {
+		return err
+	}
+	switch r := r.(type) {
 	case nil:
 		return nil
 	case error:
