@@ -3,6 +3,8 @@ package eventstore
 import (
 	"bytes"
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -12,8 +14,9 @@ import (
 // dashboard's longest range.
 const warmDays = 30
 
-// warmFields are the rollup fields warm reads, the dashboard's first.
-var warmFields = []string{"source.ip", "user.name", "host.name", "source", "event.action", "event.outcome"}
+// warmFields are the rollup fields warm reads: all of them, in a fixed
+// order.
+var warmFields = slices.Sorted(maps.Keys(rollupFields))
 
 // warm reads, in the background after Open, each tenant's latest days of
 // counts into the bucket cache: the first view of a long range after a
@@ -64,7 +67,7 @@ func (s *Store) warm(ctx context.Context) {
 // tenant's keys to the next's.
 func (s *Store) rollupTenants() []string {
 	var tenants []string
-	_ = s.db.View(func(txn *badger.Txn) error {
+	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixRollup}})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); {
@@ -78,5 +81,9 @@ func (s *Store) rollupTenants() []string {
 		}
 		return nil
 	})
+	if err != nil {
+		// Only the warm-up is lost: the counts are read when first asked.
+		s.log.Warn("listing the tenants with event counts", "err", err)
+	}
 	return tenants
 }
