@@ -143,8 +143,10 @@ func (s *Store) Applied() uint64 { return s.written.Load() }
 // Sync makes everything written so far durable.
 func (s *Store) Sync() error { return s.db.Sync() }
 
-// ApplyBatch writes a batch's events and index entries, then records index as
-// applied. Entries at or below the applied index are skipped (replays).
+// ApplyBatch writes a batch's events and index entries and adds its events
+// to the pending counts; Applied reaches index once Badger has written them
+// (before ApplyBatch returns, unless the store writes behind). Entries at
+// or below the applied index are skipped (replays).
 func (s *Store) ApplyBatch(index uint64, tenant string, events []appliance.Event) (bool, error) {
 	return s.applyBatch(index, tenant, events, nil)
 }
