@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"encoding/binary"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -108,4 +109,60 @@ func MakeOldRollups(s *Store, tenant string, version int) error {
 		k := appendRollupKey(nil, tenantPrefix(prefixRollup, tenant), fieldCodes["source.ip"], rollupLevels[1], 3600, "10.0.0.1")
 		return txn.Set(k, rollupCount{count: 1}.encode())
 	})
+}
+
+// MakeV4Rollups turns the store's rollups into layout v4's: values of
+// count and index only (the index the applied one, or, with cutShort, one
+// past it for one key, as a v4 batch cut short by a crash left it), under
+// the v4 marker.
+func MakeV4Rollups(s *Store, cutShort bool) error {
+	if err := s.Flush(); err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixRollup}})
+		var keys, vals [][]byte
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				it.Close()
+				return err
+			}
+			c, err := decodeRollup(v)
+			if err != nil {
+				it.Close()
+				return err
+			}
+			index := s.applied
+			if cutShort && len(keys) == 0 {
+				index++
+			}
+			keys = append(keys, it.Item().KeyCopy(nil))
+			vals = append(vals, binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, c.count), index))
+		}
+		it.Close()
+		for i := range keys {
+			if err := txn.Set(keys[i], vals[i]); err != nil {
+				return err
+			}
+		}
+		if err := txn.Delete(rollupMarkerKey); err != nil {
+			return err
+		}
+		return txn.Set(oldRollupMarkerKeys[3], []byte{1})
+	})
+}
+
+// RollupValueLens counts the store's rollup values by length.
+func RollupValueLens(s *Store) (map[int]int, error) {
+	lens := map[int]int{}
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixRollup}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			lens[int(it.Item().ValueSize())]++
+		}
+		return nil
+	})
+	return lens, err
 }

@@ -89,8 +89,9 @@ var rollupLevels = [...]rollupLevel{{'M', 60}, {'H', 3600}, {'D', 86400}}
 // index, count before that flush; snapshots hold only the count
 // (rollupCountLen).
 const (
-	rollupCountLen = 8
-	rollupValueLen = 24
+	rollupCountLen   = 8
+	rollupValueLen   = 24
+	rollupV4ValueLen = 16 // count, index: layout v4
 )
 
 // appendRollupKey appends the key counting value in the bucket of level
@@ -111,10 +112,14 @@ var rollupCacheMax = 200_000
 type rollupCount struct{ count, index, prev uint64 }
 
 func decodeRollup(v []byte) (rollupCount, error) {
-	if len(v) != rollupValueLen {
-		return rollupCount{}, fmt.Errorf("rollup value has %d bytes, want %d", len(v), rollupValueLen)
+	switch len(v) {
+	case rollupValueLen:
+		return rollupCount{binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:]), binary.BigEndian.Uint64(v[16:])}, nil
+	case rollupV4ValueLen: // kept from layout v4 (keepV4Rollups): its count is the true one
+		c := binary.BigEndian.Uint64(v)
+		return rollupCount{c, binary.BigEndian.Uint64(v[8:]), c}, nil
 	}
-	return rollupCount{binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:]), binary.BigEndian.Uint64(v[16:])}, nil
+	return rollupCount{}, fmt.Errorf("rollup value has %d bytes, want %d", len(v), rollupValueLen)
 }
 
 func (c rollupCount) appendTo(b []byte) []byte {
@@ -347,6 +352,9 @@ func (s *Store) ensureRollups() error {
 	if err != nil || marked {
 		return err
 	}
+	if keep, err := s.keepV4Rollups(); err != nil || keep {
+		return err
+	}
 	if hasIndex {
 		start := time.Now()
 		n, err := s.rebuildRollups()
@@ -360,6 +368,47 @@ func (s *Store) ensureRollups() error {
 			if err := txn.Delete(k); err != nil {
 				return err
 			}
+		}
+		return txn.Set(rollupMarkerKey, []byte{1})
+	})
+}
+
+// keepV4Rollups takes rollups of layout v4, whose values lack the count
+// before their last write, as they are when every key was written by a
+// batch at or below the applied index (a store closed cleanly, or restored
+// from a snapshot): each such count is the true one, and decodeRollup
+// reads the shorter value. A key past the applied index is from a batch cut
+// short by a crash, which only v4's replay could correct: then the rollups
+// are rebuilt.
+func (s *Store) keepV4Rollups() (bool, error) {
+	v4 := oldRollupMarkerKeys[len(oldRollupMarkerKeys)-1]
+	keep := false
+	err := s.db.View(func(txn *badger.Txn) error {
+		if _, err := txn.Get(v4); errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixRollup}, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var c rollupCount
+			if err := it.Item().Value(func(v []byte) (err error) { c, err = decodeRollup(v); return err }); err != nil {
+				return fmt.Errorf("rollup %q: %w", it.Item().Key(), err)
+			}
+			if c.index > s.applied {
+				return nil
+			}
+		}
+		keep = true
+		return nil
+	})
+	if err != nil || !keep {
+		return false, err
+	}
+	return true, s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Delete(v4); err != nil {
+			return err
 		}
 		return txn.Set(rollupMarkerKey, []byte{1})
 	})
