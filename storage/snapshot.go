@@ -197,8 +197,8 @@ func (s *Store) Restore(rc io.ReadCloser) error {
 
 // RestoreFrom replaces all state with the snapshot read from r and returns
 // the log index it reflects. A snapshot that is truncated, of an unknown
-// format or of another schema version is refused (an older schema would
-// need its rows migrated, which no version needs yet); the relational store
+// format or of a schema version the relational store cannot bring forward
+// (sqlstore.Loader.FromSchema) is refused; the relational store
 // then keeps its old content, and the event store is left empty with applied
 // index 0, so the node cannot serve stale state as current.
 func (s *Store) RestoreFrom(r io.Reader) (uint64, error) {
@@ -216,12 +216,13 @@ func (s *Store) RestoreFrom(r io.Reader) (uint64, error) {
 	if hdr.Format != FormatVersion {
 		return 0, fmt.Errorf("restore: snapshot format %d, this build reads %d", hdr.Format, FormatVersion)
 	}
-	if hdr.Schema != sqlstore.SchemaVersion() {
-		return 0, fmt.Errorf("restore: snapshot schema %d, this build has %d", hdr.Schema, sqlstore.SchemaVersion())
-	}
 	sl, err := s.SQL.NewLoader(context.Background())
 	if err != nil {
 		return 0, err
+	}
+	if err := sl.FromSchema(hdr.Schema); err != nil {
+		sl.Abort()
+		return 0, fmt.Errorf("restore: %w", err)
 	}
 	el, err := s.Events.NewLoader()
 	if err != nil {

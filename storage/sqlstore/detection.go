@@ -226,19 +226,41 @@ func (s *DetectState) EventDoc(tenant string, id appliance.EventID) ([]byte, err
 	return s.events(tenant, id)
 }
 
+// AppendCorrelationLog appends a batch of event IDs and returns how many
+// the tenant's log holds now. Each row keeps that count (total), so the
+// newest row, found by the primary key, gives both the next seq and the
+// count: the cost of an append does not grow with the log, which under a
+// login storm reaches the size of the correlator's state before it is
+// checkpointed.
 func (s *DetectState) AppendCorrelationLog(tenant string, ids []appliance.EventID) (int, error) {
 	blob := make([]byte, 0, 16*len(ids))
 	for _, id := range ids {
 		blob = append(blob, id[:]...)
 	}
-	var seq, bytes int
-	err := s.Tx.QueryRow(`SELECT COALESCE(MAX(seq), 0), COALESCE(SUM(length(events)), 0) FROM correlation_log WHERE tenant = ?`, tenant).Scan(&seq, &bytes)
+	last, err := s.stmt(`SELECT seq, total FROM correlation_log WHERE tenant = ? ORDER BY seq DESC LIMIT 1`)
 	if err != nil {
+		return 0, err
+	}
+	var seq, total int
+	if err := last.QueryRow(tenant).Scan(&seq, &total); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, wrap(err, "correlation log")
 	}
-	_, err = s.Tx.Exec(`INSERT INTO correlation_log (tenant, seq, events) VALUES (?, ?, ?)`, tenant, seq+1, blob)
-	return bytes/16 + len(ids), wrap(err, "append correlation log")
+	insert, err := s.stmt(`INSERT INTO correlation_log (tenant, seq, events, total) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return 0, err
+	}
+	total += len(ids)
+	_, err = insert.Exec(tenant, seq+1, blob, total)
+	return total, wrap(err, "append correlation log")
 }
+
+// fillCorrelationLogTotals sets every correlation log row's total, the
+// tenant's event count up to and including it, for rows stored without
+// one: by migration 9, and by the restore of a snapshot of an older schema
+// (snapshot.go), so that every node holds the same values.
+const fillCorrelationLogTotals = `UPDATE correlation_log SET total = c.total
+	FROM (SELECT tenant, seq, sum(length(events) / 16) OVER (PARTITION BY tenant ORDER BY seq) AS total FROM correlation_log) AS c
+	WHERE c.tenant = correlation_log.tenant AND c.seq = correlation_log.seq;`
 
 func (s *DetectState) CorrelationLog(tenant string) ([]appliance.EventID, error) {
 	rows, err := s.Tx.Query(`SELECT events FROM correlation_log WHERE tenant = ? ORDER BY seq`, tenant)

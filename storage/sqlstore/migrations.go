@@ -190,6 +190,11 @@ var migrations = []string{
 	INSERT INTO alert_severities (tenant, hour, severity, alerts)
 	SELECT tenant, time - (((time % 3600000000000) + 3600000000000) % 3600000000000), severity, count(*)
 	FROM alerts GROUP BY 1, 2, 3;`,
+	// 9: each correlation log row holds the tenant's event count up to and
+	// including it, so an append reads the newest row rather than summing
+	// the log (AppendCorrelationLog); filled here for the rows stored before.
+	`ALTER TABLE correlation_log ADD COLUMN total INTEGER NOT NULL DEFAULT 0;
+	` + fillCorrelationLogTotals,
 }
 
 // localTables hold node-local bookkeeping, not replicated state: snapshots
