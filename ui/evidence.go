@@ -30,8 +30,10 @@ type evidenceZip struct {
 }
 
 // evidence builds the evidence zip of incident id; progress, when set, is
-// told how many of the alerts' events have been read.
-func (s *Server) evidence(ctx context.Context, tenant, id string, progress func(read, total int)) (evidenceZip, error) {
+// told how many of the alerts' events have been read. Each event goes into
+// the zip as it is read, so the zip is all the export holds; ETOOLARGE
+// once it would exceed limit bytes.
+func (s *Server) evidence(ctx context.Context, tenant, id string, limit int, progress func(read, total int)) (evidenceZip, error) {
 	svc, err := s.detection()
 	if err != nil {
 		return evidenceZip{}, err
@@ -40,12 +42,10 @@ func (s *Server) evidence(ctx context.Context, tenant, id string, progress func(
 	if err != nil {
 		return evidenceZip{}, err
 	}
-	files := map[string][]byte{}
 	incJSON, err := json.MarshalIndent(inc, "", "  ")
 	if err != nil {
 		return evidenceZip{}, fmt.Errorf("encode incident %s: %w", inc.ID, err)
 	}
-	files["incident.json"] = incJSON
 	var ids []string
 	seen := map[string]bool{}
 	for _, a := range inc.Alerts {
@@ -56,7 +56,27 @@ func (s *Server) evidence(ctx context.Context, tenant, id string, progress func(
 			}
 		}
 	}
-	missing := 0
+	// The files in name order: events/<id>.json, then incident.json.
+	sort.Strings(ids)
+	var manifest bytes.Buffer
+	buf := &cappedBuffer{max: limit}
+	zw := zip.NewWriter(buf)
+	now := s.d.Now().UTC()
+	add := func(name string, body []byte) error {
+		if name != "MANIFEST.sha256" {
+			sum := sha256.Sum256(body)
+			fmt.Fprintf(&manifest, "%s  %s\n", hex.EncodeToString(sum[:]), name)
+		}
+		f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: now})
+		if err == nil {
+			_, err = f.Write(body)
+		}
+		if err != nil {
+			return fmt.Errorf("write evidence zip of incident %s: %w", inc.ID, err)
+		}
+		return nil
+	}
+	missing, files := 0, 0
 	for i, id := range ids {
 		if progress != nil && i%100 == 0 {
 			progress(i, len(ids))
@@ -69,55 +89,50 @@ func (s *Server) evidence(ctx context.Context, tenant, id string, progress func(
 			missing++
 			continue
 		}
-		files["events/"+id+".json"] = doc
+		if err := add("events/"+id+".json", doc); err != nil {
+			return evidenceZip{}, err
+		}
+		files++
 	}
 	if progress != nil {
 		progress(len(ids), len(ids))
 	}
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var manifest bytes.Buffer
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	now := s.d.Now().UTC()
-	add := func(name string, body []byte) error {
-		f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: now})
-		if err != nil {
-			return err
-		}
-		_, err = f.Write(body)
-		return err
-	}
-	for _, n := range names {
-		sum := sha256.Sum256(files[n])
-		fmt.Fprintf(&manifest, "%s  %s\n", hex.EncodeToString(sum[:]), n)
-		if err := add(n, files[n]); err != nil {
-			return evidenceZip{}, fmt.Errorf("write evidence zip: %w", err)
-		}
+	if err := add("incident.json", incJSON); err != nil {
+		return evidenceZip{}, err
 	}
 	if missing > 0 {
 		// Retention may have removed events an old alert points at.
 		fmt.Fprintf(&manifest, "# %d event(s) of the alerts are no longer stored\n", missing)
 	}
 	if err := add("MANIFEST.sha256", manifest.Bytes()); err != nil {
-		return evidenceZip{}, fmt.Errorf("write evidence zip: %w", err)
+		return evidenceZip{}, err
 	}
 	if err := zw.Close(); err != nil {
-		return evidenceZip{}, fmt.Errorf("write evidence zip: %w", err)
+		return evidenceZip{}, fmt.Errorf("write evidence zip of incident %s: %w", inc.ID, err)
 	}
 	s.d.Log.Info("evidence exported", "incident", inc.ID, "tenant", tenant, "user", principalOf(ctx).User,
-		"files", len(names), "at", now.Format(time.RFC3339))
+		"files", files+1, "at", now.Format(time.RFC3339))
 	return evidenceZip{name: "incident-" + inc.ID + "-evidence-" + now.Format("20060102T150405Z") + ".zip",
-		body: buf.Bytes(), events: len(names) - 1}, nil
+		body: buf.Bytes(), events: files}, nil
+}
+
+// cappedBuffer is a bytes.Buffer that refuses to grow past max bytes.
+type cappedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, tooLargeResult(b.max)
+	}
+	return b.Buffer.Write(p)
 }
 
 // evidenceExport answers an incident's evidence zip at once (GET, for
 // scripts and links; the page starts an export job instead).
 func (s *Server) evidenceExport(w http.ResponseWriter, r *http.Request) {
-	ev, err := s.evidence(r.Context(), principalOf(r.Context()).Tenant, r.PathValue("id"), nil)
+	ev, err := s.evidence(r.Context(), principalOf(r.Context()).Tenant, r.PathValue("id"), s.jobs.resultLimit(), nil)
 	if err != nil {
 		s.pageFail(w, r, "incidents", err)
 		return
@@ -131,15 +146,13 @@ func (s *Server) evidenceJob(w http.ResponseWriter, r *http.Request) {
 	tenant, id := principalOf(r.Context()).Tenant, r.PathValue("id")
 	back := "/incidents/" + url.PathEscape(id)
 	j, err := s.startJob(r, "Evidence export", back, "Back to the incident", func(ctx context.Context, j *job) error {
-		ev, err := s.evidence(ctx, tenant, id, func(read, total int) { j.progress("Reading the events of the alerts", read, total, "events") })
+		ev, err := s.evidence(ctx, tenant, id, s.jobs.resultLimit(),
+			func(read, total int) { j.progress("Reading the events of the alerts", read, total, "events") })
 		if err != nil {
 			return err
 		}
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		j.file, j.fileName = ev.body, ev.name
-		j.fileDetail = fmt.Sprintf("%d event file(s), %d KB, with MANIFEST.sha256", ev.events, (len(ev.body)+1023)/1024)
-		return nil
+		return s.jobs.keep(j, jobFile{name: ev.name, body: ev.body, againURL: back + "/evidence",
+			detail: fmt.Sprintf("%d event file(s), %d KB, with MANIFEST.sha256", ev.events, (len(ev.body)+1023)/1024)})
 	})
 	if err != nil {
 		s.pageFail(w, r, "incidents", err)

@@ -15,8 +15,10 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minixdr/xdr/appliance"
@@ -33,7 +35,14 @@ const (
 	jobTTL = 15 * time.Minute
 	// jobTimeout cancels a job that runs longer.
 	jobTimeout = 10 * time.Minute
+	// maxResultBytes bounds the bytes of the downloads (evidence zips) that
+	// ended jobs hold in memory across the node: keeping a new one drops the
+	// oldest kept first, and a single one over it is refused, not built.
+	maxResultBytes = 256 << 20
 )
+
+// errJobsStopped is the cause of a job's cancellation at shutdown.
+var errJobsStopped = errors.New("the node is shutting down")
 
 // jobOwner is the session that started a job: only it sees the job.
 type jobOwner struct{ tenant, user, session string }
@@ -62,6 +71,12 @@ type job struct {
 	file       []byte // a result to download
 	fileName   string
 	fileDetail string
+	fileSeq    uint64 // when file was kept, in jobs.seq's order
+	// dropped: file was dropped to keep the node's results under their
+	// bound; againURL is where a form posts to make it again.
+	dropped  bool
+	againURL string
+	cancel   context.CancelCauseFunc
 }
 
 // progress sets what the job does now and how far it is.
@@ -74,8 +89,13 @@ func (j *job) progress(stage string, done, of int, unit string) {
 // jobs holds the node's jobs; the zero value is ready. Expired jobs are
 // dropped when the next one starts: at most maxJobs results wait for it.
 type jobs struct {
-	mu   sync.Mutex
-	byID map[string]*job
+	mu      sync.Mutex
+	byID    map[string]*job
+	stopped bool           // StopJobs ran: no job starts any more
+	running sync.WaitGroup // the jobs' goroutines
+	seq     uint64         // results kept so far
+	// maxBytes is maxResultBytes unless a test lowers it.
+	maxBytes atomic.Int64
 }
 
 // jobStatus is the progress as job.js reads it (GET /jobs/{id}/status).
@@ -99,26 +119,38 @@ func (j *job) status() jobStatus {
 
 // startJob registers a job for the request's session and runs it in the
 // background: run reports progress through the job and returns its error.
-// EBUSY when the session (or the node) already runs its share of jobs.
+// EBUSY when the session (or the node) already runs its share of jobs,
+// EUNAVAILABLE once the node shuts down.
 func (s *Server) startJob(r *http.Request, title, backURL, backLabel string, run func(ctx context.Context, j *job) error) (*job, error) {
 	now := s.d.Now()
 	var b [16]byte
 	rand.Read(b[:]) //nolint:errcheck // crypto/rand does not fail on Linux
+	// The job outlives the request (its answer is the redirect) but keeps
+	// its values: the principal and the request's log attributes. It ends
+	// with the node: StopJobs cancels it.
+	life, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
 	j := &job{id: hex.EncodeToString(b[:]), title: title, owner: ownerOf(r), backURL: backURL, backLabel: backLabel,
-		started: now, stage: "Starting"}
+		started: now, stage: "Starting", cancel: cancel}
 	if err := s.jobs.add(j, now); err != nil {
+		cancel(nil)
 		return nil, err
 	}
-	// The job outlives the request (its answer is the redirect) but keeps
-	// its values: the principal and the request's log attributes.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), jobTimeout)
 	go func() {
-		defer cancel()
+		defer s.jobs.running.Done()
+		ctx, stop := context.WithTimeout(life, jobTimeout)
+		defer stop()
 		err := s.runJob(ctx, j, run)
+		cancel(nil)
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		j.ended = s.d.Now()
-		if err != nil {
+		switch {
+		case err == nil:
+		case errors.Is(context.Cause(life), errJobsStopped):
+			// The log is what stays of it once the node is down.
+			j.err = "The appliance shut down while this operation ran, so it was stopped."
+			s.d.Log.Warn("job stopped by shutdown", "job", j.title, "user", j.owner.user, "tenant", j.owner.tenant, "err", err)
+		default:
 			j.err = jobError(err)
 			if statusOf(appliance.ErrorCode(err)) == http.StatusInternalServerError {
 				s.d.Log.Error("job failed", "job", j.title, "user", j.owner.user, "tenant", j.owner.tenant, "err", err)
@@ -126,6 +158,36 @@ func (s *Server) startJob(r *http.Request, title, backURL, backLabel string, run
 		}
 	}()
 	return j, nil
+}
+
+// StopJobs cancels the running jobs and waits until they have returned,
+// or ctx ends; from then on no job starts. The node calls it on shutdown,
+// before it closes the stores the jobs write to. Each job still running
+// when ctx ends is logged.
+func (s *Server) StopJobs(ctx context.Context) {
+	js := &s.jobs
+	js.mu.Lock()
+	js.stopped = true
+	all := make([]*job, 0, len(js.byID))
+	for _, j := range js.byID {
+		all = append(all, j)
+	}
+	js.mu.Unlock()
+	for _, j := range all {
+		j.cancel(errJobsStopped)
+	}
+	returned := make(chan struct{})
+	go func() { js.running.Wait(); close(returned) }()
+	select {
+	case <-returned:
+	case <-ctx.Done():
+		for _, j := range all {
+			if j.status().Running {
+				s.d.Log.Warn("job still running at shutdown; the node stops without it", "job", j.title,
+					"user", j.owner.user, "tenant", j.owner.tenant, "started", j.started)
+			}
+		}
+	}
 }
 
 // runJob runs a job's function, turning a panic into an error so that the
@@ -156,6 +218,9 @@ func jobError(err error) string {
 func (js *jobs) add(j *job, now time.Time) error {
 	js.mu.Lock()
 	defer js.mu.Unlock()
+	if js.stopped {
+		return appliance.Errorf(appliance.EUNAVAILABLE, "The appliance is shutting down. Try again once it is back.")
+	}
 	if js.byID == nil {
 		js.byID = map[string]*job{}
 	}
@@ -172,7 +237,74 @@ func (js *jobs) add(j *job, now time.Time) error {
 		return appliance.Errorf(appliance.EBUSY, "The appliance is running %d operations. Try again in a minute.", maxJobs)
 	}
 	js.byID[j.id] = j
+	js.running.Add(1)
 	return nil
+}
+
+// jobFile is a job's result to download.
+type jobFile struct {
+	name, detail string
+	body         []byte
+	againURL     string // where a form posts to make it again
+}
+
+// resultLimit is the bound in bytes on the results held across the node.
+func (js *jobs) resultLimit() int {
+	if n := js.maxBytes.Load(); n > 0 {
+		return int(n)
+	}
+	return maxResultBytes
+}
+
+// keep makes f j's result, first dropping the results kept longest ago
+// as long as the node's would exceed its bound with f; ETOOLARGE when f
+// alone does.
+func (js *jobs) keep(j *job, f jobFile) error {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	limit := js.resultLimit()
+	if len(f.body) > limit {
+		return tooLargeResult(limit)
+	}
+	held := 0
+	kept := make([]*job, 0, len(js.byID))
+	for _, o := range js.byID {
+		o.mu.Lock()
+		if o.file != nil {
+			held += len(o.file)
+			kept = append(kept, o)
+		}
+		o.mu.Unlock()
+	}
+	sort.Slice(kept, func(a, b int) bool { return kept[a].fileSeq < kept[b].fileSeq })
+	for _, o := range kept {
+		if held+len(f.body) <= limit {
+			break
+		}
+		o.mu.Lock()
+		held -= len(o.file)
+		o.file, o.dropped = nil, true
+		o.mu.Unlock()
+	}
+	js.seq++
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.file, j.fileName, j.fileDetail, j.againURL, j.fileSeq = f.body, f.name, f.detail, f.againURL, js.seq
+	return nil
+}
+
+// tooLargeResult is the failure of a result over the node's bound.
+func tooLargeResult(limit int) error {
+	return appliance.Errorf(appliance.ETOOLARGE,
+		"The download would be larger than %s, the most the appliance holds for downloads at once, so it was not made.", sizeText(limit))
+}
+
+// sizeText is n bytes as the limits are written: "256 MiB", or bytes.
+func sizeText(n int) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func (js *jobs) count(match func(*job) bool) int {
@@ -247,9 +379,14 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 			vm.Took = d.Round(100 * time.Millisecond).String()
 		}
 	}
-	if j.file != nil {
+	switch {
+	case j.file != nil:
 		vm.DownloadURL, vm.DownloadName = self+"/download", j.fileName
 		vm.DownloadDetail = fmt.Sprintf("%s. Kept here for %d minutes", j.fileDetail, int(jobTTL.Minutes()))
+	case j.dropped:
+		vm.Dropped = fmt.Sprintf("The download %s is no longer kept: the appliance holds at most %s of results, and newer ones took its place.",
+			j.fileName, sizeText(s.jobs.resultLimit()))
+		vm.AgainURL = j.againURL
 	}
 	report := j.report
 	j.mu.Unlock()
@@ -289,9 +426,14 @@ func (s *Server) jobDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j.mu.Lock()
-	body, name := j.file, j.fileName
+	body, name, dropped := j.file, j.fileName, j.dropped
 	j.mu.Unlock()
-	if body == nil {
+	switch {
+	case dropped:
+		s.pageFail(w, r, "", appliance.Errorf(appliance.ENOTFOUND,
+			"The download %s is no longer kept: newer results took its place. Its operation's page offers to run it again.", name))
+		return
+	case body == nil:
 		s.pageFail(w, r, "", appliance.Errorf(appliance.ENOTFOUND, "This operation has nothing to download (yet)."))
 		return
 	}

@@ -119,6 +119,9 @@ type JobVM struct {
 	DownloadURL        string
 	DownloadName       string
 	DownloadDetail     string // e.g. "12 events, 40 KB, with MANIFEST.sha256. Kept here for 15 minutes"
+	// Dropped says that the download was dropped to make room; AgainURL,
+	// when set, is where a form posts to run the operation again.
+	Dropped, AgainURL  string
 	BackURL, BackLabel string
 }
 
