@@ -31,6 +31,10 @@ import (
 // get to finish after SIGTERM.
 const shutdownGrace = 30 * time.Second
 
+// jobStopGrace is how long the pages' running jobs (rule imports, evidence
+// exports) get to return once cancelled at shutdown.
+const jobStopGrace = 5 * time.Second
+
 // defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT is set.
 const defaultMemoryLimit = 640 << 20
 
@@ -162,6 +166,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, getenv func(string
 	stopNotify()
 	sd.stop()
 	stopSyslog() // closes its listeners and commits what it received
+	jobsCtx, stopJobs := context.WithTimeout(context.Background(), jobStopGrace)
+	srv.StopJobs(jobsCtx) // they write to the stores, which close after
+	stopJobs()
 	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	err = errors.Join(httpSrv.Shutdown(shutCtx), adminSrv.Shutdown(shutCtx))
