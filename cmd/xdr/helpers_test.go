@@ -147,24 +147,77 @@ func (n *node) restart() {
 
 func (n *node) start(keepPorts bool) {
 	n.t.Helper()
-	const attempts = 4
-	for i := 0; i < attempts; i++ {
-		if !keepPorts || i > 0 || n.http == "" {
+	first := true
+	err := retryOnBind(n.t, func() error {
+		if !keepPorts || !first || n.http == "" {
 			n.http, n.cluster, n.gossip = freeAddr(n.t), freeAddr(n.t), freeAddr(n.t)
 		}
-		err := n.spawn()
-		if err == nil {
-			return
-		}
-		if errors.Is(err, errBind) && i < attempts-1 {
-			n.t.Logf("port taken, retrying with other ports: %v", err)
-			continue
-		}
+		first = false
+		return n.spawn()
+	})
+	if err != nil {
 		n.t.Fatalf("start xdr serve: %v", err)
 	}
 }
 
+// errBind is why a node that exited before it was ready did when a port it
+// was given had been taken.
 var errBind = errors.New("address already in use")
+
+// bindAttempts is how many sets of ports retryOnBind tries.
+const bindAttempts = 4
+
+// retryOnBind calls start until it returns anything but errBind, at most
+// bindAttempts times, and returns its last error. start picks its ports
+// anew (freeAddr) on each call: a port picked free can be taken by a
+// parallel test before the node binds it.
+func retryOnBind(t testing.TB, start func() error) error {
+	t.Helper()
+	for i := 1; ; i++ {
+		err := start()
+		if err == nil || !errors.Is(err, errBind) || i == bindAttempts {
+			return err
+		}
+		t.Logf("port taken, retrying with other ports: %v", err)
+	}
+}
+
+// servingLine is what `xdr serve` prints once its listeners are bound.
+const servingLine = "Mini-XDR is running: open "
+
+// waitServing waits until the process writing logPath has bound its
+// listeners and ready reports true; done is closed when the process exits,
+// and then state is its exit state.
+func waitServing(done <-chan struct{}, logPath string, state func() *os.ProcessState, ready func() bool) error {
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		select {
+		case <-done:
+			return exitedBeforeReady(logPath, state())
+		default:
+		}
+		// Until the process has bound its port, whatever answers there is
+		// another test's node that took the port first.
+		if log, _ := os.ReadFile(logPath); bytes.Contains(log, []byte(servingLine)) && ready() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logPath)
+			return fmt.Errorf("not ready within %v; output:\n%s", readyTimeout, log)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// exitedBeforeReady says why a process that wrote logPath exited before it
+// was ready: errBind when a port it was given was taken.
+func exitedBeforeReady(logPath string, state *os.ProcessState) error {
+	log, _ := os.ReadFile(logPath)
+	if bytes.Contains(log, []byte("address already in use")) {
+		return fmt.Errorf("%w: %s", errBind, lastLine(string(log)))
+	}
+	return fmt.Errorf("xdr serve exited (%v) before it was ready; output:\n%s", state, log)
+}
 
 // spawn runs the binary and waits for /healthz/ready.
 func (n *node) spawn() error {
@@ -197,31 +250,16 @@ func (n *node) spawn() error {
 		close(done)
 	}()
 
-	deadline := time.Now().Add(readyTimeout)
 	probe := &http.Client{Timeout: 2 * time.Second}
-	for {
-		select {
-		case <-done:
-			log := n.stderr()
-			if strings.Contains(log, "address already in use") {
-				return fmt.Errorf("%w: %s", errBind, lastLine(log))
-			}
-			return fmt.Errorf("xdr serve exited (%v) before it was ready; output:\n%s", n.exitState(), log)
-		default:
-		}
+	return waitServing(done, n.logPath, n.exitState, func() bool {
 		resp, err := probe.Get(n.url("/healthz/ready"))
-		if err == nil {
-			io.Copy(io.Discard, resp.Body) //nolint:errcheck
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready within %v; output:\n%s", readyTimeout, n.stderr())
-		}
-		time.Sleep(pollInterval)
-	}
+		io.Copy(io.Discard, resp.Body) //nolint:errcheck
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 func lastLine(s string) string {

@@ -16,9 +16,15 @@ import (
 	"time"
 )
 
+// datagram is one sd_notify message and when the fake systemd read it.
+type datagram struct {
+	text string
+	at   time.Time
+}
+
 // listenNotify is the systemd side of sd_notify: a unixgram socket whose
 // datagrams arrive on the returned channel.
-func listenNotify(t *testing.T) (string, <-chan string) {
+func listenNotify(t *testing.T) (string, <-chan datagram) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "sd") // short: socket paths are limited to 108 bytes
 	if err != nil {
@@ -30,7 +36,7 @@ func listenNotify(t *testing.T) (string, <-chan string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close(); os.RemoveAll(dir) })
-	msgs := make(chan string, 1024)
+	msgs := make(chan datagram, 1024)
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -39,10 +45,95 @@ func listenNotify(t *testing.T) (string, <-chan string) {
 				close(msgs)
 				return
 			}
-			msgs <- string(buf[:n])
+			msgs <- datagram{text: string(buf[:n]), at: time.Now()}
 		}
 	}()
 	return path, msgs
+}
+
+// notifiedNode is `xdr serve` under a fake systemd.
+type notifiedNode struct {
+	cmd   *exec.Cmd
+	http  string
+	done  chan struct{} // closed when cmd has exited; then err is set
+	err   error
+	msgs  <-chan datagram
+	ready time.Time // when READY=1 was read
+}
+
+// startNotified starts `xdr serve` on new ports and a new data dir, with
+// sock as its NOTIFY_SOCKET, and waits for READY=1, requiring nothing but
+// status lines before it; errBind when a port it was given was taken.
+func startNotified(t *testing.T, sock string, msgs <-chan datagram) (*notifiedNode, error) {
+	t.Helper()
+	nn := &notifiedNode{http: freeAddr(t), done: make(chan struct{}), msgs: msgs}
+	logPath := filepath.Join(t.TempDir(), "stderr.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nn.cmd = exec.Command(xdrBin, "serve", "--data-dir", filepath.Join(t.TempDir(), "data"),
+		"--http", nn.http, "--cluster-addr", freeAddr(t), "--gossip-addr", freeAddr(t))
+	nn.cmd.Env = baseEnv("NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=200000")
+	nn.cmd.Stdout, nn.cmd.Stderr = logf, logf
+	if err := nn.cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatal(err)
+	}
+	go func() {
+		nn.err = nn.cmd.Wait()
+		logf.Close()
+		close(nn.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-nn.done:
+		default:
+			nn.cmd.Process.Kill() //nolint:errcheck
+			<-nn.done
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("xdr serve output:\n%s", b)
+		}
+	})
+	for {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				t.Fatal("notify socket closed while waiting for READY=1")
+			}
+			if strings.Contains(m.text, "WATCHDOG=1") {
+				t.Fatalf("watchdog ping %q before READY=1", m.text)
+			}
+			if strings.Contains(m.text, "READY=1") {
+				nn.ready = m.at
+				return nn, nil
+			}
+		case <-nn.done:
+			return nil, exitedBeforeReady(logPath, nn.cmd.ProcessState)
+		case <-time.After(readyTimeout):
+			t.Fatalf("no READY=1 within %v", readyTimeout)
+		}
+	}
+}
+
+// next returns the next datagram, failing the test when the node exits
+// or sends nothing for readyTimeout.
+func (nn *notifiedNode) next(t *testing.T, what string) datagram {
+	t.Helper()
+	select {
+	case m, ok := <-nn.msgs:
+		if !ok {
+			t.Fatalf("notify socket closed while waiting for %s", what)
+		}
+		return m
+	case <-nn.done:
+		t.Fatalf("xdr serve exited (%v) while waiting for %s", nn.err, what)
+	case <-time.After(readyTimeout):
+		t.Fatalf("no %s within %v", what, readyTimeout)
+	}
+	return datagram{}
 }
 
 // The real binary under a fake systemd: READY=1 only once /healthz/ready
@@ -51,101 +142,55 @@ func listenNotify(t *testing.T) (string, <-chan string) {
 func TestSystemdNotify(t *testing.T) {
 	t.Parallel()
 	sock, msgs := listenNotify(t)
-	httpAddr := freeAddr(t)
-	logPath := filepath.Join(t.TempDir(), "stderr.log")
-	logf, err := os.Create(logPath)
+	var nn *notifiedNode
+	err := retryOnBind(t, func() (err error) {
+		nn, err = startNotified(t, sock, msgs)
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logf.Close()
-	cmd := exec.Command(xdrBin, "serve", "--data-dir", filepath.Join(t.TempDir(), "data"),
-		"--http", httpAddr, "--cluster-addr", freeAddr(t), "--gossip-addr", freeAddr(t))
-	cmd.Env = baseEnv("NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=200000")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	// READY=1 came from this process, which holds its HTTP port.
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Get("http://" + nn.http + "/healthz/ready")
+	if err != nil {
+		t.Fatalf("GET /healthz/ready right after READY=1: %v", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill() //nolint:errcheck
-			<-exited
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("xdr serve output:\n%s", b)
-		}
-	})
-
-	readyStatus := func() int {
-		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + httpAddr + "/healthz/ready")
-		if err != nil {
-			t.Fatalf("GET /healthz/ready right after READY=1: %v", err)
-		}
-		io.Copy(io.Discard, resp.Body) //nolint:errcheck
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	next := func(what string) string {
-		t.Helper()
-		select {
-		case m, ok := <-msgs:
-			if !ok {
-				t.Fatalf("notify socket closed while waiting for %s", what)
-			}
-			return m
-		case err := <-exited:
-			t.Fatalf("xdr serve exited (%v) while waiting for %s", err, what)
-		case <-time.After(readyTimeout):
-			t.Fatalf("no %s within %v", what, readyTimeout)
-		}
-		return ""
+	io.Copy(io.Discard, resp.Body) //nolint:errcheck
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("READY=1 sent while /healthz/ready answers %d", resp.StatusCode)
 	}
 
-	// Nothing but status lines before READY=1; at READY=1 the node serves.
-	for {
-		m := next("READY=1")
-		if strings.Contains(m, "WATCHDOG=1") {
-			t.Fatalf("watchdog ping %q before READY=1", m)
+	// Pings every 100 ms from READY=1 on: the fifth is sent 500 ms after
+	// it. The times are when the fake systemd read them, so half of that
+	// is left for a reader scheduled late (the probe above may take longer
+	// than all five pings: they wait in the channel).
+	var last datagram
+	for pings := 0; pings < 5; pings++ {
+		if last = nn.next(t, "WATCHDOG=1"); last.text != "WATCHDOG=1" {
+			t.Fatalf("unexpected message %q while waiting for watchdog pings", last.text)
 		}
-		if strings.Contains(m, "READY=1") {
-			if code := readyStatus(); code != http.StatusOK {
-				t.Fatalf("READY=1 sent while /healthz/ready answers %d", code)
-			}
-			break
-		}
+	}
+	if d := last.at.Sub(nn.ready); d < 250*time.Millisecond {
+		t.Errorf("5 pings within %v of READY=1: faster than half of WATCHDOG_USEC=200ms", d)
 	}
 
-	// Pings every 100 ms: three within a few seconds even on a loaded machine.
-	start := time.Now()
-	for pings := 0; pings < 3; {
-		if m := next("WATCHDOG=1"); m == "WATCHDOG=1" {
-			pings++
-		} else {
-			t.Fatalf("unexpected message %q while waiting for watchdog pings", m)
-		}
-	}
-	if d := time.Since(start); d < 200*time.Millisecond {
-		t.Errorf("3 pings in %v: faster than half of WATCHDOG_USEC=200ms", d)
-	}
-
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := nn.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	for {
-		m := next("STOPPING=1")
-		if strings.HasPrefix(m, "STOPPING=1") {
+		m := nn.next(t, "STOPPING=1")
+		if strings.HasPrefix(m.text, "STOPPING=1") {
 			break
 		}
-		if m != "WATCHDOG=1" {
-			t.Fatalf("unexpected message %q while waiting for STOPPING=1", m)
+		if m.text != "WATCHDOG=1" {
+			t.Fatalf("unexpected message %q while waiting for STOPPING=1", m.text)
 		}
 	}
 	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
+	case <-nn.done:
+		if nn.err != nil {
+			t.Fatalf("exit after SIGTERM: %v", nn.err)
 		}
 	case <-time.After(exitTimeout):
 		t.Fatalf("no exit within %v of SIGTERM", exitTimeout)
@@ -215,8 +260,8 @@ func TestNotifyNothingAfterStop(t *testing.T) {
 	}
 	var got []string
 	for m := range msgs {
-		got = append(got, m)
-		if m == "MARKER" {
+		got = append(got, m.text)
+		if m.text == "MARKER" {
 			break
 		}
 	}

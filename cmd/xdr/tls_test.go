@@ -4,8 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,21 +23,13 @@ func TestHTTPSWhenNotLoopback(t *testing.T) {
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // self-signed on purpose
 	}}
-	// A port picked free can be taken by a parallel test before the node
-	// binds it: then the node exits, and it starts again on other ports, as
-	// the node helper does.
 	var port string
-	const attempts = 4
-	for i := 1; ; i++ {
+	err := retryOnBind(t, func() error {
 		port = strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
-		err := startHTTPSNode(t, client, dir, port)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, errBind) || i == attempts {
-			t.Fatal(err)
-		}
-		t.Logf("port taken, retrying with other ports: %v", err)
+		return startHTTPSNode(t, client, dir, port)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	base := "https://127.0.0.1:" + port
 	plain := &http.Client{Timeout: 5 * time.Second}
@@ -93,7 +83,7 @@ func TestHTTPSWhenNotLoopback(t *testing.T) {
 func startHTTPSNode(t *testing.T, client *http.Client, dir, port string) error {
 	t.Helper()
 	cmd := exec.Command(xdrBin, "serve", "--data-dir", dir, "--http", "0.0.0.0:"+port,
-		"--cluster-addr", freeAddr(t))
+		"--cluster-addr", freeAddr(t), "--gossip-addr", freeAddr(t))
 	cmd.Env = baseEnv("XDR_ADMIN_PASSWORD=tls-test-pw")
 	logPath := filepath.Join(t.TempDir(), "stderr.log")
 	logf, err := os.Create(logPath)
@@ -115,30 +105,16 @@ func startHTTPSNode(t *testing.T, client *http.Client, dir, port string) error {
 			t.Logf("node output:\n%s", b)
 		}
 	})
-	deadline := time.Now().Add(readyTimeout)
-	for {
-		select {
-		case <-done:
-			b, _ := os.ReadFile(logPath)
-			if strings.Contains(string(b), "address already in use") {
-				return fmt.Errorf("%w: %s", errBind, lastLine(string(b)))
-			}
-			return fmt.Errorf("xdr serve exited before it was ready; output:\n%s", b)
-		default:
-		}
+	state := func() *os.ProcessState { return cmd.ProcessState } // read once done is closed
+	return waitServing(done, logPath, state, func() bool {
 		resp, err := client.Get("https://127.0.0.1:" + port + "/healthz/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				if resp.TLS == nil {
-					t.Fatal("answered without TLS")
-				}
-				return nil
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready over HTTPS within %v: %v", readyTimeout, err)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && resp.TLS == nil {
+			t.Error("answered without TLS")
 		}
-		time.Sleep(pollInterval)
-	}
+		return resp.StatusCode == http.StatusOK && resp.TLS != nil
+	})
 }
