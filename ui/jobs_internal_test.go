@@ -1,13 +1,16 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -179,5 +182,125 @@ func TestJobsNodeLimit(t *testing.T) {
 	}
 	if _, err := s.startJob(sessionRequest("acme", "u", "one more", ""), "j", "/", "Back", wait); appliance.ErrorCode(err) != appliance.EBUSY {
 		t.Errorf("job %d: %v, want EBUSY", maxJobs+1, err)
+	}
+}
+
+// SetResultLimit lowers the bound on the bytes of the results the node
+// holds (maxResultBytes), for the tests of package ui_test.
+func (s *Server) SetResultLimit(n int) { s.jobs.maxBytes.Store(int64(n)) }
+
+// TestStopJobs: StopJobs cancels a running job, returns once the job has
+// returned, and refuses jobs after it; the job says it was stopped.
+func TestStopJobs(t *testing.T) {
+	s := New(Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cancelled, finish := make(chan struct{}), make(chan struct{})
+	j, err := s.startJob(sessionRequest("acme", "alice", "secret-a", ""), "long", "/", "Back", func(ctx context.Context, j *job) error {
+		<-ctx.Done()
+		close(cancelled)
+		<-finish // what a job does between noticing and returning
+		return fmt.Errorf("stopped after 3 rules: %w", ctx.Err())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { s.StopJobs(context.Background()); close(stopped) }()
+	<-cancelled
+	select {
+	case <-stopped:
+		t.Fatal("StopJobs returned while the job still ran")
+	default:
+	}
+	close(finish)
+	<-stopped
+	if st := j.status(); st.Running {
+		t.Fatalf("after StopJobs the job still runs: %+v", st)
+	}
+	if want := "The appliance shut down while this operation ran, so it was stopped."; j.err != want {
+		t.Errorf("the job says %q, want %q", j.err, want)
+	}
+	_, err = s.startJob(sessionRequest("acme", "bob", "secret-b", ""), "late", "/", "Back", func(context.Context, *job) error { return nil })
+	if appliance.ErrorCode(err) != appliance.EUNAVAILABLE || !strings.Contains(appliance.ErrorMessage(err), "shutting down") {
+		t.Errorf("a job started after StopJobs: %v, want EUNAVAILABLE", err)
+	}
+}
+
+// TestStopJobsBounded: a job that ignores its cancellation does not hold
+// the shutdown past StopJobs's context, and the log names it.
+func TestStopJobsBounded(t *testing.T) {
+	var log syncBuffer
+	s := New(Deps{Log: slog.New(slog.NewTextHandler(&log, nil))})
+	release := make(chan struct{})
+	defer close(release)
+	if _, err := s.startJob(sessionRequest("acme", "alice", "secret-a", ""), "stubborn export", "/", "Back",
+		func(context.Context, *job) error { <-release; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the grace is over at once
+	s.StopJobs(ctx)
+	if got := log.String(); !strings.Contains(got, "job still running at shutdown") || !strings.Contains(got, `job="stubborn export"`) {
+		t.Errorf("the log does not name the job left running:\n%s", got)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestJobResultBound: keeping a result drops the results kept longest ago
+// while the node's would exceed the bound; one result over the bound alone
+// is refused with a message naming it.
+func TestJobResultBound(t *testing.T) {
+	s := New(Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s.SetResultLimit(100)
+	var js []*job
+	for i := range 4 {
+		j, err := s.startJob(sessionRequest("acme", "u", "session-"+strconv.Itoa(i), ""), "export", "/", "Back",
+			func(context.Context, *job) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitEnded(t, j)
+		js = append(js, j)
+	}
+	size := []int{30, 30, 30, 50}
+	for i, j := range js {
+		if err := s.jobs.keep(j, jobFile{name: "r" + strconv.Itoa(i) + ".zip", body: make([]byte, size[i]), againURL: "/again"}); err != nil {
+			t.Fatalf("keep result %d: %v", i, err)
+		}
+	}
+	// 30+30+30 fit; the 50 bytes make room by dropping the first two.
+	for i, wantKept := range []bool{false, false, true, true} {
+		j := js[i]
+		if kept := j.file != nil; kept != wantKept || j.dropped == kept {
+			t.Errorf("result %d: kept %v dropped %v, want kept %v", i, kept, j.dropped, wantKept)
+		}
+	}
+	err := s.jobs.keep(js[0], jobFile{name: "big.zip", body: make([]byte, 101)})
+	if appliance.ErrorCode(err) != appliance.ETOOLARGE || !strings.Contains(appliance.ErrorMessage(err), "larger than 100 bytes") {
+		t.Errorf("a result over the bound: %v, want ETOOLARGE naming 100 bytes", err)
+	}
+	if js[2].file == nil || js[3].file == nil {
+		t.Error("a refused result dropped others")
+	}
+	for n, want := range map[int]string{256 << 20: "256 MiB", 100: "100 bytes", 1<<20 + 1: "1048577 bytes"} {
+		if got := sizeText(n); got != want {
+			t.Errorf("sizeText(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
