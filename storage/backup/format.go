@@ -55,7 +55,8 @@ type Manifest struct {
 	RaftIndex uint64    `json:"raft_index"`
 	Created   time.Time `json:"created"`
 	// Schema is the relational schema version of the state: a build
-	// restores only its own (storage.Store.RestoreFrom).
+	// restores its own and those it can bring forward
+	// (storage.Store.RestoreFrom, sqlstore.Loader.FromSchema).
 	Schema int    `json:"schema"`
 	Parts  []Part `json:"parts"`
 }
