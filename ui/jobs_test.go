@@ -4,18 +4,25 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/minixdr/xdr/appliance/command"
 	"github.com/minixdr/xdr/appliance/detect"
 	"github.com/minixdr/xdr/internal/ziptest"
+	"github.com/minixdr/xdr/storage/storetest"
+	"github.com/minixdr/xdr/ui"
 )
 
 // runJob follows the 303 of a form that started a job and polls the job's
@@ -195,3 +202,145 @@ func TestPagesRulesPaginate(t *testing.T) {
 
 // ruleLink finds the rule IDs the rules list links to.
 var ruleLink = regexp.MustCompile(`<a href="/rules/([^"/?]+)">`)
+
+// TestPagesJobResultBound: the evidence zips kept for download stay under
+// the node's bound: a new one drops the oldest, whose page says so and
+// offers to run the export again; an export over the bound alone fails
+// with a message naming the bound.
+func TestPagesJobResultBound(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	b := e.browser()
+	e.mustSignIn(b)
+	tok := e.token("default", "hp", "ingest", "")
+	if r := e.do("POST", "/api/v1/ingest/cowrie", cowrieWget(time.Now().Add(-time.Minute))+"\n", bearer(tok)...); r.status != http.StatusOK {
+		t.Fatalf("ingest: %d %s", r.status, r.body)
+	}
+	m := incidentLink.FindStringSubmatch(e.get(b, "/incidents").body)
+	if m == nil {
+		t.Fatal("no incident")
+	}
+	incURL := m[1]
+	csrf, _ := hiddenField(e.get(b, incURL).body, "csrf")
+	// export runs an evidence export through the job's form, as posted to
+	// action, and returns the job's URL and its page once it ended.
+	export := func(action, csrf string) (string, resp) {
+		t.Helper()
+		started := e.form(b, action, url.Values{"csrf": {csrf}})
+		return started.header.Get("Location"), e.runJob(b, started)
+	}
+	download := func(page resp) resp {
+		t.Helper()
+		dl, ok := linkHref(page.body, "a", `id="job-download"`)
+		if !ok {
+			t.Fatalf("no download link:\n%s", page.body)
+		}
+		return e.get(b, dl)
+	}
+
+	firstURL, first := export(incURL+"/evidence", csrf)
+	size := len(download(first).body)
+	e.ui.SetResultLimit(size + size/2) // room for one zip, not two
+	_, second := export(incURL+"/evidence", csrf)
+	wantContains(t, "second export", second.body, "<title>Evidence export: done", `id="job-download"`)
+
+	dropped := e.get(b, firstURL)
+	if dropped.status != http.StatusOK {
+		t.Fatalf("the dropped job's page: %d\n%s", dropped.status, dropped.body)
+	}
+	wantContains(t, "the dropped job's page", dropped.body, "<title>Evidence export: done", `id="job-dropped"`, "is no longer kept",
+		fmt.Sprintf("at most %d bytes of results", size+size/2), `action="`+incURL+`/evidence"`, `id="job-again"`)
+	wantNotContains(t, "the dropped job's page", dropped.body, `id="job-download"`)
+	if r := e.get(b, firstURL+"/download"); r.status != http.StatusNotFound || !strings.Contains(r.body, "is no longer kept") {
+		t.Errorf("the dropped download: %d\n%s", r.status, r.body)
+	}
+	if r := download(second); r.status != http.StatusOK || len(r.body) != size {
+		t.Errorf("the kept download: %d, %d bytes, want %d", r.status, len(r.body), size)
+	}
+	// The page's form runs the export again.
+	againCSRF, _ := hiddenField(dropped.body, "csrf")
+	_, again := export(incURL+"/evidence", againCSRF)
+	wantContains(t, "the export run again", again.body, "<title>Evidence export: done", "1 event file(s)")
+
+	e.ui.SetResultLimit(size / 2)
+	_, over := export(incURL+"/evidence", csrf)
+	want := fmt.Sprintf("The download would be larger than %d bytes, the most the appliance holds for downloads at once, so it was not made.", size/2)
+	wantContains(t, "an export over the bound", over.body, "<title>Evidence export: failed", want)
+	wantNotContains(t, "an export over the bound", over.body, `id="job-download"`)
+	if r := e.get(b, incURL+"/evidence.zip"); r.status != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, want) {
+		t.Errorf("GET evidence.zip over the bound: %d\n%s", r.status, r.body)
+	}
+}
+
+// gatedProposer holds an import's second batch of rules until the
+// import's context ends, so that the import is cut mid-way with one batch
+// committed.
+type gatedProposer struct {
+	command.Proposer
+	batches atomic.Int32
+	second  chan struct{} // closed when the second batch is proposed
+}
+
+func (g *gatedProposer) Propose(ctx context.Context, c command.Command) error {
+	if _, ok := c.(*command.PutRules); ok && g.batches.Add(1) == 2 {
+		close(g.second)
+		<-ctx.Done()
+	}
+	return g.Proposer.Propose(ctx, c)
+}
+
+// TestPagesRuleImportStoppedByShutdown: a rule import running when the
+// node shuts down is cancelled between two batches; StopJobs returns once
+// it has, the committed batch stays whole, the job's page says it was
+// stopped and reports what was stored, and no job starts after.
+func TestPagesRuleImportStoppedByShutdown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	gate := &gatedProposer{Proposer: e.node, second: make(chan struct{})}
+	e.ui = ui.New(ui.Deps{Auth: e.auth, Events: e.store, Node: e.node, Cluster: e.node, State: e.store,
+		Detect: detect.NewService(gate, e.store, time.Now), Log: storetest.Discard})
+	e.srv = httptest.NewServer(e.ui.Handler())
+	t.Cleanup(e.srv.Close)
+	b := e.browser()
+	e.mustSignIn(b)
+	csrf, _ := hiddenField(e.get(b, "/rules").body, "csrf")
+	// 120 rules of 10 KB: three batches of at most 512 KB.
+	const rules = 120
+	pack := map[string]string{}
+	for i := range rules {
+		pack[fmt.Sprintf("r%d.yml", i)] = strings.Replace(strings.Replace(goodRule, "0b7c8f2e-1d2a-4c3b-9e8f-7a6b5c4d3e2f",
+			fmt.Sprintf("0b7c8f2e-1d2a-4c3b-9e8f-7a6b5c4d%04d", i), 1),
+			"title: Test rule for uploads\n", fmt.Sprintf("title: Batch rule %d\ndescription: %s\n", i, strings.Repeat("x", 10<<10)), 1)
+	}
+	started := e.uploadPack(b, csrf, map[string][]byte{"pack.tar.gz": tarGz(t, pack)})
+	loc := started.header.Get("Location")
+	if started.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/jobs/") {
+		t.Fatalf("starting the import: %d Location %q\n%s", started.status, loc, started.body)
+	}
+	select {
+	case <-gate.second:
+	case <-time.After(time.Minute):
+		t.Fatal("the import never reached its second batch")
+	}
+	e.ui.StopJobs(context.Background())
+
+	page := e.get(b, loc)
+	wantContains(t, "the stopped import", page.body, "<title>Rule pack import: failed",
+		"The appliance shut down while this operation ran, so it was stopped.")
+	m := regexp.MustCompile(`Import: (\d+) imported`).FindStringSubmatch(page.body)
+	if m == nil {
+		t.Fatalf("the page reports no import:\n%s", page.body)
+	}
+	imported, _ := strconv.Atoi(m[1])
+	srcs, err := e.store.RuleSources(context.Background(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imported == 0 || imported >= rules || len(srcs) != imported {
+		t.Errorf("the page reports %d rules imported, the store holds %d, want one whole batch of the %d", imported, len(srcs), rules)
+	}
+	if r := e.uploadPack(b, csrf, map[string][]byte{"a.yml": []byte(goodRule)}); r.status != http.StatusServiceUnavailable ||
+		!strings.Contains(r.body, "The appliance is shutting down") {
+		t.Errorf("an import after StopJobs: %d\n%s", r.status, r.body)
+	}
+}
