@@ -223,8 +223,9 @@ func backupVerify(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.Name(), err)
 	}
-	fmt.Fprintf(stdout, "%s is complete and intact: format %d, cluster %s, raft index %d, created %s, state schema %d (this build restores schema %d), %s\n",
-		f.Name(), m.Format, m.ClusterID, m.RaftIndex, m.Created.Format("2006-01-02T15:04:05Z"), m.Schema, sqlstore.SchemaVersion(), partsSummary(m))
+	oldest, newest := sqlstore.RestorableSchemas()
+	fmt.Fprintf(stdout, "%s is complete and intact: format %d, cluster %s, raft index %d, created %s, state schema %d (this build restores schemas %d to %d), %s\n",
+		f.Name(), m.Format, m.ClusterID, m.RaftIndex, m.Created.Format("2006-01-02T15:04:05Z"), m.Schema, oldest, newest, partsSummary(m))
 	return nil
 }
 

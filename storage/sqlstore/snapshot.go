@@ -224,6 +224,9 @@ var snapshotFills = map[int]string{
 	9: fillCorrelationLogTotals,
 }
 
+// RestorableSchemas is the range of snapshot schemas this build restores.
+func RestorableSchemas() (oldest, newest int) { return oldestSnapshotSchema, SchemaVersion() }
+
 // FromSchema tells the loader the schema the snapshot was written at (by
 // default this build's); a schema it cannot bring forward is refused.
 func (l *Loader) FromSchema(v int) error {
