@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -28,8 +31,9 @@ import (
 // chromiumPath is Debian's Chromium; scripts/test.sh installs it.
 const chromiumPath = "/usr/bin/chromium"
 
-// browserTimeout bounds one whole browser test.
-const browserTimeout = 3 * time.Minute
+// browserTimeout bounds one whole browser test: one takes 20 s alone, and
+// several run at once on a loaded 2-core machine.
+const browserTimeout = 6 * time.Minute
 
 // axeTags are the rule sets run on every page.
 var axeTags = []string{"wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"}
@@ -328,15 +332,12 @@ func (b *browser) checkKeyboard() {
 		b.t.Errorf("%s: the first Tab stop has class %q, want the skip link", b.path(), cls)
 	}
 	// The link slides in (a short transition): poll until it is on screen.
-	for deadline := time.Now().Add(2 * time.Second); ; {
-		top := eval[float64](b, "document.activeElement.getBoundingClientRect().top")
-		if top >= 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.t.Errorf("%s: the focused skip link is off screen (top %v)", b.path(), top)
-			break
-		}
+	var top float64
+	if !waitFor(pageTimeout, func() bool {
+		top = eval[float64](b, "document.activeElement.getBoundingClientRect().top")
+		return top >= 0
+	}) {
+		b.t.Errorf("%s: the focused skip link is off screen (top %v)", b.path(), top)
 	}
 	if outline := eval[string](b, "getComputedStyle(document.activeElement).outlineStyle"); outline == "none" {
 		b.t.Errorf("%s: the focused skip link has no visible focus outline", b.path())
@@ -402,12 +403,97 @@ func (b *browser) fetch(href string) []byte {
 	return body
 }
 
-// poll waits up to 10 seconds for cond.
+// pageTimeout bounds a wait for a page to change by itself: a second's
+// poll of a job, a transition, on a loaded machine.
+const pageTimeout = 30 * time.Second
+
+// waitFor polls cond until it holds (true) or timeout has passed.
+func waitFor(timeout time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
+// poll waits up to pageTimeout for cond.
 func (b *browser) poll(what string, cond func() bool) {
 	b.t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			b.t.Fatalf("%s: not within 10 s", what)
+	if !waitFor(pageTimeout, cond) {
+		b.t.Fatalf("%s: not within %v", what, pageTimeout)
+	}
+}
+
+// holdJobPolls makes every job page loaded from now on hold its status
+// polls (static/job.js) from before its own script runs: window.heldPolls
+// collects the resolvers of the polls asked for, window.realFetch is the
+// browser's fetch. The returned func stops that for pages loaded after it;
+// a page already loaded keeps holding until it sets window.fetch back.
+func (b *browser) holdJobPolls() (release func()) {
+	b.t.Helper()
+	const js = `if (location.pathname.startsWith('/jobs/')) {
+  window.realFetch = window.fetch;
+  window.heldPolls = [];
+  window.fetch = (u, o) => String(u).endsWith('/status') ? new Promise(res => window.heldPolls.push(res)) : window.realFetch(u, o);
+}`
+	added, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: js})
+	if err != nil {
+		b.t.Fatalf("hold the job pages' polls: %v", err)
+	}
+	return func() {
+		b.t.Helper()
+		params := page.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: added.Identifier}
+		if _, err := chromedp.Call(b.ctx, page.RemoveScriptToEvaluateOnNewDocument, params); err != nil {
+			b.t.Fatalf("stop holding the job pages' polls: %v", err)
 		}
+	}
+}
+
+// importReport is the title of a rule import's report.
+var importReport = regexp.MustCompile(`^Import: ([\d,]+) imported, ([\d,]+) skipped, ([\d,]+) refused$`)
+
+// wantImportReport requires the report of an import of files rule files
+// to account for each of them, and returns how many were imported.
+func (b *browser) wantImportReport(files int) (imported int) {
+	b.t.Helper()
+	title := strings.TrimSpace(b.text("#report-title"))
+	m := importReport.FindStringSubmatch(title)
+	if m == nil {
+		b.t.Fatalf("the import report's title is %q, want %q", title, importReport)
+	}
+	var n [3]int
+	for i := range n {
+		v, err := strconv.Atoi(strings.ReplaceAll(m[i+1], ",", ""))
+		if err != nil {
+			b.t.Fatalf("the import report's title %q: %v", title, err)
+		}
+		n[i] = v
+	}
+	if n[0]+n[1]+n[2] != files || n[0] == 0 {
+		b.t.Errorf("the import report says %q of %d rule files: want some imported and every file counted once", title, files)
+	}
+	b.t.Logf("rule import of %d files: %s", files, title)
+	return n[0]
+}
+
+// ruleCount is the number of rules the rules page says there are.
+func (b *browser) ruleCount() int {
+	b.t.Helper()
+	caption := b.text("#rules-caption")
+	n, _, ok := strings.Cut(caption, " rules")
+	v, err := strconv.Atoi(strings.ReplaceAll(n, ",", ""))
+	if !ok || err != nil {
+		b.t.Fatalf("the rules page's caption %q does not start with the number of rules", caption)
+	}
+	return v
+}
+
+// openUntil opens path again until cond holds, for up to timeout: for what
+// the appliance does in the background, which a page shows once done.
+func (b *browser) openUntil(path, what string, timeout time.Duration, cond func() bool) {
+	b.t.Helper()
+	if !waitFor(timeout, func() bool { b.open(path); return cond() }) {
+		b.t.Fatalf("%s: %s not within %v", path, what, timeout)
 	}
 }
