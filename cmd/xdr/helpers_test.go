@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -68,7 +69,7 @@ func baseEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// freeAddr returns a loopback address whose port was free a moment ago.
+// freeAddr returns a loopback address whose TCP port was free a moment ago.
 func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -77,6 +78,19 @@ func freeAddr(t testing.TB) string {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	return addr
+}
+
+// freeUDPAddr returns a loopback address whose UDP port was free a moment
+// ago.
+func freeUDPAddr(t testing.TB) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("pick a free UDP port: %v", err)
+	}
+	addr := c.LocalAddr().String()
+	c.Close()
 	return addr
 }
 
@@ -93,14 +107,16 @@ func (n *node) on(t testing.TB) *node { return &node{t: t, proc: n.proc} }
 
 // proc is the state a node's views share.
 type proc struct {
-	dir     string // data dir
-	logDir  string
-	env     []string
-	args    []string // extra flags for xdr serve
-	http    string   // host:port of the HTTP listener
-	cluster string
-	gossip  string
-	client  *http.Client
+	dir      string // data dir
+	logDir   string
+	env      []string
+	args     []string        // extra flags for xdr serve
+	ports    func() []string // picks ports of its own for more flags, see startNodePicking
+	portArgs []string        // what ports returned for the current ports
+	http     string          // host:port of the HTTP listener
+	cluster  string
+	gossip   string
+	client   *http.Client
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -126,10 +142,28 @@ func startNodeWith(t testing.TB, args []string, env ...string) *node {
 // startNodeIn is startNodeWith on the data dir dir (a restored one, say).
 func startNodeIn(t testing.TB, dir string, args []string, env ...string) *node {
 	t.Helper()
+	n := newNode(t, dir, args, env...)
+	n.start(false)
+	return n
+}
+
+// startNodePicking is startNode with flags that name ports of their own
+// (syslog listeners, say): ports picks them (freeAddr, freeUDPAddr) and
+// returns the flags, and is called again whenever the node's ports are
+// picked again, after a port was taken.
+func startNodePicking(t testing.TB, ports func() []string, env ...string) *node {
+	t.Helper()
+	n := newNode(t, filepath.Join(t.TempDir(), "data"), nil, env...)
+	n.ports = ports
+	n.start(false)
+	return n
+}
+
+// newNode is a node not started yet, stopped when the test ends.
+func newNode(t testing.TB, dir string, args []string, env ...string) *node {
 	n := &node{t: t, proc: &proc{dir: dir, logDir: t.TempDir(), env: baseEnv(env...), args: args}}
 	n.client = &http.Client{Timeout: 90 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	t.Cleanup(n.cleanup)
-	n.start(false)
 	return n
 }
 
@@ -151,6 +185,9 @@ func (n *node) start(keepPorts bool) {
 	err := retryOnBind(n.t, func() error {
 		if !keepPorts || !first || n.http == "" {
 			n.http, n.cluster, n.gossip = freeAddr(n.t), freeAddr(n.t), freeAddr(n.t)
+			if n.ports != nil {
+				n.portArgs = n.ports()
+			}
 		}
 		first = false
 		return n.spawn()
@@ -229,8 +266,8 @@ func (n *node) spawn() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(xdrBin, append([]string{"serve", "--data-dir", n.dir, "--http", n.http,
-		"--cluster-addr", n.cluster, "--gossip-addr", n.gossip}, n.args...)...)
+	args := []string{"serve", "--data-dir", n.dir, "--http", n.http, "--cluster-addr", n.cluster, "--gossip-addr", n.gossip}
+	cmd := exec.Command(xdrBin, slices.Concat(args, n.args, n.portArgs)...)
 	cmd.Env = n.env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -24,8 +24,11 @@ import (
 // parsed in the event search.
 func TestSyslogEndToEnd(t *testing.T) {
 	t.Parallel()
-	udp, tcp := freeAddr(t), freeAddr(t)
-	n := startNodeWith(t, []string{"--syslog-udp", udp, "--syslog-tcp", tcp})
+	var udp, tcp string
+	n := startNodePicking(t, func() []string {
+		udp, tcp = freeUDPAddr(t), freeAddr(t)
+		return []string{"--syslog-udp", udp, "--syslog-tcp", tcp}
+	})
 	tok := n.adminToken()
 	port := func(addr string) string { return addr[strings.LastIndexByte(addr, ':')+1:] }
 	for _, args := range [][]string{
@@ -37,7 +40,7 @@ func TestSyslogEndToEnd(t *testing.T) {
 			t.Fatalf("logger %v: %v: %s", args, err, out)
 		}
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	var events []map[string]any
 	for {
 		events = n.searchAll(tok, "source:syslog", 100, nil)
@@ -74,12 +77,15 @@ func TestSyslogEndToEnd(t *testing.T) {
 // /metrics count them per listener, and promtool accepts /metrics.
 func TestSyslogListenersToTenants(t *testing.T) {
 	t.Parallel()
-	udp, tcp := freeAddr(t), freeAddr(t)
+	var udp, tcp string
 	conf := filepath.Join(t.TempDir(), "xdr.toml")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("[[syslog_listener]]\ntransport = \"udp\"\naddr = %q\ntenant = \"acme\"\n", udp)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	n := startNodeWith(t, []string{"--config", conf, "--syslog-tcp", tcp})
+	n := startNodePicking(t, func() []string {
+		udp, tcp = freeUDPAddr(t), freeAddr(t)
+		if err := os.WriteFile(conf, []byte(fmt.Sprintf("[[syslog_listener]]\ntransport = \"udp\"\naddr = %q\ntenant = \"acme\"\n", udp)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return []string{"--config", conf, "--syslog-tcp", tcp}
+	})
 	tok := n.adminToken()
 	port := func(addr string) string { return addr[strings.LastIndexByte(addr, ':')+1:] }
 	for _, args := range [][]string{
