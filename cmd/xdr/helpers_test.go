@@ -70,28 +70,33 @@ func baseEnv(extra ...string) []string {
 }
 
 // freeAddr returns a loopback address whose TCP port was free a moment ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("pick a free port: %v", err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+func freeAddr(t testing.TB) string { t.Helper(); return freePort(t, "tcp") }
 
 // freeUDPAddr returns a loopback address whose UDP port was free a moment
-// ago.
-func freeUDPAddr(t testing.TB) string {
+// ago: a free TCP port may be taken for UDP.
+func freeUDPAddr(t testing.TB) string { t.Helper(); return freePort(t, "udp") }
+
+func freePort(t testing.TB, network string) string {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("pick a free UDP port: %v", err)
+	var addr net.Addr
+	var err error
+	if network == "udp" {
+		var c net.PacketConn
+		if c, err = net.ListenPacket(network, "127.0.0.1:0"); err == nil {
+			addr = c.LocalAddr()
+			c.Close()
+		}
+	} else {
+		var ln net.Listener
+		if ln, err = net.Listen(network, "127.0.0.1:0"); err == nil {
+			addr = ln.Addr()
+			ln.Close()
+		}
 	}
-	addr := c.LocalAddr().String()
-	c.Close()
-	return addr
+	if err != nil {
+		t.Fatalf("pick a free %s port: %v", network, err)
+	}
+	return addr.String()
 }
 
 // node is one `xdr serve` subprocess and the data dir it owns. A node can be
