@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/minixdr/xdr/appliance"
 	"github.com/minixdr/xdr/storage/eventstore"
 	"github.com/minixdr/xdr/storage/snapfmt"
 	"github.com/minixdr/xdr/storage/sqlstore"
@@ -59,6 +60,14 @@ func (s *Store) openView(ctx context.Context) (*view, error) {
 	events, err := s.Events.Snapshot()
 	if err != nil {
 		return nil, fmt.Errorf("open event store view: %w", err)
+	}
+	// After a crash the event store applies again the entries since it
+	// last wrote its counts, which SQLite already holds: until it has
+	// caught up, the two stores are not at one index and no view of both
+	// is a state the log ever had (Raft tries its snapshot again later).
+	if ev, sq := s.Events.Applied(), s.SQL.Applied(); ev != sq {
+		events.Release()
+		return nil, appliance.Errorf(appliance.EUNAVAILABLE, "the stores are catching up after a restart (event store at log index %d, relational store at %d); try again shortly", ev, sq)
 	}
 	tx, err := s.SQL.ReadTx(ctx)
 	if err != nil {

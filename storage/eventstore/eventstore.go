@@ -246,6 +246,8 @@ func (s *Store) applyBatch(index uint64, tenant string, events []appliance.Event
 	if err := s.Wait(); err != nil {
 		return false, err
 	}
+	// The wall clock decides only when counts are written, never what the
+	// store holds once they are: the state stays a function of the log.
 	now := time.Now()
 	if s.pending.due(now) {
 		// The counts of the entries before this one go with its events;
@@ -368,7 +370,9 @@ func (s *Store) setApplied(index uint64) error {
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(appliedKey, v[:]) }); err != nil {
 		return fmt.Errorf("record applied index %d: %w", index, err)
 	}
+	s.flushMu.Lock() // views read durable
 	s.applied, s.durable = index, index
+	s.flushMu.Unlock()
 	s.written.Store(index)
 	return nil
 }
@@ -430,7 +434,11 @@ func (sn *Snapshot) Dump(w snapfmt.RecordWriter) error {
 			if err != nil {
 				return fmt.Errorf("rollup %q: %w", k, err)
 			}
-			v = binary.BigEndian.AppendUint64(v[:0], c.at(sn.durable))
+			n := c.at(sn.durable)
+			if n == 0 {
+				continue // made by a flush a crash cut short: no count yet
+			}
+			v = binary.BigEndian.AppendUint64(v[:0], n)
 		}
 		n := binary.PutUvarint(lenBuf[:], uint64(len(k)))
 		if err := w.Record(RecordKV, lenBuf[:n], k, v); err != nil {
@@ -453,11 +461,12 @@ type Loader struct {
 func (s *Store) NewLoader() (*Loader, error) {
 	s.stopWarm() // it would read what is being dropped
 	s.warming.Wait()
-	if err := s.db.DropAll(); err != nil {
-		return nil, fmt.Errorf("empty event store: %w", err)
-	}
+	// A batch still being written would land in the emptied store.
 	if err := s.Wait(); err != nil {
 		s.log.Warn("a batch was not written before the restore replaced the store", "err", err)
+	}
+	if err := s.db.DropAll(); err != nil {
+		return nil, fmt.Errorf("empty event store: %w", err)
 	}
 	s.commitMu.Lock()
 	s.inflight = nil

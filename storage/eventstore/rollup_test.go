@@ -385,6 +385,24 @@ func TestRollupsCountOnceAfterACrash(t *testing.T) {
 			if s.Applied() != want {
 				t.Fatalf("applied index after the crash %d, want %d (the last flush)", s.Applied(), want)
 			}
+			// Before the replay, keys an unfinished flush made have no
+			// count yet: neither a snapshot nor a reader shows them.
+			for _, p := range dump(t, s).payloads {
+				if key := p[1 : 1+p[0]]; key[0] == 'r' && binary.BigEndian.Uint64(p[1+p[0]:]) == 0 {
+					t.Fatalf("the dump holds rollup %q with count 0", key)
+				}
+			}
+			for _, f := range rollupCheckFields {
+				top, err := s.Top(context.Background(), "acme", f, time.Time{}, time.Time{}, 1000)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, vc := range top.Values {
+					if vc.Count == 0 {
+						t.Fatalf("top %s lists %q with count 0", f, vc.Value)
+					}
+				}
+			}
 			apply(s, int(s.Applied()))
 			checkRollups(t, s, 21)
 			got, wantDump := dump(t, s), dump(t, clean)

@@ -96,7 +96,9 @@ func readRollupsKeyed(rv rollupView, tenant string, code byte, sp span, fn func(
 					delete(pending, bv)
 				}
 			}
-			fn(bucket, value, int(n))
+			if n > 0 { // 0: made by a flush a crash cut short, nothing counted yet
+				fn(bucket, value, int(n))
+			}
 			return nil
 		})
 		if err != nil {
