@@ -186,8 +186,18 @@ func (n *node) restart() {
 
 func (n *node) start(keepPorts bool) {
 	n.t.Helper()
+	// A first start that failed on a taken port may have written to its
+	// new data dir (the generated admin password, printed once): the next
+	// attempt starts on an empty dir again, as a first start.
+	_, err := os.Stat(n.dir)
+	fresh := errors.Is(err, os.ErrNotExist)
 	first := true
-	err := retryOnBind(n.t, func() error {
+	err = retryOnBind(n.t, func() error {
+		if fresh && !first {
+			if err := os.RemoveAll(n.dir); err != nil {
+				return err
+			}
+		}
 		if !keepPorts || !first || n.http == "" {
 			n.http, n.cluster, n.gossip = freeAddr(n.t), freeAddr(n.t), freeAddr(n.t)
 			if n.ports != nil {

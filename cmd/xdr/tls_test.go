@@ -26,6 +26,9 @@ func TestHTTPSWhenNotLoopback(t *testing.T) {
 	var port string
 	err := retryOnBind(t, func() error {
 		port = strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
+		if err := os.RemoveAll(dir); err != nil { // each attempt a first start
+			return err
+		}
 		return startHTTPSNode(t, client, dir, port)
 	})
 	if err != nil {
