@@ -427,15 +427,20 @@ func (b *browser) poll(what string, cond func() bool) {
 
 // holdJobPolls makes every job page loaded from now on hold its status
 // polls (static/job.js) from before its own script runs: window.heldPolls
-// collects the resolvers of the polls asked for, window.realFetch is the
-// browser's fetch. The returned func stops that for pages loaded after it;
-// a page already loaded keeps holding until it sets window.fetch back.
+// collects the polls asked for ({u, o, res, rej}: fetch's arguments and
+// its promise's resolvers), window.letPollsGo() sends them and the next
+// ones to the appliance. The returned func stops that for pages loaded
+// after it; a page already loaded holds its polls until letPollsGo.
 func (b *browser) holdJobPolls() (release func()) {
 	b.t.Helper()
 	const js = `if (location.pathname.startsWith('/jobs/')) {
   window.realFetch = window.fetch;
   window.heldPolls = [];
-  window.fetch = (u, o) => String(u).endsWith('/status') ? new Promise(res => window.heldPolls.push(res)) : window.realFetch(u, o);
+  window.fetch = (u, o) => String(u).endsWith('/status') ? new Promise((res, rej) => window.heldPolls.push({u, o, res, rej})) : window.realFetch(u, o);
+  window.letPollsGo = () => {
+    window.fetch = window.realFetch;
+    window.heldPolls.splice(0).forEach(p => window.realFetch(p.u, p.o).then(p.res, p.rej));
+  };
 }`
 	added, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: js})
 	if err != nil {

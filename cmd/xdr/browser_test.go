@@ -224,8 +224,10 @@ func TestBrowserAnalystWorkflow(t *testing.T) {
 	// checks are left out. The page's polls are held from before its
 	// script runs, so that the job's end cannot reload the page under axe.
 	// Then the held poll is answered with a progress of 5 of 10, which the
-	// page shows in place, and the next polls go to the appliance until the
-	// job has ended and the page reloads with the report.
+	// page shows in place (the next polls held still, so that the job's
+	// real progress cannot replace it), and the next polls go to the
+	// appliance until the job has ended and the page reloads with the
+	// report.
 	b.open("/rules")
 	before := b.ruleCount()
 	release := b.holdJobPolls()
@@ -239,14 +241,15 @@ func TestBrowserAnalystWorkflow(t *testing.T) {
 		b.checkPage("rules-import-progress")
 		b.checkNarrow("rules-import-progress")
 		b.poll("the page polls its job", func() bool { return eval[int](b, "window.heldPolls.length") > 0 })
-		release() // a reload (on a failed poll, say) must not hold its polls again
-		b.do("answer the held poll", chromedp.Evaluate[chromedp.Void](`window.fetch = window.realFetch;
-  window.heldPolls.forEach(res => res(new Response(JSON.stringify({running: true, stage: 'Storing the rules', done: 5, of: 10, text: '5 of 10 rules'}))))`))
+		b.do("answer the held poll", chromedp.Evaluate[chromedp.Void](
+			`window.heldPolls.splice(0).forEach(p => p.res(new Response(JSON.stringify({running: true, stage: 'Storing the rules', done: 5, of: 10, text: '5 of 10 rules'}))))`))
 		b.poll("the bar shows 5 of 10", func() bool {
 			return eval[string](b, "(p => p ? p.value + '/' + p.max : '')(document.getElementById('job-progress'))") == "5/10"
 		})
 		b.wantText("#job-text", "5 of 10 rules")
 		b.wantText("#job-stage", "Storing the rules")
+		release() // a reload (on a failed poll, say) must not hold its polls again
+		b.do("let the polls go", chromedp.Evaluate[chromedp.Void]("window.letPollsGo()"))
 	} else {
 		t.Log("the SigmaHQ import had ended when its page loaded: its running page is not checked this time")
 		release()
