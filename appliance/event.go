@@ -1,6 +1,7 @@
 package appliance
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -200,9 +201,7 @@ func ToLower(s string) string {
 			return strings.ToLower(s)
 		}
 		x |= asciiUpper(x) >> 2 // 0x80 >> 2 is 'a' - 'A'
-		for k := range 8 {
-			b[i+k] = byte(x >> (8 * k))
-		}
+		binary.LittleEndian.PutUint64(b[i:], x)
 	}
 	for ; i < len(s); i++ {
 		c := s[i]
