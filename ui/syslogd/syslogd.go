@@ -437,12 +437,18 @@ func (s *Server) Run(ctx context.Context) {
 	var commits sync.WaitGroup
 	defer commits.Wait()
 	batches := map[*listener][][]byte{}
+	// begun is when each batch got its first message: the ticker sends a
+	// batch once it is a full interval old, so a batch begun just before
+	// a tick (under load, right after a full one went) fills on instead of
+	// going as a Raft entry of a few messages.
+	begun := map[*listener]time.Time{}
 	flush := func(ctx context.Context, l *listener) {
 		msgs := batches[l]
 		if len(msgs) == 0 {
 			return
 		}
 		delete(batches, l)
+		delete(begun, l)
 		slots <- struct{}{}
 		commits.Add(1)
 		go func() {
@@ -455,6 +461,7 @@ func (s *Server) Run(ctx context.Context) {
 		s.unreserve(int64(len(q.msg)))
 		if batches[q.l] == nil {
 			batches[q.l] = make([][]byte, 0, s.cfg.BatchSize)
+			begun[q.l] = time.Now()
 		}
 		batches[q.l] = append(batches[q.l], q.msg)
 		return q.l
@@ -465,9 +472,11 @@ func (s *Server) Run(ctx context.Context) {
 			if l := take(q); len(batches[l]) == s.cfg.BatchSize {
 				flush(ctx, l)
 			}
-		case <-tick.C:
+		case now := <-tick.C:
 			for l := range batches {
-				flush(ctx, l)
+				if now.Sub(begun[l]) >= s.cfg.FlushInterval {
+					flush(ctx, l)
+				}
 			}
 		case <-ctx.Done():
 			drain, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -26,8 +26,9 @@ type recorder struct {
 	msgs     []string
 	byTenant map[string][]string
 	batches  int
-	fail     int   // answer EUNAVAILABLE this many times first
-	err      error // then answer this, when set
+	at       []time.Time // when each batch came
+	fail     int         // answer EUNAVAILABLE this many times first
+	err      error       // then answer this, when set
 }
 
 func (r *recorder) IngestMessages(_ context.Context, tenant, source string, msgs [][]byte) (ingest.Result, error) {
@@ -47,6 +48,7 @@ func (r *recorder) IngestMessages(_ context.Context, tenant, source string, msgs
 		r.byTenant = map[string][]string{}
 	}
 	r.batches++
+	r.at = append(r.at, time.Now())
 	var res ingest.Result
 	for _, m := range msgs {
 		if strings.Contains(string(m), "REJECT") {
@@ -336,5 +338,48 @@ func TestUDPKernelDropsAreCounted(t *testing.T) {
 	}
 	if dropped := counter(t, reg, "xdr_syslog_dropped_total", "udp"); dropped == 0 || dropped > sent {
 		t.Fatalf("%v dropped of %d sent to a socket with a 4 KiB buffer nobody read", dropped, sent)
+	}
+}
+
+// TestPartialBatchWaitsOutTheInterval: a batch the ticker finds younger
+// than the flush interval fills on rather than going at once, so a batch
+// begun right after a full one went (a busy stream) does not become a
+// Raft entry of a few messages; it still goes within two intervals.
+func TestPartialBatchWaitsOutTheInterval(t *testing.T) {
+	const interval = 300 * time.Millisecond
+	rec := &recorder{}
+	srv, _ := start(t, syslogd.Config{BatchSize: 10, FlushInterval: interval}, rec)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.ServeStream(ln, "tcp", "") //nolint:errcheck
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// One message first: it goes on a tick, and the batch below begins
+	// just after that tick, a whole interval before the next.
+	if _, err := io.WriteString(c, "<13>first\n"); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitFor(t, 1)
+	var lines strings.Builder
+	for i := range 11 { // a full batch, then one message
+		fmt.Fprintf(&lines, "<13>msg %d\n", i)
+	}
+	sent := time.Now()
+	if _, err := io.WriteString(c, lines.String()); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitForWithin(t, 12, 2*interval+5*time.Second)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.batches != 3 {
+		t.Fatalf("%d batches, want 3 (the first message, a full batch, then the rest)", rec.batches)
+	}
+	if waited := rec.at[2].Sub(sent); waited < interval {
+		t.Fatalf("the one-message batch went %v after it was sent, before the %v interval", waited, interval)
 	}
 }
