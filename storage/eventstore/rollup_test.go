@@ -44,16 +44,54 @@ func rollupEvents(tenant string, seed uint64, n int) []appliance.Event {
 // batches straddle minutes, hours and days.
 const rollupBatch = 97
 
-// rollupFixture stores rollupEvents of two tenants.
-func rollupFixture(t *testing.T, s *eventstore.Store, index *uint64, seed uint64, n int) {
-	t.Helper()
+// fixtureEntry is one log entry of the fixture: a batch of a tenant.
+type fixtureEntry struct {
+	tenant string
+	events []appliance.Event
+}
+
+// fixtureEntries are rollupEvents of two tenants, n each, in batches.
+func fixtureEntries(seed uint64, n int) []fixtureEntry {
+	var entries []fixtureEntry
 	for _, tenant := range []string{"acme", "beta"} {
 		evs := rollupEvents(tenant, seed, n)
 		for start := 0; start < n; start += rollupBatch {
-			*index++
-			if _, err := s.ApplyBatch(*index, tenant, evs[start:min(start+rollupBatch, n)]); err != nil {
-				t.Fatal(err)
-			}
+			entries = append(entries, fixtureEntry{tenant, evs[start:min(start+rollupBatch, n)]})
+		}
+	}
+	return entries
+}
+
+// applyFrom applies entries[from:] as log indexes from+1 on.
+func applyFrom(t *testing.T, s *eventstore.Store, entries []fixtureEntry, from int) {
+	t.Helper()
+	for i := from; i < len(entries); i++ {
+		if ok, err := s.ApplyBatch(uint64(i+1), entries[i].tenant, entries[i].events); err != nil || !ok {
+			t.Fatalf("apply %d: %v %v", i+1, ok, err)
+		}
+	}
+}
+
+// rollupFixture stores rollupEvents of two tenants after *index.
+func rollupFixture(t *testing.T, s *eventstore.Store, index *uint64, seed uint64, n int) {
+	t.Helper()
+	for _, e := range fixtureEntries(seed, n) {
+		*index++
+		if _, err := s.ApplyBatch(*index, e.tenant, e.events); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// sameDump fails unless two dumps hold the same records.
+func sameDump(t *testing.T, got, want *records, what string) {
+	t.Helper()
+	if len(got.payloads) != len(want.payloads) {
+		t.Fatalf("%s dumps %d records, want %d", what, len(got.payloads), len(want.payloads))
+	}
+	for i := range want.payloads {
+		if string(got.payloads[i]) != string(want.payloads[i]) {
+			t.Fatalf("%s: record %d is %q, want %q", what, i, got.payloads[i], want.payloads[i])
 		}
 	}
 }
@@ -149,14 +187,26 @@ func checkRollupsOf(t *testing.T, s *eventstore.Store, tenant string, from, to t
 	}
 }
 
+// The counts read the same as the events whenever they are written:
+// readers add the pending counts to those on disk.
 func TestRollupsMatchTheEvents(t *testing.T) {
-	s := mustOpen(t, t.TempDir())
-	var index uint64
-	rollupFixture(t, s, &index, 1, 1500)
-	checkRollups(t, s, 1)
-	// More events into the same buckets add to the counts.
-	rollupFixture(t, s, &index, 2, 500)
-	checkRollups(t, s, 2)
+	for _, tc := range []struct {
+		name string
+		keys int // pending counts that make a flush
+	}{{"as configured", 0}, {"flushed after nearly every batch", 40}, {"never flushed", 1 << 30}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.keys > 0 {
+				defer eventstore.SetRollupPending(tc.keys, time.Hour)()
+			}
+			s := mustOpen(t, t.TempDir())
+			var index uint64
+			rollupFixture(t, s, &index, 1, 1500)
+			checkRollups(t, s, 1)
+			// More events into the same buckets add to the counts.
+			rollupFixture(t, s, &index, 2, 500)
+			checkRollups(t, s, 2)
+		})
+	}
 }
 
 // A writer cache too small for one batch's keys forgets counts, past
@@ -269,15 +319,7 @@ func TestRollupsRebuiltForOldStores(t *testing.T) {
 	s = mustOpen(t, dir)
 	checkRollups(t, s, 8)
 	// The rebuilt counts and stamps are the ones ingest wrote.
-	rebuilt := dump(t, s)
-	if len(rebuilt.payloads) != len(old.payloads) {
-		t.Fatalf("rebuilt store dumps %d records, the original %d", len(rebuilt.payloads), len(old.payloads))
-	}
-	for i := range old.payloads {
-		if string(rebuilt.payloads[i]) != string(old.payloads[i]) {
-			t.Fatalf("record %d differs after the rebuild: %q, was %q", i, rebuilt.payloads[i], old.payloads[i])
-		}
-	}
+	sameDump(t, dump(t, s), old, "the rebuilt store (want: the original)")
 	rollupFixture(t, s, &index, 9, 100)
 	checkRollups(t, s, 9)
 
@@ -305,15 +347,7 @@ func TestRollupsOfAnOlderLayoutRebuilt(t *testing.T) {
 			}
 			s.Close()
 			s = mustOpen(t, dir)
-			got := dump(t, s)
-			if len(got.payloads) != len(want.payloads) {
-				t.Fatalf("rebuilt store dumps %d records, want %d", len(got.payloads), len(want.payloads))
-			}
-			for i := range want.payloads {
-				if string(got.payloads[i]) != string(want.payloads[i]) {
-					t.Fatalf("record %d differs after the rebuild: %q, want %q", i, got.payloads[i], want.payloads[i])
-				}
-			}
+			sameDump(t, dump(t, s), want, "the rebuilt store")
 			checkRollups(t, s, 15)
 		})
 	}
@@ -336,44 +370,20 @@ func TestRollupsCountOnceAfterACrash(t *testing.T) {
 		{"in a flush after a flush", true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			type batch struct {
-				tenant string
-				events []appliance.Event
-			}
-			var batches []batch
-			for _, seed := range []uint64{21, 22} {
-				for _, tenant := range []string{"acme", "beta"} {
-					evs := rollupEvents(tenant, seed, 300)
-					for start := 0; start < len(evs); start += rollupBatch {
-						batches = append(batches, batch{tenant, evs[start:min(start+rollupBatch, len(evs))]})
-					}
-				}
-			}
-			apply := func(s *eventstore.Store, from int) {
-				t.Helper()
-				for i := from; i < len(batches); i++ {
-					if ok, err := s.ApplyBatch(uint64(i+1), batches[i].tenant, batches[i].events); err != nil || !ok {
-						t.Fatalf("apply %d: %v %v", i+1, ok, err)
-					}
-				}
-			}
+			entries := append(fixtureEntries(21, 300), fixtureEntries(22, 300)...)
 			clean := mustOpen(t, t.TempDir())
-			apply(clean, 0)
+			applyFrom(t, clean, entries, 0)
 
 			dir := t.TempDir()
 			s := mustOpen(t, dir)
-			half := len(batches) / 2
-			for i := range half {
-				if _, err := s.ApplyBatch(uint64(i+1), batches[i].tenant, batches[i].events); err != nil {
-					t.Fatal(err)
-				}
-			}
+			half := len(entries) / 2
+			applyFrom(t, s, entries[:half], 0)
 			if tc.flushed {
 				if err := s.Flush(); err != nil {
 					t.Fatal(err)
 				}
 			}
-			apply(s, half)
+			applyFrom(t, s, entries, half)
 			if err := eventstore.Crash(s, tc.partial); err != nil {
 				t.Fatal(err)
 			}
@@ -403,33 +413,9 @@ func TestRollupsCountOnceAfterACrash(t *testing.T) {
 					}
 				}
 			}
-			apply(s, int(s.Applied()))
+			applyFrom(t, s, entries, int(s.Applied()))
 			checkRollups(t, s, 21)
-			got, wantDump := dump(t, s), dump(t, clean)
-			if len(got.payloads) != len(wantDump.payloads) {
-				t.Fatalf("replayed store dumps %d records, the store that never crashed %d", len(got.payloads), len(wantDump.payloads))
-			}
-			for i := range got.payloads {
-				if string(got.payloads[i]) != string(wantDump.payloads[i]) {
-					t.Fatalf("record %d differs: %q, want %q", i, got.payloads[i], wantDump.payloads[i])
-				}
-			}
-		})
-	}
-}
-
-// Counts flushed after nearly every batch, or never, read the same as the
-// events: readers add the pending counts to those on disk.
-func TestRollupsFlushedOftenOrNever(t *testing.T) {
-	for _, keys := range []int{40, 1 << 30} {
-		t.Run(fmt.Sprint("keys=", keys), func(t *testing.T) {
-			defer eventstore.SetRollupPending(keys, time.Hour)()
-			s := mustOpen(t, t.TempDir())
-			var index uint64
-			rollupFixture(t, s, &index, 23, 700)
-			checkRollups(t, s, 23)
-			rollupFixture(t, s, &index, 24, 300)
-			checkRollups(t, s, 24)
+			sameDump(t, dump(t, s), dump(t, clean), "the replayed store (want: the store that never crashed)")
 		})
 	}
 }
@@ -554,8 +540,9 @@ func TestWriteBehind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var index uint64
-	rollupFixture(t, s, &index, 51, 900)
+	entries := fixtureEntries(51, 900)
+	applyFrom(t, s, entries, 0)
+	index := uint64(len(entries))
 	if err := s.Wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -564,62 +551,33 @@ func TestWriteBehind(t *testing.T) {
 	}
 	checkRollups(t, s, 51)
 
+	// The same idempotent batch twice in a row: the second is a retry.
 	evs := rollupEvents("acme", 52, 40)
 	rec := eventstore.BatchRecord{BatchID: "wb", Digest: 9}
-	for i := range 2 {
-		index++
-		if dErr, err := s.ApplyIdempotentBatch(index, "acme", rec, evs); dErr != nil || err != nil {
-			t.Fatalf("batch %d: %v %v", i, dErr, err)
+	idempotent := func(st *eventstore.Store, index uint64) {
+		t.Helper()
+		if dErr, err := st.ApplyIdempotentBatch(index, "acme", rec, evs); dErr != nil || err != nil {
+			t.Fatalf("batch at %d: %v %v", index, dErr, err)
 		}
 	}
+	idempotent(s, index+1)
+	idempotent(s, index+2)
 	if err := eventstore.Crash(s, true); err != nil {
 		t.Fatal(err)
 	}
-	s = mustOpen(t, dir)
 	// Replay from the last flush, as Raft would, with the same entries.
-	clean := mustOpen(t, t.TempDir())
-	var cleanIndex uint64
-	rollupFixture(t, clean, &cleanIndex, 51, 900)
-	var replay uint64
-	rollupFixtureFrom := func(st *eventstore.Store, from uint64) {
-		t.Helper()
-		var i uint64
-		for _, tenant := range []string{"acme", "beta"} {
-			all := rollupEvents(tenant, 51, 900)
-			for start := 0; start < len(all); start += rollupBatch {
-				if i++; i > from {
-					if _, err := st.ApplyBatch(i, tenant, all[start:min(start+rollupBatch, len(all))]); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-		}
-		replay = i
-	}
-	rollupFixtureFrom(s, s.Applied())
-	for i := replay + 1; i <= index; i++ {
-		if i <= s.Applied() {
-			continue
-		}
-		if dErr, err := s.ApplyIdempotentBatch(i, "acme", rec, evs); dErr != nil || err != nil {
-			t.Fatal(dErr, err)
-		}
-	}
-	if dErr, err := clean.ApplyIdempotentBatch(cleanIndex+1, "acme", rec, evs); dErr != nil || err != nil {
-		t.Fatal(dErr, err)
+	s = mustOpen(t, dir)
+	applyFrom(t, s, entries, min(int(s.Applied()), len(entries)))
+	for i := max(index, s.Applied()) + 1; i <= index+2; i++ {
+		idempotent(s, i)
 	}
 	if n := count(t, s, "acme"); n != 940 {
 		t.Fatalf("%d events of acme, want 940 (the retried batch once)", n)
 	}
-	got, want := dump(t, s), dump(t, clean)
-	if len(got.payloads) != len(want.payloads) {
-		t.Fatalf("replayed store dumps %d records, the store that waited %d", len(got.payloads), len(want.payloads))
-	}
-	for i := range got.payloads {
-		if string(got.payloads[i]) != string(want.payloads[i]) && got.payloads[i][1] != 'b' {
-			t.Fatalf("record %d differs: %q, want %q", i, got.payloads[i], want.payloads[i])
-		}
-	}
+	clean := mustOpen(t, t.TempDir())
+	applyFrom(t, clean, entries, 0)
+	idempotent(clean, index+1)
+	sameDump(t, dump(t, s), dump(t, clean), "the replayed store (want: a store that waited for each write)")
 }
 
 // A store of rollup layout v4 closed cleanly keeps its counts as they are
@@ -646,15 +604,7 @@ func TestRollupsOfLayoutV4(t *testing.T) {
 			if kept := lens[16] > 0; kept == cutShort {
 				t.Fatalf("value lengths after open %v: want the v4 values kept only when no batch was cut short", lens)
 			}
-			got := dump(t, s)
-			if len(got.payloads) != len(want.payloads) {
-				t.Fatalf("store dumps %d records, want %d", len(got.payloads), len(want.payloads))
-			}
-			for i := range want.payloads {
-				if string(got.payloads[i]) != string(want.payloads[i]) {
-					t.Fatalf("record %d: %q, want %q", i, got.payloads[i], want.payloads[i])
-				}
-			}
+			sameDump(t, dump(t, s), want, "the v4 store opened")
 			rollupFixture(t, s, &index, 62, 200)
 			checkRollups(t, s, 62)
 		})
