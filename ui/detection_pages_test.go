@@ -20,6 +20,23 @@ func cowrieWget(at time.Time) string {
 
 var incidentLink = regexp.MustCompile(`<a href="(/incidents/[0-9a-f]+)">`)
 
+// honeypotIncident signs b in, ingests a honeypot session that raises an
+// incident, and returns the incidents page with that incident's URL.
+func (e *env) honeypotIncident(t *testing.T, b *http.Client) (list resp, incURL string) {
+	t.Helper()
+	e.mustSignIn(b)
+	tok := e.token("default", "hp", "ingest", "")
+	if r := e.do("POST", "/api/v1/ingest/cowrie", cowrieWget(time.Now().Add(-time.Minute))+"\n", bearer(tok)...); r.status != http.StatusOK {
+		t.Fatalf("ingest: %d %s", r.status, r.body)
+	}
+	list = e.get(b, "/incidents")
+	m := incidentLink.FindStringSubmatch(list.body)
+	if list.status != http.StatusOK || m == nil {
+		t.Fatalf("GET /incidents: %d, no incident link:\n%s", list.status, list.body)
+	}
+	return list, m[1]
+}
+
 const goodRule = `title: Test rule for uploads
 id: 0b7c8f2e-1d2a-4c3b-9e8f-7a6b5c4d3e2f
 status: test
@@ -38,17 +55,7 @@ func TestPagesDetection(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false)
 	b := e.browser()
-	e.mustSignIn(b)
-	tok := e.token("default", "hp", "ingest", "")
-	if r := e.do("POST", "/api/v1/ingest/cowrie", cowrieWget(time.Now().Add(-time.Minute))+"\n", bearer(tok)...); r.status != http.StatusOK {
-		t.Fatalf("ingest: %d %s", r.status, r.body)
-	}
-	list := e.get(b, "/incidents")
-	m := incidentLink.FindStringSubmatch(list.body)
-	if list.status != http.StatusOK || m == nil {
-		t.Fatalf("GET /incidents: %d, no incident link:\n%s", list.status, list.body)
-	}
-	incURL := m[1]
+	list, incURL := e.honeypotIncident(t, b)
 	wantContains(t, "incidents", list.body, "1 incidents, page 1 of 1", `<span class="badge sev-high">high</span>`, `aria-sort="descending"`)
 
 	t.Run("filters", func(t *testing.T) {

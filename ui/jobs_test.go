@@ -211,16 +211,7 @@ func TestPagesJobResultBound(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false)
 	b := e.browser()
-	e.mustSignIn(b)
-	tok := e.token("default", "hp", "ingest", "")
-	if r := e.do("POST", "/api/v1/ingest/cowrie", cowrieWget(time.Now().Add(-time.Minute))+"\n", bearer(tok)...); r.status != http.StatusOK {
-		t.Fatalf("ingest: %d %s", r.status, r.body)
-	}
-	m := incidentLink.FindStringSubmatch(e.get(b, "/incidents").body)
-	if m == nil {
-		t.Fatal("no incident")
-	}
-	incURL := m[1]
+	_, incURL := e.honeypotIncident(t, b)
 	csrf, _ := hiddenField(e.get(b, incURL).body, "csrf")
 	// export runs an evidence export through the job's form, as posted to
 	// action, and returns the job's URL and its page once it ended.
