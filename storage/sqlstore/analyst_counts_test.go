@@ -207,9 +207,9 @@ func TestRestoreCarriesAlertRollups(t *testing.T) {
 	storeDetection(t, d, alerts, incs)
 	full := dump(t, d.db)
 	var tables []string
-	for i, kind := range full.kinds {
+	for i, kind := range full.Kinds {
 		if kind == sqlstore.RecordTable {
-			table, _, _ := strings.Cut(string(full.payloads[i]), "\x00")
+			table, _, _ := strings.Cut(string(full.Payloads[i]), "\x00")
 			tables = append(tables, table)
 		}
 	}
@@ -221,8 +221,8 @@ func TestRestoreCarriesAlertRollups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range full.kinds {
-		if err := l.Record(full.kinds[i], full.payloads[i]); err != nil {
+	for i := range full.Kinds {
+		if err := l.Record(full.Kinds[i], full.Payloads[i]); err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
 	}
@@ -230,7 +230,7 @@ func TestRestoreCarriesAlertRollups(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkAlertCounts(t, dst, alerts)
-	if got := dump(t, dst); !slices.EqualFunc(got.payloads, full.payloads, bytes.Equal) {
+	if got := dump(t, dst); !slices.EqualFunc(got.Payloads, full.Payloads, bytes.Equal) {
 		t.Error("the restored store dumps differently from its source")
 	}
 }

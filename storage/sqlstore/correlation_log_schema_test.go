@@ -12,28 +12,29 @@ import (
 	"github.com/minixdr/xdr/appliance"
 )
 
-// snapshotRecords collects snapshot records in memory.
-type snapshotRecords struct {
-	kinds    []byte
-	payloads [][]byte
+// Records collects snapshot records in memory (for this package's
+// tests, inside and out).
+type Records struct {
+	Kinds    []byte
+	Payloads [][]byte
 }
 
-func (r *snapshotRecords) Record(kind byte, parts ...[]byte) error {
-	r.kinds = append(r.kinds, kind)
-	r.payloads = append(r.payloads, bytes.Join(parts, nil))
+func (r *Records) Record(kind byte, parts ...[]byte) error {
+	r.Kinds = append(r.Kinds, kind)
+	r.Payloads = append(r.Payloads, bytes.Join(parts, nil))
 	return nil
 }
 
 func dumpOf(t *testing.T, q interface {
 	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
-}) *snapshotRecords {
+}) *Records {
 	t.Helper()
 	tx, err := q.BeginTx(context.Background(), &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	r := &snapshotRecords{}
+	r := &Records{}
 	if err := Dump(context.Background(), tx, r); err != nil {
 		t.Fatal(err)
 	}
@@ -130,8 +131,8 @@ func TestRestoreSchema8Snapshot(t *testing.T) {
 	}
 	snap := dumpOf(t, raw)
 	raw.Close()
-	if i := slices.IndexFunc(snap.payloads, func(p []byte) bool { return bytes.HasPrefix(p, []byte("correlation_log\x00")) }); i < 0 ||
-		strings.Contains(string(snap.payloads[i]), "total") {
+	if i := slices.IndexFunc(snap.Payloads, func(p []byte) bool { return bytes.HasPrefix(p, []byte("correlation_log\x00")) }); i < 0 ||
+		strings.Contains(string(snap.Payloads[i]), "total") {
 		t.Fatal("the schema 8 dump has no correlation_log table record, or one with totals")
 	}
 	migrated, err := Open(oldPath)
@@ -152,8 +153,8 @@ func TestRestoreSchema8Snapshot(t *testing.T) {
 	if err := l.FromSchema(8); err != nil {
 		t.Fatal(err)
 	}
-	for i := range snap.kinds {
-		if err := l.Record(snap.kinds[i], snap.payloads[i]); err != nil {
+	for i := range snap.Kinds {
+		if err := l.Record(snap.Kinds[i], snap.Payloads[i]); err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
 	}
@@ -161,7 +162,7 @@ func TestRestoreSchema8Snapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, want := dumpOf(t, db.read), dumpOf(t, migrated.read)
-	if !slices.Equal(got.kinds, want.kinds) || !slices.EqualFunc(got.payloads, want.payloads, bytes.Equal) {
+	if !slices.Equal(got.Kinds, want.Kinds) || !slices.EqualFunc(got.Payloads, want.Payloads, bytes.Equal) {
 		t.Fatal("restored schema 8 snapshot differs from the migrated database")
 	}
 	checkLogTotals(t, db, 2)

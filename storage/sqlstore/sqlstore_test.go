@@ -277,26 +277,14 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-// records collects snapshot records in memory.
-type records struct {
-	kinds    []byte
-	payloads [][]byte
-}
-
-func (r *records) Record(kind byte, parts ...[]byte) error {
-	r.kinds = append(r.kinds, kind)
-	r.payloads = append(r.payloads, bytes.Join(parts, nil))
-	return nil
-}
-
-func dump(t *testing.T, db *sqlstore.DB) *records {
+func dump(t *testing.T, db *sqlstore.DB) *sqlstore.Records {
 	t.Helper()
 	tx, err := db.ReadTx(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	r := &records{}
+	r := &sqlstore.Records{}
 	if err := sqlstore.Dump(context.Background(), tx, r); err != nil {
 		t.Fatal(err)
 	}
@@ -309,16 +297,16 @@ func TestDumpAndLoad(t *testing.T) {
 	n := seed(t, src)
 	r := dump(t, src)
 	var tables []string
-	for i, k := range r.kinds {
+	for i, k := range r.Kinds {
 		if k == sqlstore.RecordTable {
-			tables = append(tables, strings.Split(string(r.payloads[i]), "\x00")[0])
+			tables = append(tables, strings.Split(string(r.Payloads[i]), "\x00")[0])
 		}
 	}
 	if strings.Join(tables, ",") != "tenants,users,tokens,sessions,cluster_meta,backup_schedule,rules,indicators,correlation_state,incidents,alerts,correlation_log,alert_techniques,alert_severities" {
 		t.Fatalf("dumped tables %v", tables)
 	}
-	if len(r.kinds) != 6+2+2+3+2+6+2 { // + the empty alert rollups' table records
-		t.Fatalf("dump has %d records", len(r.kinds))
+	if len(r.Kinds) != 6+2+2+3+2+6+2 { // + the empty alert rollups' table records
+		t.Fatalf("dump has %d records", len(r.Kinds))
 	}
 
 	dstPath := filepath.Join(t.TempDir(), "dst.db")
@@ -328,8 +316,8 @@ func TestDumpAndLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range r.kinds {
-		if err := l.Record(r.kinds[i], r.payloads[i]); err != nil {
+	for i := range r.Kinds {
+		if err := l.Record(r.Kinds[i], r.Payloads[i]); err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
 	}
@@ -346,8 +334,8 @@ func TestDumpAndLoad(t *testing.T) {
 		t.Fatalf("loaded session: %q, %v", role, err)
 	}
 	again := dump(t, dst)
-	for i := range r.payloads {
-		if again.kinds[i] != r.kinds[i] || !bytes.Equal(again.payloads[i], r.payloads[i]) {
+	for i := range r.Payloads {
+		if again.Kinds[i] != r.Kinds[i] || !bytes.Equal(again.Payloads[i], r.Payloads[i]) {
 			t.Fatalf("dump of the loaded database differs at record %d", i)
 		}
 	}
@@ -395,11 +383,11 @@ func TestLoaderAbortKeepsContent(t *testing.T) {
 	}
 	l.Abort()
 	after := dump(t, db)
-	if len(after.payloads) != len(before.payloads) || db.Applied() != n {
-		t.Fatalf("aborted loads changed the database: %d records, Applied() %d", len(after.payloads), db.Applied())
+	if len(after.Payloads) != len(before.Payloads) || db.Applied() != n {
+		t.Fatalf("aborted loads changed the database: %d records, Applied() %d", len(after.Payloads), db.Applied())
 	}
-	for i := range before.payloads {
-		if !bytes.Equal(before.payloads[i], after.payloads[i]) {
+	for i := range before.Payloads {
+		if !bytes.Equal(before.Payloads[i], after.Payloads[i]) {
 			t.Fatalf("aborted loads changed record %d", i)
 		}
 	}
@@ -464,9 +452,9 @@ func TestLoadAllValueKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	var dumped [][]byte
-	for i, k := range dump(t, db).kinds {
+	for i, k := range dump(t, db).Kinds {
 		if k == sqlstore.RecordRow {
-			dumped = append(dumped, dump(t, db).payloads[i])
+			dumped = append(dumped, dump(t, db).Payloads[i])
 		}
 	}
 	if len(dumped) != len(rows) {
