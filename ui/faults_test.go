@@ -6,7 +6,6 @@ package ui_test
 // details logged and never sent.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/minixdr/xdr/appliance"
@@ -71,34 +69,16 @@ type fakeNode struct{ ready bool }
 
 func (f fakeNode) Ready() bool { return f.ready }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type faultEnv struct {
 	auth   *fakeAuth
 	ingest *fakeIngest
 	events *fakeEvents
-	log    *syncBuffer
+	log    *ui.SyncBuffer
 	h      http.Handler
 }
 
 func newFaultEnv(ready bool) *faultEnv {
-	f := &faultEnv{auth: &fakeAuth{}, ingest: &fakeIngest{}, events: &fakeEvents{}, log: &syncBuffer{}}
+	f := &faultEnv{auth: &fakeAuth{}, ingest: &fakeIngest{}, events: &fakeEvents{}, log: &ui.SyncBuffer{}}
 	srv := ui.New(ui.Deps{
 		Auth: f.auth, Ingest: f.ingest, Events: f.events, Node: fakeNode{ready},
 		Metrics: http.NotFoundHandler(), Log: slog.New(slog.NewTextHandler(f.log, nil)),

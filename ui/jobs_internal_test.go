@@ -228,7 +228,7 @@ func TestStopJobs(t *testing.T) {
 // TestStopJobsBounded: a job that ignores its cancellation does not hold
 // the shutdown past StopJobs's context, and the log names it.
 func TestStopJobsBounded(t *testing.T) {
-	var log syncBuffer
+	var log SyncBuffer
 	s := New(Deps{Log: slog.New(slog.NewTextHandler(&log, nil))})
 	release := make(chan struct{})
 	defer close(release)
@@ -244,19 +244,20 @@ func TestStopJobsBounded(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for a logger and a test to share
+// (for this package's tests, inside and out).
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

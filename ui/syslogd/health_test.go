@@ -167,15 +167,7 @@ func TestQueueBytesBound(t *testing.T) {
 		t.Fatalf("dropped %d of %d 1000-byte messages with a 4000-byte queue", u.Dropped, sent)
 	}
 
-	tcp, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.ServeStream(tcp, "tcp", "") //nolint:errcheck
-	tc, err := net.Dial("tcp", tcp.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tc := dialTCP(t, srv)
 	const streamed = 10
 	go func() {
 		for range streamed {

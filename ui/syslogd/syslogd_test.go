@@ -97,6 +97,21 @@ func start(t *testing.T, cfg syslogd.Config, rec *recorder) (*syslogd.Server, *p
 	return srv, reg
 }
 
+// dialTCP serves TCP syslog of srv on a loopback port and connects to it.
+func dialTCP(t *testing.T, srv *syslogd.Server) net.Conn {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.ServeStream(ln, "tcp", "") //nolint:errcheck
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func counter(t *testing.T, reg *prometheus.Registry, name, transport string) float64 {
 	t.Helper()
 	v, ok := lookupCounter(t, reg, name, transport)
@@ -349,15 +364,7 @@ func TestPartialBatchWaitsOutTheInterval(t *testing.T) {
 	const interval = 300 * time.Millisecond
 	rec := &recorder{}
 	srv, _ := start(t, syslogd.Config{BatchSize: 10, FlushInterval: interval}, rec)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.ServeStream(ln, "tcp", "") //nolint:errcheck
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialTCP(t, srv)
 	defer c.Close()
 	// One message first: it goes on a tick, and the batch below begins
 	// just after that tick, a whole interval before the next.
