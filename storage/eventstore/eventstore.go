@@ -273,6 +273,9 @@ func (s *Store) applyBatch(index uint64, tenant string, events []appliance.Event
 		defer close(c.done)
 		if err := wb.Flush(); err != nil {
 			c.err = fmt.Errorf("apply batch %d: %w", index, err)
+			// The next apply fails on it and stops the node; said now in
+			// case none comes soon.
+			s.log.Error("the event store could not write a batch", "index", index, "err", err)
 			return
 		}
 		s.pending.add(tenant, events, now)
